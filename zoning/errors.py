@@ -1,0 +1,66 @@
+"""Exception hierarchy.
+
+Every error a user can cause is a :class:`ZoningError` carrying a Chinese and an English
+message; the CLI prints both on one line and exits with code 2. The subclasses mix in the
+matching builtin so callers can also catch ``ValueError``, ``FileNotFoundError`` etc.
+"""
+from __future__ import annotations
+
+
+class ZoningError(Exception):
+    """Root of all zoning errors. ``zh`` and ``en`` say what is wrong and how to fix it."""
+
+    exit_code = 2
+
+    def __init__(self, zh: str, en: str | None = None):
+        self.zh = zh
+        self.en = en if en is not None else zh
+        super().__init__(self.en)
+
+    def one_line(self) -> str:
+        text = f"错误：{self.zh} | Error: {self.en}"
+        return " ".join(text.split())
+
+
+class InputFileNotFound(ZoningError, FileNotFoundError):
+    """An input file or folder does not exist."""
+
+
+class UnreadableInput(ZoningError, ValueError):
+    """A file exists but cannot be parsed (format, columns, values)."""
+
+
+class EncodingProblem(ZoningError, UnicodeError):
+    """Attribute text cannot be decoded with the declared or detected encoding."""
+
+
+class CRSProblem(ZoningError, ValueError):
+    """Missing, ambiguous or implausible coordinate reference system."""
+
+
+class SiteError(ZoningError, ValueError):
+    """A project site is unusable: empty, degenerate, unrepairable or out of area."""
+
+
+class CatalogError(ZoningError, ValueError):
+    """The layer catalog is malformed or names something that does not exist."""
+
+
+class LayerError(ZoningError, ValueError):
+    """A layer could not be loaded or does not satisfy its role's requirements."""
+
+
+class RulePackError(ZoningError, ValueError):
+    """A rule pack is invalid (schema, unknown fields, duplicate ids ...)."""
+
+
+class AttributeProblem(ZoningError, ValueError):
+    """A project attribute is unknown or has an invalid value."""
+
+
+class OutputExists(ZoningError, FileExistsError):
+    """An output would overwrite an existing file without --overwrite."""
+
+
+class OutputProblem(ZoningError, OSError):
+    """An output location cannot be written."""

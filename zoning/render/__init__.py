@@ -1,0 +1,1 @@
+"""Renderers: read result objects, never recompute them."""

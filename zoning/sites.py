@@ -1,0 +1,424 @@
+"""Reading project sites from the forms reviewers actually receive.
+
+``read_sites`` accepts GeoJSON, GeoPackage, Shapefile (UTF-8 or GBK DBF, with or without
+``.cpg``), KML, CSV of points (lon/lat columns), CSV of boundary corner points (界址点: site id,
+point order, X = northing, Y = easting), a GeoDataFrame, or a literal coordinate string.
+It returns a GeoDataFrame in EPSG:4490 with ``site_id``, ``crs_in``, ``warnings`` and the
+input's attribute columns. Nothing is converted silently: offset datums (GCJ-02, BD-09) are
+accepted only when the caller says so, and the conversion is recorded on each site.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+from pyproj import CRS
+from shapely.geometry import Point, Polygon
+
+from .crs import (CHINA_LAT, CHINA_LON, GK_ZONE_PREFIX_EPSG, OFFSET_TO_WGS84, STORAGE_EPSG,
+                  crs_label, parse_crs, parse_dms_pair)
+from .errors import CRSProblem, InputFileNotFound, SiteError, UnreadableInput
+from .io import read_vector
+from .measure import geodesic_area
+
+#: relative area change above which a repaired polygon is refused instead of accepted
+MAX_REPAIR_CHANGE = 0.01
+VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".kml", ".kmz", ".fgb"}
+ID_COLUMNS = ("site_id", "id", "项目编号", "地块编号", "编号", "宗地号", "parcel_id", "code")
+LON_COLUMNS = ("lon", "lng", "long", "longitude", "经度", "东经")
+LAT_COLUMNS = ("lat", "latitude", "纬度", "北纬")
+X_COLUMNS = ("x", "x坐标", "北坐标", "纵坐标x")
+Y_COLUMNS = ("y", "y坐标", "东坐标", "横坐标y")
+ORDER_COLUMNS = ("点号", "序号", "order", "seq", "point", "point_no", "pt", "界址点号")
+JZD_ID_COLUMNS = ("地块编号", "宗地号", "site_id", "id", "项目编号", "编号", "parcel", "parcel_id")
+
+
+def _err(zh: str, en: str, cls=SiteError):
+    return cls(zh, en)
+
+
+def _find(columns, names) -> str | None:
+    low = {str(c).strip().lower(): c for c in columns}
+    for n in names:
+        if n.lower() in low:
+            return low[n.lower()]
+    return None
+
+
+# ---------------------------------------------------------------------------------------
+# literal coordinate strings
+_GK_RE = re.compile(r"X\s*[=:：]\s*(-?[\d.]+)\s*[,，;；\s]\s*Y\s*[=:：]\s*(-?[\d.]+)", re.IGNORECASE)
+_NUM = r"-?\d+(?:\.\d+)?"
+_PAIR_RE = re.compile(rf"^\s*\(?\s*({_NUM})\s*[,，\s]\s*({_NUM})\s*\)?\s*$")
+
+
+def looks_like_coordinates(text: str) -> bool:
+    """True when ``text`` is a coordinate literal rather than a file name."""
+    s = text.strip()
+    return bool(_GK_RE.search(s) or _PAIR_RE.match(s) or ("°" in s or "度" in s)
+                or (";" in s and all(_PAIR_RE.match(p) for p in s.split(";") if p.strip())))
+
+
+def _parse_literal(text: str, crs) -> tuple[gpd.GeoDataFrame, str]:
+    s = text.strip()
+    m = _GK_RE.search(s)
+    if m:
+        northing, easting = float(m.group(1)), float(m.group(2))
+        frame = gpd.GeoDataFrame({"site_id": ["S1"]}, geometry=[Point(easting, northing)])
+        return frame, "gk"
+    if "°" in s or "度" in s:
+        lon, lat = parse_dms_pair(s)
+        return gpd.GeoDataFrame({"site_id": ["S1"]}, geometry=[Point(lon, lat)]), "deg"
+    if ";" in s:
+        pts = []
+        for part in s.split(";"):
+            if part.strip():
+                pm = _PAIR_RE.match(part)
+                pts.append((float(pm.group(1)), float(pm.group(2))))
+        if len(pts) < 3:
+            raise _err("多边形坐标至少需要 3 个顶点（用 ; 分隔）",
+                       "a polygon literal needs at least 3 vertices separated by ';'")
+        return gpd.GeoDataFrame({"site_id": ["S1"]}, geometry=[Polygon(pts)]), "deg"
+    m = _PAIR_RE.match(s)
+    if m:
+        a, b = float(m.group(1)), float(m.group(2))
+        return gpd.GeoDataFrame({"site_id": ["S1"]}, geometry=[Point(a, b)]), "deg"
+    raise _err(f"无法解析坐标 {text!r}；示例：118.17,26.64 或 118°10'30\"E 26°38'24\"N 或 X=2947123.4 Y=39521456.7",
+               f"cannot parse coordinates {text!r}; examples: 118.17,26.64 | 118°10'30\"E 26°38'24\"N | "
+               f"X=2947123.4 Y=39521456.7", CRSProblem)
+
+
+# ---------------------------------------------------------------------------------------
+# CRS inference for coordinates that arrive without one
+def _zone_epsg(eastings: np.ndarray) -> int | None:
+    """EPSG of zone-prefixed GK eastings (e.g. 39521456.7 -> zone 39 -> EPSG:4527)."""
+    eastings = eastings[np.isfinite(eastings)]
+    if eastings.size == 0 or not np.all(eastings >= 1e7):
+        return None
+    zones = np.unique(np.floor(eastings / 1e6).astype(int))
+    if zones.size == 1 and int(zones[0]) in GK_ZONE_PREFIX_EPSG:
+        return GK_ZONE_PREFIX_EPSG[int(zones[0])]
+    return None
+
+
+def _in_box(x: np.ndarray, y: np.ndarray, lon=CHINA_LON, lat=CHINA_LAT) -> bool:
+    return bool(np.all((x >= lon[0]) & (x <= lon[1]) & (y >= lat[0]) & (y <= lat[1])))
+
+
+def _infer_crs(xs: np.ndarray, ys: np.ndarray, source: str):
+    """Decide the CRS of bare coordinates (x = easting/lon, y = northing/lat) or explain why not."""
+    if _in_box(xs, ys):
+        return CRS.from_epsg(STORAGE_EPSG), "EPSG:4490 (assumed: lon/lat degrees without a CRS)"
+    if _in_box(ys, xs):
+        raise _err(f"{source}：经纬度疑似颠倒（经度 {xs[0]:.4f}、纬度 {ys[0]:.4f}）；请交换经度、纬度两列",
+                   f"{source}: longitude and latitude look swapped (lon={xs[0]:.4f}, lat={ys[0]:.4f}); "
+                   f"swap the two columns/values", CRSProblem)
+    epsg = _zone_epsg(xs)
+    if epsg:
+        return CRS.from_epsg(epsg), f"EPSG:{epsg} (from the zone prefix of the eastings)"
+    if _zone_epsg(ys) and np.all(xs < 1e7):
+        raise _err(f"{source}：X、Y 疑似颠倒（测量坐标中 X 为北坐标、Y 为带带号的东坐标）；请交换 X、Y",
+                   f"{source}: X and Y look swapped (survey tables give X = northing, Y = easting with "
+                   f"zone prefix); swap X and Y", CRSProblem)
+    if np.all((xs > 1e5) & (xs < 1e6)) and np.all((ys > 1e6) & (ys < 1e7)):
+        raise _err(f"{source}：高斯-克吕格坐标缺少带号，无法确定中央经线；请加 --crs 4548（117°E）或 4549（120°E）",
+                   f"{source}: Gauss-Kruger coordinates without a zone prefix are ambiguous; pass "
+                   f"--crs 4548 (CM 117E) or --crs 4549 (CM 120E)", CRSProblem)
+    raise _err(f"{source}：没有坐标系且无法从坐标值判断；请用 --crs 指定（如 4490、4548）",
+               f"{source}: no CRS and the coordinate values do not identify one; pass --crs (e.g. 4490, 4548)",
+               CRSProblem)
+
+
+# ---------------------------------------------------------------------------------------
+# CSV forms
+def _read_csv(path: Path) -> pd.DataFrame:
+    raw = path.read_bytes()
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            text = raw.decode(enc)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:  # pragma: no cover - gb18030 decodes nearly anything
+        raise UnreadableInput(f"{path} 不是 UTF-8 或 GBK 编码", f"{path} is neither UTF-8 nor GBK text")
+    from io import StringIO
+    try:
+        return pd.read_csv(StringIO(text), dtype=str, keep_default_na=False, sep=None, engine="python")
+    except Exception as exc:
+        raise UnreadableInput(f"无法解析 CSV {path}：{exc}", f"cannot parse CSV {path}: {exc}") from None
+
+
+def _to_float(values: pd.Series, column: str, path: Path) -> np.ndarray:
+    out = pd.to_numeric(values.str.strip().replace("", np.nan), errors="coerce").to_numpy(dtype="float64")
+    bad = np.isnan(out) & (values.str.strip() != "").to_numpy()
+    if bad.any():
+        row = int(np.argmax(bad)) + 2
+        raise UnreadableInput(f"{path.name} 第 {row} 行 {column} 列不是数字：{values.iloc[row - 2]!r}",
+                              f"{path.name} line {row}: column {column} is not a number: {values.iloc[row - 2]!r}")
+    return out
+
+
+def _angle_column(values: pd.Series, column: str, path: Path) -> np.ndarray:
+    """Decimal degrees, or 度分秒 strings, to float degrees."""
+    if values.str.contains("°|度", regex=True).any():
+        out = []
+        for v in values:
+            lon, _ = parse_dms_pair(f"{v} 0°") if v.strip() else (np.nan, None)
+            out.append(lon)
+        return np.array(out, dtype="float64")
+    return _to_float(values, column, path)
+
+
+def _csv_sites(path: Path) -> tuple[gpd.GeoDataFrame, str]:
+    df = _read_csv(path)
+    if df.empty:
+        raise _err(f"{path.name} 没有数据行", f"{path.name} has no data rows")
+    lon_c, lat_c = _find(df.columns, LON_COLUMNS), _find(df.columns, LAT_COLUMNS)
+    x_c, y_c = _find(df.columns, X_COLUMNS), _find(df.columns, Y_COLUMNS)
+    if lon_c and lat_c:
+        lon = _angle_column(df[lon_c], lon_c, path)
+        lat = _angle_column(df[lat_c], lat_c, path)
+        missing = np.isnan(lon) | np.isnan(lat)
+        geoms = [None if m else Point(x, y) for x, y, m in zip(lon, lat, missing)]
+        attrs = df.drop(columns=[lon_c, lat_c])
+        return gpd.GeoDataFrame(attrs, geometry=geoms), "deg"
+    if x_c and y_c:
+        id_c = _find(df.columns, JZD_ID_COLUMNS)
+        order_c = _find(df.columns, ORDER_COLUMNS)
+        north = _to_float(df[x_c], x_c, path)
+        east = _to_float(df[y_c], y_c, path)
+        work = pd.DataFrame({"sid": df[id_c] if id_c else "S1", "north": north, "east": east})
+        if order_c:
+            work["order"] = df[order_c].str.extract(r"(\d+)", expand=False).astype(float)
+        else:
+            work["order"] = np.arange(len(work), dtype=float)
+        rows = []
+        for sid, grp in work.groupby("sid", sort=False):
+            grp = grp.sort_values("order", kind="stable")
+            coords = list(zip(grp["east"], grp["north"]))
+            if len(coords) >= 2 and coords[0] == coords[-1]:
+                coords = coords[:-1]
+            geom = Polygon(coords) if len(coords) >= 3 else None
+            rows.append({"site_id": str(sid), "geometry": geom, "_n": len(coords)})
+        frame = gpd.GeoDataFrame(pd.DataFrame(rows), geometry="geometry")
+        return frame, "gk"
+    raise UnreadableInput(
+        f"{path.name}：找不到坐标列。点位需要 lon/lat（经度/纬度）列；界址点需要 X、Y 列（及地块编号、点号）",
+        f"{path.name}: no coordinate columns. Points need lon/lat (经度/纬度) columns; boundary corner "
+        f"points (界址点) need X and Y columns (plus a site id and point order column)")
+
+
+# ---------------------------------------------------------------------------------------
+def _read_kml(path: Path, engine: str) -> gpd.GeoDataFrame:
+    if engine != "pyogrio":
+        engine = "pyogrio"  # fiona's wheels ship without a KML driver
+    try:
+        layers = [name for name, _ in pyogrio.list_layers(path)]
+    except Exception as exc:
+        raise UnreadableInput(f"无法读取 KML {path}：{exc}", f"cannot read KML {path}: {exc}") from None
+    frames = [read_vector(path, layer=name, engine=engine) for name in layers]
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        raise _err(f"{path.name} 中没有要素", f"{path.name} contains no features")
+    out = pd.concat(frames, ignore_index=True)
+    out = gpd.GeoDataFrame(out, geometry="geometry", crs=frames[0].crs)
+    return out.rename(columns={"Name": "name", "Description": "description"})
+
+
+def _apply_offset(gdf: gpd.GeoDataFrame, datum: str) -> gpd.GeoDataFrame:
+    func = OFFSET_TO_WGS84[datum]
+
+    def conv(coords: np.ndarray) -> np.ndarray:
+        lon, lat = func(coords[:, 0], coords[:, 1])
+        return np.column_stack([lon, lat])
+
+    out = gdf.copy()
+    out["geometry"] = shapely.transform(gdf.geometry.values, conv)
+    return out.set_crs(STORAGE_EPSG, allow_override=True)
+
+
+def _choose_ids(gdf: gpd.GeoDataFrame, source: str) -> pd.Series:
+    if "site_id" in gdf.columns:
+        ids = gdf["site_id"]
+    else:
+        col = _find(gdf.columns, ID_COLUMNS)
+        ids = gdf[col] if col else pd.Series([f"S{i}" for i in range(1, len(gdf) + 1)], index=gdf.index)
+    ids = ids.astype(str).str.strip()
+    blank = ids.isin(["", "nan", "None"])
+    ids = ids.where(~blank, pd.Series([f"S{i}" for i in range(1, len(gdf) + 1)], index=gdf.index))
+    dup = ids[ids.duplicated(keep=False)].unique().tolist()
+    if dup:
+        raise _err(f"{source}：站点编号重复 {dup[:5]}；每个站点需要唯一编号",
+                   f"{source}: duplicate site ids {dup[:5]}; every site needs a unique id")
+    return ids
+
+
+def _check_geometry(geom, sid: str) -> tuple[object, list[str]]:
+    """Drop Z, refuse empty/degenerate, repair invalid polygons (or refuse if area changes > 1 %)."""
+    warnings: list[str] = []
+    if geom is None or geom.is_empty:
+        raise _err(f"站点 {sid} 几何为空", f"site {sid} has an empty geometry")
+    if shapely.has_z(geom):
+        geom = shapely.force_2d(geom)
+        warnings.append("已忽略 Z 坐标 / Z coordinates dropped")
+    kind = geom.geom_type
+    if kind.endswith("Polygon"):
+        if not geom.is_valid:
+            before = geodesic_area(geom)
+            reason = shapely.is_valid_reason(geom)
+            fixed = shapely.make_valid(geom)
+            polys = [p for p in shapely.get_parts(fixed) if p.geom_type in ("Polygon", "MultiPolygon")]
+            fixed = shapely.union_all(polys) if polys else shapely.Polygon()
+            after = geodesic_area(fixed)
+            change = abs(after - before) / max(after, before, 1e-9)
+            if fixed.is_empty or change > MAX_REPAIR_CHANGE:
+                raise _err(f"站点 {sid} 多边形无效（{reason}），修复后面积变化 {change:.1%} 超过 1%；请检查边界点顺序",
+                           f"site {sid}: invalid polygon ({reason}); repair would change its area by "
+                           f"{change:.1%} (> 1 %); check the order of its boundary points")
+            warnings.append(f"多边形无效已修复（{reason}，面积变化 {change:.3%}）/ "
+                            f"invalid polygon repaired ({reason}; area change {change:.3%})")
+            geom = fixed
+        if geodesic_area(geom) < 1e-3:
+            raise _err(f"站点 {sid} 多边形面积为零（退化）", f"site {sid}: degenerate polygon with zero area")
+    elif kind.endswith("LineString"):
+        if shapely.length(geom) == 0:
+            raise _err(f"站点 {sid} 线长度为零（退化）", f"site {sid}: degenerate line with zero length")
+    elif kind not in ("Point", "MultiPoint"):
+        raise _err(f"站点 {sid} 几何类型 {kind} 不受支持", f"site {sid}: geometry type {kind} is not supported")
+    return geom, warnings
+
+
+def _check_plausible(geom, sid: str) -> None:
+    x0, y0, x1, y1 = geom.bounds
+    xs, ys = np.array([x0, x1]), np.array([y0, y1])
+    if _in_box(xs, ys):
+        return
+    if _in_box(ys, xs):
+        raise _err(f"站点 {sid} 经纬度疑似颠倒（{x0:.4f}, {y0:.4f}）；请交换经度与纬度",
+                   f"site {sid}: longitude/latitude look swapped ({x0:.4f}, {y0:.4f}); swap them", CRSProblem)
+    raise _err(f"站点 {sid} 位于中国范围以外（{x0:.4f}, {y0:.4f}）；坐标系可能有误，请检查 --crs",
+               f"site {sid} lies outside China ({x0:.4f}, {y0:.4f}); the CRS is probably wrong, check --crs",
+               CRSProblem)
+
+
+def read_sites(source, *, crs=None, engine: str = "pyogrio", layer: str | None = None,
+               on_error: str = "raise") -> gpd.GeoDataFrame:
+    """Read project sites from a file, a GeoDataFrame or a coordinate literal.
+
+    Parameters
+    ----------
+    source : path, GeoDataFrame or str
+        A file (GeoJSON, GPKG, SHP, KML, CSV) or a literal such as ``"118.17,26.64"``.
+    crs : EPSG code, CRS string, ``"gcj02"`` or ``"bd09"``, optional
+        The CRS of the input's coordinates; required when the file has none and the values do
+        not identify one. Overrides a file's own CRS (with a warning if they differ).
+    on_error : ``"raise"`` or ``"flag"``
+        ``"flag"`` keeps unusable sites as rows with an ``error`` message and no geometry
+        instead of raising, so a batch is never stopped by one bad site.
+
+    Returns
+    -------
+    GeoDataFrame in EPSG:4490 with ``site_id``, ``crs_in``, ``warnings`` (list of str), the
+    input's attribute columns, and ``error`` when ``on_error="flag"``.
+    """
+    if on_error not in ("raise", "flag"):
+        raise ValueError("on_error must be 'raise' or 'flag'")
+    user_crs = parse_crs(crs)
+    kind = "file"
+    if isinstance(source, gpd.GeoDataFrame):
+        gdf, label = source.copy(), "GeoDataFrame"
+        kind = "frame"
+    else:
+        text = str(source)
+        path = Path(text)
+        if not path.exists() and isinstance(source, str) and looks_like_coordinates(text):
+            gdf, kind = _parse_literal(text, user_crs)
+            label = "coordinates"
+        else:
+            if not path.exists():
+                raise InputFileNotFound(f"站点文件不存在：{path}", f"site file not found: {path}")
+            label = path.name
+            suffix = path.suffix.lower()
+            if suffix in (".csv", ".txt"):
+                gdf, kind = _csv_sites(path)
+            elif suffix in (".kml", ".kmz"):
+                gdf = _read_kml(path, engine)
+            elif suffix in VECTOR_SUFFIXES or path.is_dir():
+                gdf = read_vector(path, layer=layer, engine=engine)
+            else:
+                raise UnreadableInput(
+                    f"不支持的站点文件类型 {suffix}；支持 GeoJSON、GPKG、SHP、KML、CSV 或坐标字符串",
+                    f"unsupported site file type {suffix!r}; use GeoJSON, GPKG, SHP, KML, CSV or a coordinate string")
+    if len(gdf) == 0:
+        raise _err(f"{label} 中没有站点", f"{label} contains no sites")
+
+    gdf = gdf.reset_index(drop=True)
+    gdf["site_id"] = _choose_ids(gdf, label)
+    notes: list[str] = []
+    file_crs = gdf.crs
+    geoms = gdf.geometry
+    valid_geoms = geoms[~(geoms.isna() | geoms.is_empty)]
+    if isinstance(user_crs, str):  # offset datum, said explicitly by the caller
+        if file_crs is not None and file_crs.to_epsg() not in (4326, 4490):
+            raise CRSProblem(f"--crs {user_crs} 只能用于经纬度坐标，但 {label} 的坐标系是 {crs_label(file_crs)}",
+                             f"--crs {user_crs} applies to lon/lat coordinates, but {label} is in {crs_label(file_crs)}")
+        gdf = gdf.set_crs(STORAGE_EPSG, allow_override=True)
+        ok = ~(gdf.geometry.isna() | gdf.geometry.is_empty)
+        gdf.loc[ok, "geometry"] = _apply_offset(gdf[ok], user_crs).geometry
+        crs_in = f"{crs_label(user_crs)} (converted to CGCS2000)"
+        notes.append(f"坐标由 {crs_label(user_crs)} 转换为 CGCS2000 / converted from {crs_label(user_crs)} to CGCS2000")
+    else:
+        if user_crs is not None:
+            if file_crs is not None and kind == "file" and not file_crs.equals(user_crs) \
+                    and file_crs.to_epsg() != 4326:
+                notes.append(f"--crs {crs_label(user_crs)} 覆盖了文件声明的 {crs_label(file_crs)} / "
+                             f"--crs overrides the file's {crs_label(file_crs)}")
+            gdf = gdf.set_crs(user_crs, allow_override=True)
+            crs_in = crs_label(user_crs)
+        elif file_crs is not None and kind in ("file", "frame"):
+            crs_in = crs_label(file_crs)
+        else:
+            if len(valid_geoms) == 0:
+                raise _err(f"{label} 中没有有效几何", f"{label} has no usable geometry")
+            b = valid_geoms.bounds
+            xs = np.concatenate([b["minx"].to_numpy(), b["maxx"].to_numpy()])
+            ys = np.concatenate([b["miny"].to_numpy(), b["maxy"].to_numpy()])
+            inferred, crs_in = _infer_crs(xs, ys, label)
+            gdf = gdf.set_crs(inferred, allow_override=True)
+            if inferred.to_epsg() == STORAGE_EPSG:
+                notes.append("未声明坐标系，按 CGCS2000 经纬度处理；若来自高德/腾讯请加 --crs gcj02 / "
+                             "no CRS given: read as CGCS2000 lon/lat; if from Amap/Tencent pass --crs gcj02")
+        ok = ~(gdf.geometry.isna() | gdf.geometry.is_empty)
+        if gdf.crs.to_epsg() != STORAGE_EPSG:
+            gdf.loc[ok, "geometry"] = gdf[ok].to_crs(STORAGE_EPSG).geometry
+            gdf = gdf.set_crs(STORAGE_EPSG, allow_override=True)
+
+    out_geoms, warnings, errors = [], [], []
+    for sid, geom in zip(gdf["site_id"], gdf.geometry):
+        try:
+            g, w = _check_geometry(geom, sid)
+            _check_plausible(g, sid)
+            out_geoms.append(g)
+            warnings.append(notes + w)
+            errors.append(None)
+        except SiteError as exc:
+            if on_error == "raise":
+                raise
+            out_geoms.append(None)
+            warnings.append(list(notes))
+            errors.append(exc.one_line())
+    gdf = gdf.drop(columns=[c for c in ("_n",) if c in gdf.columns])
+    gdf["geometry"] = gpd.GeoSeries(out_geoms, index=gdf.index, crs=STORAGE_EPSG)
+    gdf = gdf.set_geometry("geometry", crs=STORAGE_EPSG)
+    gdf["crs_in"] = crs_in
+    gdf["warnings"] = warnings
+    if on_error == "flag":
+        gdf["error"] = errors
+    front = ["site_id", "crs_in", "warnings"] + (["error"] if on_error == "flag" else [])
+    rest = [c for c in gdf.columns if c not in front and c != "geometry"]
+    return gdf[front + rest + ["geometry"]]
