@@ -156,10 +156,10 @@ _DMS_RE = re.compile(
     r"""(?P<deg>\d+(?:\.\d+)?)\s*(?:°|º|度)\s*
         (?:(?P<min>\d+(?:\.\d+)?)\s*(?:'|′|’|分)\s*)?
         (?:(?P<sec>\d+(?:\.\d+)?)\s*(?:"|″|”|''|′′|秒)\s*)?
-        (?P<hem>[NSEWnsew东西南北]|北纬|东经)?""",
+        (?P<hem>[NSEWnsew](?![A-Za-z])|[东西南北](?![纬经]))?""",
     re.VERBOSE,
 )
-_HEM_PREFIX_RE = re.compile(r"(东经|北纬|[NSEWnsew])\s*$")
+_HEM_PREFIX_RE = re.compile(r"(东经|北纬|南纬|西经|[NSEWnsew])\s*$")
 
 
 def parse_dms_pair(text: str) -> tuple[float, float]:
@@ -185,10 +185,10 @@ def parse_dms_pair(text: str) -> tuple[float, float]:
         raise CRSProblem(f"无法解析度分秒坐标 {text!r}：需要两个角度（经度和纬度）",
                          f"cannot parse {text!r}: expected two angles (longitude and latitude)")
     (a, ha), (b, hb) = values
-    sign = {"S": -1, "s": -1, "W": -1, "w": -1, "南": -1, "西": -1}
+    sign = {"S": -1, "s": -1, "W": -1, "w": -1, "南": -1, "西": -1, "南纬": -1, "西经": -1}
     a *= sign.get(ha or "", 1)
     b *= sign.get(hb or "", 1)
-    lat_marks = {"N", "n", "S", "s", "北", "南", "北纬"}
+    lat_marks = {"N", "n", "S", "s", "北", "南", "北纬", "南纬"}
     if (ha in lat_marks) or (hb is not None and hb not in lat_marks):
         return b, a
     return a, b

@@ -121,6 +121,10 @@ def _infer_crs(xs: np.ndarray, ys: np.ndarray, source: str):
     epsg = _zone_epsg(xs)
     if epsg:
         return CRS.from_epsg(epsg), f"EPSG:{epsg} (from the zone prefix of the eastings)"
+    if np.all(np.abs(xs) <= 180) and np.all(np.abs(ys) <= 90):
+        raise _err(f"{source}：坐标（{xs[0]:.4f}, {ys[0]:.4f}）位于中国范围以外；请检查坐标或 --crs",
+                   f"{source}: coordinates ({xs[0]:.4f}, {ys[0]:.4f}) lie outside China; check the values or --crs",
+                   CRSProblem)
     if _zone_epsg(ys) and np.all(xs < 1e7):
         raise _err(f"{source}：X、Y 疑似颠倒（测量坐标中 X 为北坐标、Y 为带带号的东坐标）；请交换 X、Y",
                    f"{source}: X and Y look swapped (survey tables give X = northing, Y = easting with "
@@ -214,6 +218,10 @@ def _csv_sites(path: Path) -> tuple[gpd.GeoDataFrame, str]:
 
 
 # ---------------------------------------------------------------------------------------
+_KML_STYLE_COLUMNS = ("timestamp", "begin", "end", "altitudeMode", "tessellate", "extrude", "visibility",
+                      "drawOrder", "icon")
+
+
 def _read_kml(path: Path, engine: str) -> gpd.GeoDataFrame:
     if engine != "pyogrio":
         engine = "pyogrio"  # fiona's wheels ship without a KML driver
@@ -227,6 +235,10 @@ def _read_kml(path: Path, engine: str) -> gpd.GeoDataFrame:
         raise _err(f"{path.name} 中没有要素", f"{path.name} contains no features")
     out = pd.concat(frames, ignore_index=True)
     out = gpd.GeoDataFrame(out, geometry="geometry", crs=frames[0].crs)
+    # LIBKML puts the <Placemark id> in "id" and an ExtendedData field "id" in "id2"
+    if "id2" in out.columns:
+        out = out.rename(columns={"id": "kml_id", "id2": "id"})
+    out = out.drop(columns=[c for c in _KML_STYLE_COLUMNS if c in out.columns])
     return out.rename(columns={"Name": "name", "Description": "description"})
 
 
@@ -268,6 +280,8 @@ def _check_geometry(geom, sid: str) -> tuple[object, list[str]]:
         warnings.append("已忽略 Z 坐标 / Z coordinates dropped")
     kind = geom.geom_type
     if kind.endswith("Polygon"):
+        if shapely.area(geom) == 0 or shapely.get_num_coordinates(geom) < 4:
+            raise _err(f"站点 {sid} 多边形面积为零（退化）", f"site {sid}: degenerate polygon with zero area")
         if not geom.is_valid:
             before = geodesic_area(geom)
             reason = shapely.is_valid_reason(geom)
@@ -367,6 +381,11 @@ def read_sites(source, *, crs=None, engine: str = "pyogrio", layer: str | None =
         if file_crs is not None and file_crs.to_epsg() not in (4326, 4490):
             raise CRSProblem(f"--crs {user_crs} 只能用于经纬度坐标，但 {label} 的坐标系是 {crs_label(file_crs)}",
                              f"--crs {user_crs} applies to lon/lat coordinates, but {label} is in {crs_label(file_crs)}")
+        if len(valid_geoms):
+            b = valid_geoms.total_bounds
+            if not (-180 <= b[0] and b[2] <= 180 and -90 <= b[1] and b[3] <= 90):
+                raise CRSProblem(f"--crs {user_crs} 只能用于经纬度坐标，但 {label} 的坐标不是经纬度",
+                                 f"--crs {user_crs} applies to lon/lat degrees, but {label} holds projected coordinates")
         gdf = gdf.set_crs(STORAGE_EPSG, allow_override=True)
         ok = ~(gdf.geometry.isna() | gdf.geometry.is_empty)
         gdf.loc[ok, "geometry"] = _apply_offset(gdf[ok], user_crs).geometry
@@ -418,7 +437,7 @@ def read_sites(source, *, crs=None, engine: str = "pyogrio", layer: str | None =
     gdf["crs_in"] = crs_in
     gdf["warnings"] = warnings
     if on_error == "flag":
-        gdf["error"] = errors
+        gdf["error"] = pd.Series(errors, index=gdf.index, dtype=object)
     front = ["site_id", "crs_in", "warnings"] + (["error"] if on_error == "flag" else [])
     rest = [c for c in gdf.columns if c not in front and c != "geometry"]
     return gdf[front + rest + ["geometry"]]

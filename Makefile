@@ -1,0 +1,50 @@
+# zoning — two commands matter: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+CATALOG := layers/catalog.yaml
+SAMPLE  := layers/nanping/generated
+
+.PHONY: all install sysdeps layers demo test bench clean distclean
+
+all: demo
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { \
+	  echo "python3 -m venv failed: install your distribution's python3-venv package"; exit 1; }
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[all]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+# System tools the tests use when present (GDAL's ogrinfo). Installed when running as root
+# on Debian/Ubuntu; elsewhere the tests that need them skip with a reason.
+sysdeps:
+	@if ! command -v ogrinfo >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gdal-bin >/dev/null) \
+	      || echo "note: could not install gdal-bin; ogrinfo checks will be skipped"; \
+	  else echo "note: ogrinfo not found (apt-get install gdal-bin); ogrinfo checks will be skipped"; fi; \
+	fi
+
+layers: install
+	$(BIN)/zoning sample build --catalog $(CATALOG)
+
+demo: layers
+	$(BIN)/zoning layers list --catalog $(CATALOG)
+	$(BIN)/zoning layers check --catalog $(CATALOG)
+	$(BIN)/zoning sites $(SAMPLE)/sample_projects.gpkg --catalog $(CATALOG)
+
+test: layers sysdeps
+	$(BIN)/python -m pytest
+
+bench: layers
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf .pytest_cache build *.egg-info maps/*.html out
+
+distclean: clean
+	rm -rf $(VENV) $(SAMPLE)
