@@ -1,0 +1,1 @@
+# data files shipped with the package

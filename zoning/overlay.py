@@ -1,0 +1,193 @@
+"""Overlay of sites on the zoning layers, in each site's Gauss-Kruger zone (metres).
+
+For every site: the features it hits (area in m² and share of the site; containment for
+points), the nearest feature of each target not hit (m), and the features in buffer rings.
+Work is vectorised per zone and layer: one STRtree bulk query for all sites, vectorised
+intersections and distances; no per-site overlay loop.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from .crs import gk_epsg_for_lon
+from .layerset import LayerSet
+
+#: roles whose hits are reported (admin is used for the county only)
+HIT_ROLES = ("red_line", "control_unit", "park", "protected", "no_burn", "program")
+#: nearest-distance targets: name -> (role, filter)
+NEAREST_TARGETS: dict[str, tuple[str, tuple]] = {
+    "red_line": ("red_line", ()),
+    "protected": ("protected", (("kind", ("国家公园", "自然保护区")),)),
+    "water_source": ("protected", (("kind", ("饮用水水源保护区",)),)),
+    "park": ("park", ()),
+    "no_burn": ("no_burn", ()),
+}
+#: roles listed in buffer rings
+BUFFER_ROLES = ("red_line", "protected", "park", "no_burn")
+DEFAULT_BUFFERS_M = (500.0, 1000.0, 5000.0)
+
+
+@dataclass
+class Hit:
+    role: str
+    id: str
+    name: str
+    cls: str | None
+    area_m2: float
+    share: float
+    props: dict = field(default_factory=dict)
+
+
+@dataclass
+class Nearest:
+    target: str
+    role: str
+    id: str | None
+    name: str | None
+    distance_m: float | None
+
+
+@dataclass
+class BufferHit:
+    ring_m: float
+    role: str
+    id: str
+    name: str
+    cls: str | None
+    distance_m: float
+
+
+@dataclass
+class SiteOverlay:
+    crs_used: int
+    area_m2: float
+    length_m: float
+    in_coverage: str  # inside | partial | outside | unknown
+    hits: list[Hit] = field(default_factory=list)
+    nearest: list[Nearest] = field(default_factory=list)
+    buffers: list[BufferHit] = field(default_factory=list)
+
+
+def _cls_of(role: str, row) -> str | None:
+    """The class shown for a feature: unit class, protected kind·grade, red-line type, park level."""
+    if role == "control_unit":
+        return row.get("class")
+    if role == "protected":
+        return f"{row.get('kind')}·{row.get('grade')}"
+    if role == "red_line":
+        return row.get("type")
+    if role == "park":
+        return row.get("level")
+    return None
+
+
+def _props(row) -> dict:
+    return {k: (bool(v) if isinstance(v, (bool, np.bool_)) else v) for k, v in row.items()
+            if k not in ("geometry", "layer") and v is not None and not (isinstance(v, float) and np.isnan(v))}
+
+
+def _feature_id(row) -> str:
+    return str(row.get("code") if row.get("code") not in (None, "") and "code" in row else row.get("id"))
+
+
+def site_zones(sites: gpd.GeoDataFrame) -> np.ndarray:
+    """Gauss-Kruger EPSG per site (CM 117E or 120E), from the middle of its bounds."""
+    b = sites.geometry.bounds
+    return np.array([gk_epsg_for_lon(x) for x in ((b["minx"] + b["maxx"]) / 2).to_numpy()])
+
+
+def overlay_sites(sites: gpd.GeoDataFrame, layers: LayerSet, *,
+                  buffers_m: tuple[float, ...] = DEFAULT_BUFFERS_M) -> list[SiteOverlay]:
+    """Overlay every site (EPSG:4490, valid non-empty geometries) on ``layers``."""
+    buffers_m = tuple(sorted(float(b) for b in buffers_m))
+    zones = site_zones(sites)
+    results: list[SiteOverlay | None] = [None] * len(sites)
+    for epsg in np.unique(zones):
+        idx = np.flatnonzero(zones == epsg)
+        geoms = shapely.make_valid(sites.geometry.iloc[idx].to_crs(int(epsg)).values)
+        areas = shapely.area(geoms)
+        lengths = shapely.length(geoms)
+        cov = layers.coverage_in(int(epsg))
+        if cov is None:
+            covered = ["unknown"] * len(idx)
+        else:
+            inside = shapely.within(geoms, cov)
+            touching = shapely.intersects(geoms, cov)
+            covered = ["inside" if a else ("partial" if b else "outside") for a, b in zip(inside, touching)]
+        zone_results = [SiteOverlay(int(epsg), float(a), float(ln), c) for a, ln, c in zip(areas, lengths, covered)]
+        _hits(geoms, areas, lengths, layers, int(epsg), zone_results)
+        _nearest(geoms, layers, int(epsg), zone_results)
+        _rings(geoms, layers, int(epsg), buffers_m, zone_results)
+        for i, r in zip(idx, zone_results):
+            results[i] = r
+    return results  # type: ignore[return-value]
+
+
+def _hits(geoms, areas, lengths, layers: LayerSet, epsg: int, out: list[SiteOverlay]) -> None:
+    for role in HIT_ROLES:
+        if role not in layers.frames or layers.info[role].status != "ok":
+            continue
+        frame, tree = layers.projected(role, epsg)
+        s_idx, f_idx = tree.query(geoms, predicate="intersects")
+        if len(s_idx) == 0:
+            continue
+        inter = shapely.intersection(geoms[s_idx], frame.geometry.values[f_idx])
+        inter_area = shapely.area(inter)
+        inter_len = shapely.length(inter)
+        records = frame.drop(columns="geometry").to_dict("records")
+        for s, f, a, ln in zip(s_idx, f_idx, inter_area, inter_len):
+            site_area, site_len = areas[s], lengths[s]
+            if site_area > 0:
+                if a <= 0:
+                    continue  # touches along an edge only
+                share = a / site_area
+            elif site_len > 0:
+                if ln <= 0:
+                    continue
+                share = ln / site_len
+            else:
+                share = 1.0  # a point inside (or on the edge of) the feature
+            row = records[f]
+            out[s].hits.append(Hit(role, _feature_id(row), str(row.get("name", "")), _cls_of(role, row),
+                                   float(a), float(min(share, 1.0)), _props(row)))
+
+
+def _nearest(geoms, layers: LayerSet, epsg: int, out: list[SiteOverlay]) -> None:
+    for target, (role, where) in NEAREST_TARGETS.items():
+        if role not in layers.frames or layers.info[role].status != "ok":
+            continue
+        frame, tree = layers.projected(role, epsg, where)
+        if len(frame) == 0:
+            continue
+        (s_idx, f_idx), dist = tree.query_nearest(geoms, return_distance=True, all_matches=False)
+        records = frame.drop(columns="geometry").to_dict("records")
+        for s, f, d in zip(s_idx, f_idx, dist):
+            row = records[f]
+            out[s].nearest.append(Nearest(target, role, _feature_id(row), str(row.get("name", "")), float(d)))
+
+
+def _rings(geoms, layers: LayerSet, epsg: int, buffers_m: tuple[float, ...], out: list[SiteOverlay]) -> None:
+    if not buffers_m:
+        return
+    limit = buffers_m[-1]
+    edges = np.asarray(buffers_m)
+    for role in BUFFER_ROLES:
+        if role not in layers.frames or layers.info[role].status != "ok":
+            continue
+        frame, tree = layers.projected(role, epsg)
+        s_idx, f_idx = tree.query(geoms, predicate="dwithin", distance=limit)
+        if len(s_idx) == 0:
+            continue
+        dist = shapely.distance(geoms[s_idx], frame.geometry.values[f_idx])
+        records = frame.drop(columns="geometry").to_dict("records")
+        for s, f, d in zip(s_idx, f_idx, dist):
+            if d <= 0:
+                continue  # a hit, reported as such
+            ring = float(edges[np.searchsorted(edges, d)])
+            row = records[f]
+            out[s].buffers.append(BufferHit(ring, role, _feature_id(row), str(row.get("name", "")),
+                                            _cls_of(role, row), float(d)))

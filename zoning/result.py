@@ -1,0 +1,124 @@
+"""The one result model of screening. JSON, HTML, DOCX, maps and exports all render it.
+
+Schema: ``zoning/schema/result.schema.json`` (validated in tests).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from . import __version__
+
+SCHEMA_VERSION = "1.0"
+
+
+@dataclass
+class RuleRecord:
+    id: str
+    outcome: str  # prohibited | conditional | needs_info | compliant
+    dimension: str
+    line: str
+    title: str
+    title_en: str
+    message: str
+    message_en: str
+    citation: str
+    reasons: list[str] = field(default_factory=list)
+
+
+@dataclass
+class HitRecord:
+    role: str
+    id: str
+    name: str
+    cls: str | None
+    area_m2: float
+    share: float
+    props: dict = field(default_factory=dict)
+
+
+@dataclass
+class NearestRecord:
+    target: str
+    role: str
+    id: str | None
+    name: str | None
+    distance_m: float | None
+
+
+@dataclass
+class BufferRecord:
+    ring_m: float
+    role: str
+    id: str
+    name: str
+    cls: str | None
+    distance_m: float
+
+
+@dataclass
+class LayerRecord:
+    role: str
+    name: str
+    vintage: str
+    status: str  # ok | empty | failed | outside | gap
+    synthetic: bool
+    detail: str = ""
+
+
+@dataclass
+class SiteInfo:
+    name: str | None
+    geom_type: str | None
+    lon: float | None
+    lat: float | None
+    area_m2: float
+    length_m: float
+    county: str | None
+    county_code: str | None
+    coverage: str  # inside | partial | outside | unknown
+    crs_in: str | None
+    wkt: str | None  # EPSG:4490 geometry, for renderers (maps, figures, exports)
+
+
+@dataclass
+class ScreenResult:
+    site_id: str
+    verdict: str | None  # None only for an error row
+    rules: list[RuleRecord]
+    hits: list[HitRecord]
+    nearest: list[NearestRecord]
+    buffers: list[BufferRecord]
+    buffer_rings_m: list[float]
+    layers: list[LayerRecord]
+    rule_pack: dict
+    crs_used: str | None
+    warnings: list[str]
+    inputs: dict[str, Any]
+    derived: dict[str, Any]
+    site: SiteInfo
+    synthetic_layers: bool
+    carbon: dict | None = None
+    error: str | None = None
+    zoning_version: str = __version__
+    schema_version: str = SCHEMA_VERSION
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ScreenResult":
+        d = dict(d)
+        d["rules"] = [RuleRecord(**r) for r in d["rules"]]
+        d["hits"] = [HitRecord(**h) for h in d["hits"]]
+        d["nearest"] = [NearestRecord(**n) for n in d["nearest"]]
+        d["buffers"] = [BufferRecord(**b) for b in d["buffers"]]
+        d["layers"] = [LayerRecord(**layer) for layer in d["layers"]]
+        d["site"] = SiteInfo(**d["site"])
+        return cls(**d)
+
+    def rules_by_line(self) -> dict[str, list[RuleRecord]]:
+        out: dict[str, list[RuleRecord]] = {}
+        for r in self.rules:
+            out.setdefault(r.line, []).append(r)
+        return out

@@ -1,0 +1,185 @@
+"""Screening: sites x layers x rules -> one ScreenResult per site."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from . import attributes as attrs_mod
+from .catalog import Catalog, load_catalog
+from .errors import ZoningError
+from .layerset import LayerSet, load_layerset
+from .locate import locate_sites, site_centroids
+from .measure import geodesic_area, geodesic_length
+from .overlay import DEFAULT_BUFFERS_M, NEAREST_TARGETS, overlay_sites
+from .result import (BufferRecord, HitRecord, LayerRecord, NearestRecord, RuleRecord, ScreenResult,
+                     SiteInfo)
+from .rules import Facts, RulePack, apply_rules, load_rule_pack, overall_verdict
+from .sites import read_sites
+
+
+def _clean(value):
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+def default_rule_pack(catalog: Catalog) -> RulePack:
+    if catalog.rule_pack is None:
+        raise ZoningError("图层目录未指定规则包（rules:），请用 --rules 指定",
+                          "the catalog names no rule pack ('rules:'); pass --rules")
+    return load_rule_pack(catalog.rule_pack)
+
+
+def screen(sites, *, catalog: Catalog | Path | str | None = None, layers: LayerSet | None = None,
+           rule_pack: RulePack | Path | str | None = None, attributes: Mapping[str, Any] | None = None,
+           buffers_m=DEFAULT_BUFFERS_M, crs=None, engine: str = "pyogrio",
+           progress: Callable[[int, int], None] | None = None) -> list[ScreenResult]:
+    """Screen project sites against the zoning layers and the access-list rules.
+
+    Parameters
+    ----------
+    sites : path, coordinate string or GeoDataFrame
+        Anything :func:`zoning.read_sites` accepts, or its output.
+    catalog, layers : the layer catalog (path or object) or already loaded layers.
+    rule_pack : a rule pack (path or object); default: the one the catalog names.
+    attributes : project attributes applied to every site (override the file's columns).
+    buffers_m : buffer ring radii in metres.
+
+    Returns one :class:`ScreenResult` per site, in input order. A site that cannot be screened
+    (bad geometry, invalid attribute) gives a result with ``error`` set and no verdict.
+    """
+    if layers is None:
+        cat = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
+        layers = load_layerset(cat, engine=engine)
+    pack = rule_pack if isinstance(rule_pack, RulePack) else (
+        load_rule_pack(rule_pack) if rule_pack is not None else default_rule_pack(layers.catalog))
+    overrides = {k: attrs_mod.parse_value(k, v) for k, v in (attributes or {}).items()}
+    if not (isinstance(sites, gpd.GeoDataFrame) and {"site_id", "crs_in", "warnings"} <= set(sites.columns)):
+        sites = read_sites(sites, crs=crs, engine=engine, on_error="flag")
+    if "error" not in sites.columns:
+        sites = sites.assign(error=None)
+    admin = layers.frames.get("admin") if layers.info.get("admin") and layers.info["admin"].status == "ok" else None
+    sites = locate_sites(sites.reset_index(drop=True), admin)
+    ok = np.array([e is None and g is not None and not g.is_empty for e, g in zip(sites["error"], sites.geometry)])
+    overlays = overlay_sites(sites[ok], layers, buffers_m=tuple(buffers_m)) if ok.any() else []
+    overlay_of = dict(zip(np.flatnonzero(ok), overlays))
+    cents = site_centroids(sites)
+    results = []
+    total = len(sites)
+    for i in range(total):
+        row = sites.iloc[i]
+        results.append(_screen_one(row, cents.iloc[i], overlay_of.get(i), layers, pack, overrides,
+                                   list(buffers_m)))
+        if progress:
+            progress(i + 1, total)
+    return results
+
+
+def _site_info(row, cent, ov) -> SiteInfo:
+    geom = row.geometry
+    has = geom is not None and not geom.is_empty
+    return SiteInfo(
+        name=_clean(row.get("name")) if isinstance(row.get("name"), str) else None,
+        geom_type=geom.geom_type if has else None,
+        lon=round(cent.x, 7) if cent is not None else None,
+        lat=round(cent.y, 7) if cent is not None else None,
+        area_m2=round(geodesic_area(geom), 2) if has and geom.geom_type.endswith("Polygon") else 0.0,
+        length_m=round(geodesic_length(geom), 2) if has and geom.geom_type.endswith("LineString") else 0.0,
+        county=row.get("county"), county_code=row.get("county_code"),
+        coverage=ov.in_coverage if ov else "unknown", crs_in=row.get("crs_in"),
+        wkt=shapely.to_wkt(geom, rounding_precision=7) if has else None,
+    )
+
+
+def _layer_records(layers: LayerSet, ov, hits) -> list[LayerRecord]:
+    out = []
+    hit_roles = {h.role for h in hits}
+    for role, info in layers.info.items():
+        status = info.status
+        if status == "ok" and ov is not None and ov.in_coverage == "outside" and role != "admin":
+            status = "outside"
+        elif status == "ok" and role == "control_unit" and ov is not None and "control_unit" not in hit_roles \
+                and ov.in_coverage != "outside":
+            status = "gap"
+        out.append(LayerRecord(role, info.name, info.vintage, status, info.synthetic, info.detail))
+    for spec in layers.catalog.layers:  # rasters are listed for their vintage and provenance
+        if spec.kind == "raster":
+            out.append(LayerRecord(spec.role, spec.name, spec.vintage, "ok" if spec.path.exists() else "failed",
+                                   spec.synthetic, "" if spec.path.exists() else f"missing file {spec.path}"))
+    return out
+
+
+def _error_result(row, cent, layers, pack, message, buffers) -> ScreenResult:
+    return ScreenResult(site_id=str(row["site_id"]), verdict=None, rules=[], hits=[], nearest=[], buffers=[],
+                        buffer_rings_m=buffers, layers=_layer_records(layers, None, []),
+                        rule_pack={"name": pack.name, "version": pack.version, "synthetic": pack.synthetic},
+                        crs_used=None, warnings=list(row.get("warnings") or []), inputs={}, derived={},
+                        site=_site_info(row, cent, None), synthetic_layers=layers.synthetic, error=message)
+
+
+def _screen_one(row, cent, ov, layers: LayerSet, pack: RulePack, overrides: dict, buffers) -> ScreenResult:
+    if row.get("error") is not None or ov is None:
+        return _error_result(row, cent, layers, pack, row.get("error") or "no usable geometry", buffers)
+    try:
+        attrs = {k: None for k in attrs_mod.ATTRIBUTES}
+        attrs.update(attrs_mod.from_record(row.to_dict()))
+        attrs.update(overrides)
+    except ZoningError as exc:
+        return _error_result(row, cent, layers, pack, exc.one_line(), buffers)
+    attrs = {k: _clean(v) for k, v in attrs.items()}
+    derived = attrs_mod.derived(attrs, footprint_ha=ov.area_m2 / 1e4)
+    hits = [HitRecord(h.role, h.id, h.name, h.cls, round(h.area_m2, 2), round(h.share, 6),
+                      {k: _clean(v) for k, v in h.props.items()}) for h in ov.hits]
+    layer_records = _layer_records(layers, ov, hits)
+    status = {lr.role: lr.status for lr in layer_records}
+    nearest = {n.target: n for n in ov.nearest}
+    geom = row.geometry
+
+    def distance_fn(role: str, filters: dict) -> float | None:
+        for target, (t_role, where) in NEAREST_TARGETS.items():
+            if t_role == role and dict((k, list(v)) for k, v in where) == {k: (v if isinstance(v, list) else [v])
+                                                                           for k, v in filters.items()}:
+                return nearest[target].distance_m if target in nearest else None
+        where = tuple((k, tuple(v if isinstance(v, list) else [v])) for k, v in sorted(filters.items()))
+        frame, tree = layers.projected(role, ov.crs_used, where)
+        if len(frame) == 0:
+            return None
+        g = gpd.GeoSeries([geom], crs=4490).to_crs(ov.crs_used).iloc[0]
+        return float(tree.geometries[tree.nearest(g)].distance(g))
+
+    facts = Facts(hits=hits, nearest_m={}, layer_status=status, attrs=attrs, derived=derived,
+                  county_code=row.get("county_code"), distance_fn=distance_fn)
+    fired = apply_rules(pack, facts)
+    verdict = overall_verdict(fired)
+    rules = [RuleRecord(o.rule.id, o.outcome, o.rule.dimension, o.rule.line, o.rule.title_zh, o.rule.title_en,
+                        o.rule.message_zh, o.rule.message_en, o.rule.citation, o.reasons) for o in fired]
+    warnings = list(row.get("warnings") or [])
+    if derived.get("industry_note"):
+        warnings.append(f"行业代码 {attrs.get('industry')}：{derived['industry_note']}")
+    for lr in layer_records:
+        if lr.status == "failed":
+            warnings.append(f"图层 {lr.name}（{lr.role}）加载失败，相关规则为“需补充信息” / layer {lr.role} failed "
+                            f"to load ({lr.detail}); dependent rules are needs_info")
+    if layers.synthetic or pack.synthetic:
+        warnings.append("本结果使用了合成示例图层/规则，仅供演示，不能作为审批依据 / made with SYNTHETIC sample "
+                        "layers or rules: for demonstration only, not a basis for approval")
+    return ScreenResult(
+        site_id=str(row["site_id"]), verdict=verdict, rules=rules, hits=hits,
+        nearest=[NearestRecord(n.target, n.role, n.id, n.name, round(n.distance_m, 1)) for n in ov.nearest],
+        buffers=[BufferRecord(b.ring_m, b.role, b.id, b.name, b.cls, round(b.distance_m, 1))
+                 for b in sorted(ov.buffers, key=lambda b: (b.ring_m, b.distance_m))],
+        buffer_rings_m=[float(b) for b in sorted(buffers)],
+        layers=layer_records,
+        rule_pack={"name": pack.name, "version": pack.version, "synthetic": pack.synthetic},
+        crs_used=f"EPSG:{ov.crs_used}", warnings=warnings,
+        inputs={k: v for k, v in attrs.items()}, derived={k: _clean(v) for k, v in derived.items()},
+        site=_site_info(row, cent, ov), synthetic_layers=layers.synthetic,
+    )
