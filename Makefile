@@ -32,10 +32,17 @@ sysdeps:
 layers: install
 	$(BIN)/zoning sample build --catalog $(CATALOG)
 
+DEMO_OUT := out/demo
+
 demo: layers
 	$(BIN)/zoning layers list --catalog $(CATALOG)
 	$(BIN)/zoning layers check --catalog $(CATALOG)
 	$(BIN)/zoning sites $(SAMPLE)/sample_projects.gpkg --catalog $(CATALOG)
+	$(BIN)/zoning rules check layers/rules/nanping.yaml --catalog $(CATALOG)
+	$(BIN)/zoning screen $(SAMPLE)/sample_projects.gpkg --catalog $(CATALOG) --reports --overwrite -o $(DEMO_OUT)/screen
+	$(BIN)/zoning screen 118.17,26.64 -a industry=C1371 -a two_high=false -a chemical=false \
+	  -a boiler_th=8 -a boiler_fuel=coal --catalog $(CATALOG) --overwrite -o $(DEMO_OUT)/single
+	@echo "reports: $(DEMO_OUT)/screen/reports/*.html, $(DEMO_OUT)/single/report.html"
 
 test: layers sysdeps
 	$(BIN)/python -m pytest

@@ -159,5 +159,155 @@ def sites_cmd(site, crs, layer, catalog, engine, as_json):
                                    "面积 area (m²)", "县区 county", "提示 warnings"], max_width=80))
 
 
+# ---------------------------------------------------------------------------------------
+def _parse_buffers(ctx, param, text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise click.BadParameter("comma-separated metres, e.g. 300,1000") from None
+    if not values or any(v <= 0 for v in values):
+        raise click.BadParameter("buffer radii must be positive metres, e.g. 300,1000")
+    return values
+
+
+class _Bar:
+    """A progress bar on a terminal; silent otherwise (logs, CI, pipes)."""
+
+    def __init__(self, label: str, total: int):
+        self.bar = None
+        if total > 1 and sys.stderr.isatty():
+            self.bar = click.progressbar(length=total, label=label, file=sys.stderr)
+            self.bar.__enter__()
+        self.done = 0
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is not None:
+            self.bar.update(done - self.done)
+        self.done = done
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+
+
+@main.command("screen")
+@click.argument("site")
+@click.option("-a", "--attr", "attrs", multiple=True, metavar="KEY=VALUE",
+              help="Project attribute, repeatable: name, industry, two_high, chemical, boiler_th, boiler_fuel, "
+                   "energy_tce, renewable_share, clear_share.")
+@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write result.json, report.html, report.docx, sites.gpkg (batch: results/, summary.csv, summary.gpkg).")
+@click.option("--crs", default=None, help="CRS of the input: EPSG code, gcj02 or bd09.")
+@click.option("--layer", default=None, help="Layer name inside a multi-layer site file.")
+@click.option("--buffers", default="500,1000,5000", show_default=True, callback=_parse_buffers,
+              help="Buffer ring radii in metres, comma-separated.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Report language.")
+@click.option("--rules", "rules_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Rule pack (YAML). Default: the one the catalog names.")
+@click.option("--reports/--no-reports", default=None,
+              help="Write HTML/DOCX reports (default: on for one site, off for a batch).")
+@click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result(s) as JSON on stdout.")
+@CATALOG_OPTION
+@ENGINE_OPTION
+def screen_cmd(site, attrs, out_dir, crs, layer, buffers, lang, rules_path, reports, overwrite, as_json, catalog,
+               engine):
+    """Screen SITE (a file of one or many sites, or coordinates) against the zoning layers and rules."""
+    from .attributes import parse_pairs
+    from .layerset import load_layerset
+    from .outputs import result_json, write_screen_outputs
+    from .render.labels import outcome_label
+    from .rules import load_rule_pack
+    from .screen import default_rule_pack, screen
+    from .sites import read_sites
+
+    overrides = parse_pairs(attrs)
+    cat = load_catalog(catalog)
+    pack = load_rule_pack(rules_path) if rules_path else default_rule_pack(cat)
+    sites = read_sites(site, crs=crs, engine=engine, layer=layer, on_error="flag")
+    layers = load_layerset(cat, engine=engine)
+    bar = _Bar("筛查 screening", len(sites))
+    try:
+        results = screen(sites, layers=layers, rule_pack=pack, attributes=overrides,
+                         buffers_m=buffers, progress=bar)
+    finally:
+        bar.close()
+    if as_json:
+        click.echo("[" + ",\n".join(result_json(r) for r in results) + "]" if len(results) > 1 else result_json(results[0]))
+    else:
+        rows = [(r.site_id, outcome_label(r.verdict, lang), r.site.county or "—",
+                 ", ".join(f"{x.id}" for x in r.rules if x.outcome != "compliant") or "—",
+                 r.error or "") for r in results]
+        click.echo(format_table(rows, ["站点 site", "结论 verdict", "县区 county", "规则 rules", "错误 error"], max_width=80))
+        if len(results) == 1 and results[0].rules:
+            click.echo("")
+            for x in results[0].rules:
+                msg = x.message_en if lang == "en" else x.message
+                click.echo(f"[{x.id}] {outcome_label(x.outcome, lang)}: {msg}"
+                           + (f" ({'; '.join(x.reasons)})" if x.reasons else ""))
+    if out_dir is not None:
+        want_reports = reports if reports is not None else len(results) == 1
+        bar = _Bar("写出 writing", len(results))
+        try:
+            written = write_screen_outputs(results, out_dir, layers=layers, lang=lang, reports=want_reports,
+                                           overwrite=overwrite, progress=bar)
+        finally:
+            bar.close()
+        click.echo(f"已写出 {len(written)} 个文件到 {out_dir} / wrote {len(written)} files to {out_dir}", err=True)
+    errors = sum(1 for r in results if r.error)
+    if errors:
+        click.echo(f"{errors} 个站点无法筛查（见错误列）/ {errors} site(s) could not be screened (see the error column)",
+                   err=True)
+        sys.exit(1)
+
+
+@main.group(cls=ZoningGroup)
+def rules() -> None:
+    """Rule packs (access lists as data)."""
+
+
+@rules.command("check")
+@click.argument("pack", type=click.Path(dir_okay=False, path_type=Path))
+@CATALOG_OPTION
+def rules_check(pack, catalog):
+    """Validate a rule pack: schema, fields, duplicate ids, attributes and roles named."""
+    from .rules import load_rule_pack
+
+    rp = load_rule_pack(pack)
+    problems = []
+    cat_path = catalog
+    try:
+        cat = load_catalog(cat_path)
+        units = [s for s in cat.by_role("control_unit") if s.path.exists()]
+        if units:
+            codes = set(load_layer(units[0])["code"].astype(str))
+            for rule in rp.rules:
+                for code in _unit_codes(rule.scope) | _unit_codes(rule.when):
+                    if code not in codes:
+                        problems.append(f"line {rule.source_line} rule {rule.id}: unit code {code} is not in "
+                                        f"the catalog's control units")
+    except ZoningError:
+        pass  # no catalog: the pack's own checks still stand
+    for p in problems:
+        click.echo(f"警告 / warning: {p}")
+    click.echo(f"{rp.name} v{rp.version}: {len(rp.rules)} 条规则有效 / {len(rp.rules)} rules valid")
+
+
+def _unit_codes(cond) -> set[str]:
+    out: set[str] = set()
+    if isinstance(cond, dict):
+        for op, arg in cond.items():
+            if op in ("all", "any"):
+                for sub in arg:
+                    out |= _unit_codes(sub)
+            elif op == "not":
+                out |= _unit_codes(arg)
+            elif op in ("hit", "within", "near") and isinstance(arg, dict) and arg.get("role") == "control_unit" \
+                    and "code" in arg:
+                codes = arg["code"]
+                out |= {str(c) for c in (codes if isinstance(codes, list) else [codes])}
+    return out
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

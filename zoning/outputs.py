@@ -1,0 +1,87 @@
+"""Write screening outputs into a folder: JSON, reports, summaries, GeoPackages."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Callable
+
+from .atomic import atomic_path, check_writable, write_text
+from .errors import OutputExists
+from .io import write_vector
+from .layerset import LayerSet
+from .result import ScreenResult
+from .render.summary import csv_frame, summary_geoframe
+
+_SAFE = re.compile(r"[^0-9A-Za-z_\-\u4e00-\u9fff]+")
+
+
+def safe_name(text: str, used: set[str]) -> str:
+    """A file-name-safe, unique stem for a site id (no path separators, no dots at the front)."""
+    stem = _SAFE.sub("_", str(text)).strip("._") or "site"
+    stem = stem[:80]
+    name, n = stem, 1
+    while name.lower() in used:
+        n += 1
+        name = f"{stem}_{n}"
+    used.add(name.lower())
+    return name
+
+
+def result_json(result: ScreenResult) -> str:
+    return json.dumps(result.to_dict(), ensure_ascii=False, indent=2)
+
+
+def _plan(results: list[ScreenResult], out_dir: Path, reports: bool) -> dict[str, Path]:
+    if len(results) == 1:
+        plan = {"result": out_dir / "result.json", "summary_csv": out_dir / "summary.csv",
+                "sites_gpkg": out_dir / "sites.gpkg"}
+        if reports:
+            plan.update({"report_html": out_dir / "report.html", "report_docx": out_dir / "report.docx"})
+        return plan
+    plan = {"summary_csv": out_dir / "summary.csv", "summary_gpkg": out_dir / "summary.gpkg"}
+    used: set[str] = set()
+    for r in results:
+        stem = safe_name(r.site_id, used)
+        plan[f"result:{r.site_id}"] = out_dir / "results" / f"{stem}.json"
+        if reports:
+            plan[f"html:{r.site_id}"] = out_dir / "reports" / f"{stem}.html"
+            plan[f"docx:{r.site_id}"] = out_dir / "reports" / f"{stem}.docx"
+    return plan
+
+
+def write_screen_outputs(results: list[ScreenResult], out_dir: Path | str, *, layers: LayerSet, lang: str = "zh",
+                         reports: bool = True, overwrite: bool = False,
+                         progress: Callable[[int, int], None] | None = None) -> dict[str, Path]:
+    """Write every output; refuses (before writing anything) when one exists and not ``overwrite``."""
+    out_dir = Path(out_dir)
+    plan = _plan(results, out_dir, reports)
+    existing = [p for p in plan.values() if p.exists()]
+    if existing and not overwrite:
+        raise OutputExists(f"输出已存在：{existing[0]}（共 {len(existing)} 个）；如需覆盖请加 --overwrite",
+                           f"output exists: {existing[0]} ({len(existing)} in all); pass --overwrite to replace")
+    check_writable(out_dir / ".probe", overwrite=True)
+    from .render.docx_report import render_docx
+    from .render.figure import site_figure
+    from .render.html_report import render_html
+
+    single = len(results) == 1
+    with atomic_path(plan["summary_csv"]) as tmp:
+        csv_frame(results).to_csv(tmp, index=False, encoding="utf-8-sig")
+    write_vector(summary_geoframe(results), plan["sites_gpkg" if single else "summary_gpkg"], driver="GPKG",
+                 layer="sites")
+    for i, r in enumerate(results, 1):
+        json_path = plan["result"] if single else plan[f"result:{r.site_id}"]
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        write_text(json_path, result_json(r))
+        if reports:
+            html_path = plan["report_html"] if single else plan[f"html:{r.site_id}"]
+            docx_path = plan["report_docx"] if single else plan[f"docx:{r.site_id}"]
+            html_path.parent.mkdir(parents=True, exist_ok=True)
+            fig = site_figure(r, layers)  # drawn once, shared by both reports
+            write_text(html_path, render_html(r, lang=lang, figure_png=fig))
+            with atomic_path(docx_path) as tmp:
+                tmp.write_bytes(render_docx(r, lang=lang, figure_png=fig))
+        if progress:
+            progress(i, len(results))
+    return plan

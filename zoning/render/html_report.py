@@ -1,0 +1,93 @@
+"""Self-contained HTML report (inline CSS, figure as a data: URI; no external resources)."""
+from __future__ import annotations
+
+import base64
+from html import escape
+
+from ..result import ScreenResult
+from .compliance import compliance_rows
+from .labels import (STATUS_ZH, dimension_label, fmt_area, fmt_m, outcome_label, role_label, t)
+
+CSS = """
+body{font-family:"Noto Sans CJK SC","Microsoft YaHei","PingFang SC",SimSun,sans-serif;margin:2em auto;max-width:60em;
+color:#212121;line-height:1.5}h1{font-size:1.5em}h2{font-size:1.15em;border-bottom:2px solid #90a4ae;margin-top:1.6em}
+table{border-collapse:collapse;width:100%;margin:.5em 0}th,td{border:1px solid #b0bec5;padding:.3em .5em;
+vertical-align:top;text-align:left}th{background:#eceff1}.v{display:inline-block;padding:.2em .8em;border-radius:4px;
+color:#fff;font-weight:bold}.prohibited{background:#c62828}.conditional{background:#ef6c00}.needs_info{background:#6d4c41}
+.compliant{background:#2e7d32}.error{background:#424242}.note{background:#fff8e1;border-left:4px solid #ffb300;
+padding:.5em 1em}.small{font-size:.85em;color:#546e7a}img{max-width:100%}
+"""
+
+
+def _e(value) -> str:
+    return escape("" if value is None else str(value))
+
+
+def _table(headers, rows) -> str:
+    """``headers`` None gives a key-value table without a header row. Cells are pre-escaped."""
+    head = "" if headers is None else "<thead><tr>" + "".join(f"<th>{_e(h)}</th>" for h in headers) + "</tr></thead>"
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table>{head}<tbody>{body}</tbody></table>"
+
+
+def render_html(result: ScreenResult, *, lang: str = "zh", figure_png: bytes | None = None) -> str:
+    """The report as one HTML string. Every attribute text is escaped."""
+    r = result
+    L = lambda k: _e(t(k, lang))  # noqa: E731
+    verdict_cls = r.verdict or "error"
+    parts = [f"<!DOCTYPE html><html lang=\"{'en' if lang == 'en' else 'zh-CN'}\"><head><meta charset=\"utf-8\">",
+             f"<title>{L('title')} — {_e(r.site_id)}</title><style>{CSS}</style></head><body>",
+             f"<h1>{L('title')}</h1>"]
+    if r.synthetic_layers or r.rule_pack.get("synthetic"):
+        parts.append(f"<p class=\"note\">{L('synthetic_notice')}</p>")
+    parts.append(f"<p>{L('verdict')}：<span class=\"v {verdict_cls}\">{_e(outcome_label(r.verdict, lang))}</span></p>")
+    if r.error:
+        parts.append(f"<p class=\"note\">{_e(r.error)}</p>")
+    s = r.site
+    info = [(t("site_id", lang), _e(r.site_id)), (t("name", lang), _e(s.name or r.inputs.get("name") or "—")),
+            (t("county", lang), _e(s.county or "—")), (t("geom", lang), _e(s.geom_type or "—")),
+            (t("centroid", lang), _e(f"{s.lon:.6f}°E, {s.lat:.6f}°N" if s.lon is not None else "—")),
+            (t("area", lang), _e(fmt_area(s.area_m2) if s.area_m2 else (f"{s.length_m:,.0f} m" if s.length_m else "—"))),
+            (t("crs_in", lang), _e(s.crs_in)), (t("crs_used", lang), _e(r.crs_used or "—")),
+            (t("rule_pack", lang), _e(f"{r.rule_pack['name']} v{r.rule_pack['version']}"))]
+    parts.append(f"<h2>{L('site')}</h2>" + _table(None, [(f"<b>{_e(k)}</b>", v) for k, v in info]))
+    if not r.error:
+        rows = [(_e(c.line), _e(c.situation), f"<span class=\"v {c.outcome}\">{_e(c.conformity)}</span>",
+                 "<br>".join(_e(n) for n in c.notes)) for c in compliance_rows(r, lang)]
+        parts.append(f"<h2>{L('compliance')}</h2>" +
+                     _table([t("line", lang), t("situation", lang), t("conformity", lang), t("notes", lang)], rows))
+        rrows = [(_e(x.id), f"<span class=\"v {x.outcome}\">{_e(outcome_label(x.outcome, lang))}</span>",
+                  _e(dimension_label(x.dimension, lang)), _e(x.message_en if lang == "en" else x.message),
+                  _e(x.citation), _e("; ".join(x.reasons))) for x in r.rules]
+        parts.append(f"<h2>{L('rules')}</h2>" + (_table([t(k, lang) for k in ("rule_id", "outcome", "dimension",
+                                                                              "message", "citation", "reasons")], rrows)
+                                                 if rrows else f"<p>{L('none')}</p>"))
+        hrows = [(_e(role_label(h.role, lang)), _e(f"{h.name} ({h.id})"), _e(h.cls or "—"),
+                  _e(fmt_area(h.area_m2) if h.area_m2 else "—"), _e(f"{h.share:.1%}")) for h in r.hits]
+        parts.append(f"<h2>{L('hits')}</h2>" + _table([t(k, lang) for k in ("role", "feature", "class", "area", "share")],
+                                                      hrows))
+        nrows = [(_e(role_label(n.target, lang)), _e(f"{n.name} ({n.id})" if n.id else "—"), _e(fmt_m(n.distance_m)))
+                 for n in r.nearest]
+        parts.append(f"<h2>{L('nearest')}</h2>" + _table([t(k, lang) for k in ("role", "feature", "distance")], nrows))
+        brows = [(_e(f"≤ {b.ring_m:g} m"), _e(role_label(b.role, lang)), _e(f"{b.name} ({b.id})"), _e(b.cls or "—"),
+                  _e(fmt_m(b.distance_m))) for b in r.buffers]
+        parts.append(f"<h2>{L('buffers')}</h2>" + (_table([t(k, lang) for k in ("ring", "role", "feature", "class",
+                                                                                "distance")], brows)
+                                                   if brows else f"<p>{L('none')}</p>"))
+    if figure_png:
+        uri = "data:image/png;base64," + base64.b64encode(figure_png).decode("ascii")
+        parts.append(f"<h2>{L('figure')}</h2><img alt=\"site map\" src=\"{uri}\">")
+    irows = [(_e(k), _e("—" if v is None else v)) for k, v in r.inputs.items()]
+    parts.append(f"<h2>{L('inputs')}</h2>" + _table(None, irows))
+    lrows = [(_e(role_label(x.role, lang)), _e(x.name), _e(x.vintage),
+              _e(STATUS_ZH.get(x.status, x.status) if lang != "en" else x.status),
+              _e(t("yes" if x.synthetic else "no", lang))) for x in r.layers]
+    parts.append(f"<h2>{L('layers')}</h2>" + _table([t(k, lang) for k in ("role", "name", "vintage", "status",
+                                                                          "synthetic")], lrows))
+    parts.append(f"<p>{L('rule_pack')}：{_e(r.rule_pack['name'])}，{_e('version')} {_e(r.rule_pack['version'])}</p>")
+    if r.warnings:
+        parts.append(f"<h2>{L('warnings')}</h2><ul>" + "".join(f"<li>{_e(w)}</li>" for w in r.warnings) + "</ul>")
+    parts.append(f"<p class=\"note\">{L('disclaimer')}</p>")
+    parts.append(f"<p class=\"small\">{L('generated_by')} {_e(r.zoning_version)} · schema {_e(r.schema_version)}</p>")
+    parts.append("</body></html>")
+    return "\n".join(parts)

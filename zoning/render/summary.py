@@ -1,0 +1,44 @@
+"""Batch summaries: a console table, summary.csv (UTF-8 with BOM) and GeoPackages."""
+from __future__ import annotations
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+
+from ..result import ScreenResult
+from .labels import outcome_label
+
+CSV_COLUMNS = {  # key -> (Chinese header, English header)
+    "site_id": ("站点编号", "site_id"), "name": ("项目名称", "name"), "verdict_zh": ("结论", "verdict_zh"),
+    "verdict": ("结论（英文）", "verdict"), "county": ("县区", "county"), "geom_type": ("几何类型", "geom_type"),
+    "area_m2": ("面积（平方米）", "area_m2"), "restrictive_rules": ("禁止/有条件规则", "restrictive_rules"),
+    "needs_info_rules": ("需补充信息规则", "needs_info_rules"), "crs_used": ("量算坐标系", "crs_used"),
+    "error": ("错误", "error"),
+}
+
+
+def summary_frame(results: list[ScreenResult]) -> pd.DataFrame:
+    """One row per site with canonical (English) column keys."""
+    rows = []
+    for r in results:
+        rows.append({
+            "site_id": r.site_id, "name": r.site.name or r.inputs.get("name"), "verdict_zh": outcome_label(r.verdict, "zh"),
+            "verdict": r.verdict or "error", "county": r.site.county, "geom_type": r.site.geom_type,
+            "area_m2": r.site.area_m2,
+            "restrictive_rules": ";".join(f"{x.id}:{x.outcome}" for x in r.rules if x.outcome in ("prohibited", "conditional")),
+            "needs_info_rules": ";".join(x.id for x in r.rules if x.outcome == "needs_info"),
+            "crs_used": r.crs_used, "error": r.error,
+        })
+    return pd.DataFrame(rows, columns=list(CSV_COLUMNS))
+
+
+def csv_frame(results: list[ScreenResult]) -> pd.DataFrame:
+    """The summary with Chinese headers, as written to summary.csv."""
+    return summary_frame(results).rename(columns={k: v[0] for k, v in CSV_COLUMNS.items()})
+
+
+def summary_geoframe(results: list[ScreenResult]) -> gpd.GeoDataFrame:
+    """Sites with their verdict attributes (EPSG:4490); error rows keep a null geometry."""
+    frame = summary_frame(results)
+    geoms = [shapely.from_wkt(r.site.wkt) if r.site.wkt else None for r in results]
+    return gpd.GeoDataFrame(frame, geometry=geoms, crs=4490)
