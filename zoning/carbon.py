@@ -28,7 +28,7 @@ from rasterio.windows import Window
 
 from .crs import GEOD, STORAGE_EPSG
 from .errors import ZoningError
-from .measure import geodesic_areas
+from .measure import ellipsoidal_areas
 
 CO2_PER_C = 44.0 / 12.0
 #: accepted density units -> factor to t C/ha
@@ -38,7 +38,7 @@ DENSITY_UNITS = {
 }
 COVERAGE_TOLERANCE = 0.005  # relative difference of Σc·a vs geodesic area that is flagged
 MIN_PIXELS = 10
-STRIP_ROWS = 512
+STRIP_ROWS = 256
 
 
 class CarbonError(ZoningError, ValueError):
@@ -131,12 +131,17 @@ def _plan_strips(geoms: np.ndarray, raster: DensityRaster, strip_rows: int) -> t
         pos = np.flatnonzero(inside & (key == k))
         row_off, col_off = int(r0[pos].min()), int(c0[pos].min())
         strips.append(_Strip(row_off, col_off, int(r1[pos].max()) - row_off, int(c1[pos].max()) - col_off, pos,
-                             [shapely.to_wkb(g) for g in geoms[pos]]))
+                             list(shapely.to_wkb(geoms[pos]))))
     return strips, ~inside
 
 
 def _strip_sums(raster: DensityRaster, strip: _Strip) -> np.ndarray:
-    """For each polygon of a strip: [covered_ha, valid_ha, forest_ha, stock_tC, pixels]."""
+    """For each polygon of a strip: [covered_ha, valid_ha, forest_ha, stock_tC, pixels].
+
+    One coverage cache per strip, applied to every array needed. For projected rasters the
+    pixel area is constant, so plain sums suffice (one batched pass for density and forest,
+    one count); geographic rasters weight every pixel by its ellipsoidal area.
+    """
     import extractrs
 
     win = Window(strip.col_off, strip.row_off, strip.cols, strip.rows)
@@ -146,21 +151,41 @@ def _strip_sums(raster: DensityRaster, strip: _Strip) -> np.ndarray:
     valid = np.isfinite(data)
     if raster.nodata is not None:
         valid &= data != raster.nodata
-    dens = np.where(valid, data * raster.factor, nodata)
-    forest = np.where(valid, (dens > 0).astype("float64"), nodata)
-    ones = np.ones_like(dens)
+    data *= raster.factor
+    data[~valid] = nodata
+    # layers: density, forest indicator, valid indicator (its coverage-weighted sum = pixel count)
+    stack = np.empty((3,) + data.shape)
+    stack[0] = data
+    np.greater(data, 0, out=stack[1])
+    stack[1][~valid] = nodata
+    stack[2] = 1.0
+    stack[2][~valid] = nodata
+    forest = stack[1]
     t = raster.transform @ rasterio.Affine.translation(strip.col_off, strip.row_off)
     xmin, ymax = t.c, t.f
     xmax, ymin = t.c + t.a * strip.cols, t.f + t.e * strip.rows
     cache = extractrs.build_cache(strip.wkbs, list(range(len(strip.wkbs))), xmin, min(ymin, ymax), xmax,
                                   max(ymin, ymax), abs(t.a), abs(t.e))
-    area = np.repeat(_cell_area_ha(raster, strip.row_off, strip.rows)[:, None], strip.cols, axis=1)
-    ws = lambda arr: np.asarray(extractrs.apply_stat_weights(cache, arr, area, nodata, nodata, "weighted_sum"))  # noqa: E731
-    cols = np.column_stack([ws(ones), ws(np.where(valid, 1.0, nodata)), ws(forest), ws(dens),
-                            np.asarray(extractrs.apply_stat(cache, dens, nodata, "count"))])
+    if raster.geographic:
+        pixels = np.asarray(extractrs.apply_stat(cache, data, nodata, "count"))
+        area = np.repeat(_cell_area_ha(raster, strip.row_off, strip.rows)[:, None], strip.cols, axis=1)
+        ones = np.ones_like(data)
+
+        def ws(arr):
+            return np.asarray(extractrs.apply_stat_weights(cache, arr, area, nodata, nodata, "weighted_sum"))
+
+        cols = np.column_stack([ws(ones), ws(np.where(valid, 1.0, nodata)), ws(forest), ws(data), pixels])
+    else:
+        px_ha = abs(t.a * t.e) / 1e4
+        sums = np.asarray(extractrs.apply_stat_batch(cache, stack, nodata, "sum"))
+        pixels = sums[2]
+        cols = np.column_stack([np.full(len(pixels), np.nan), pixels * px_ha, sums[1] * px_ha, sums[0] * px_ha,
+                                pixels])
     out = np.zeros((len(strip.wkbs), 5))
     ids = np.asarray(cache.ids(), dtype=int)
     out[ids] = cols  # polygons that touch no cell are absent from the kernel's output
+    if not raster.geographic:
+        out[:, 0] = np.nan  # filled geometrically by the caller (exactly Σ c·a for a projected grid)
     return out
 
 
@@ -186,38 +211,53 @@ def stock(polygons: gpd.GeoDataFrame, raster: Path | str | DensityRaster, *, uni
     frame = polygons.reset_index(drop=True)
     ids = frame[id_field].astype(str) if id_field else (
         frame["site_id"].astype(str) if "site_id" in frame else pd.Series([str(i + 1) for i in range(len(frame))]))
-    geoms = shapely.make_valid(frame.geometry.to_crs(info.crs).values)
-    strips, outside = _plan_strips(np.asarray(geoms), info, strip_rows)
+    in_raster_crs = frame.geometry if frame.crs.equals(info.crs) else frame.geometry.to_crs(info.crs)
+    geoms = np.asarray(in_raster_crs.values, dtype=object)
+    bad = ~shapely.is_valid(geoms) & ~shapely.is_empty(geoms)
+    if bad.any():
+        geoms[bad] = shapely.make_valid(geoms[bad])
+    strips, outside = _plan_strips(geoms, info, strip_rows)
     sums = np.zeros((len(frame), 5))
     workers = workers if workers is not None else (os.cpu_count() or 1)
     tasks = [(info, s) for s in strips]
-    if workers > 1 and len(strips) > 1 and len(frame) >= 2000:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            for done, (pos, part) in enumerate(pool.map(_run_strip, tasks), 1):
-                sums[pos] = part
-                if progress:
-                    progress(done, len(tasks))
-    else:
-        for done, task in enumerate(tasks, 1):
-            pos, part = _run_strip(task)
+    pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 and len(strips) > 1 and len(frame) >= 2000 else None
+    try:
+        parts = pool.map(_run_strip, tasks) if pool else map(_run_strip, tasks)
+        # while the workers run: areas on the ellipsoid and, for projected grids, Σ c·a
+        area_ha = ellipsoidal_areas(gpd.GeoSeries(geoms, crs=info.crs)) / 1e4
+        covered_geom = None
+        if not info.geographic:
+            # Σ c_i·a_i over a projected grid is the polygon's planar area inside the raster extent
+            t, w, h = info.transform, info.width, info.height
+            ext = (min(t.c, t.c + t.a * w), min(t.f, t.f + t.e * h), max(t.c, t.c + t.a * w), max(t.f, t.f + t.e * h))
+            covered_geom = shapely.area(geoms)
+            b = shapely.bounds(geoms)
+            edge = ~((b[:, 0] >= ext[0]) & (b[:, 1] >= ext[1]) & (b[:, 2] <= ext[2]) & (b[:, 3] <= ext[3]))
+            covered_geom[edge] = shapely.area(shapely.intersection(geoms[edge], shapely.box(*ext)))
+            covered_geom = covered_geom / 1e4
+        for done, (pos, part) in enumerate(parts, 1):
             sums[pos] = part
             if progress:
                 progress(done, len(tasks))
+    finally:
+        if pool:
+            pool.shutdown()
     covered, valid, forest, stock_tc, pixels = sums.T
-    area_ha = geodesic_areas(frame.geometry.to_crs(STORAGE_EPSG).values) / 1e4
+    if covered_geom is not None:
+        covered = covered_geom
     diff = np.where(area_ha > 0, (covered - area_ha) / np.where(area_ha > 0, area_ha, 1), 0.0)
-    flags = []
-    for i in range(len(frame)):
-        f = []
-        if outside[i]:
-            f.append("outside_raster")
-        elif area_ha[i] > 0 and abs(diff[i]) > COVERAGE_TOLERANCE:
-            f.append("coverage_mismatch")
-        if not outside[i] and valid[i] < covered[i] * (1 - 1e-9):
-            f.append("nodata_in_footprint" if valid[i] > 0 else "nodata_only")
-        if not outside[i] and 0 < pixels[i] < MIN_PIXELS:
-            f.append("few_pixels")
-        flags.append(";".join(f))
+    inside = ~outside
+    conditions = [
+        ("outside_raster", outside),
+        ("coverage_mismatch", inside & (area_ha > 0) & (np.abs(diff) > COVERAGE_TOLERANCE)),
+        ("nodata_in_footprint", inside & (valid < covered * (1 - 1e-9)) & (valid > 0)),
+        ("nodata_only", inside & (valid <= 0) & (covered > 0)),
+        ("few_pixels", inside & (pixels > 0) & (pixels < MIN_PIXELS)),
+    ]
+    flags = np.full(len(frame), "", dtype=object)
+    for name, mask in conditions:
+        if mask.any():
+            flags[mask] = [f"{f};{name}" if f else name for f in flags[mask]]
     out = gpd.GeoDataFrame({
         "id": ids.values, "forest_ha": forest, "stock_tC": stock_tc, "stock_tCO2": stock_tc * CO2_PER_C,
         "mean_tC_ha": np.where(forest > 0, stock_tc / np.where(forest > 0, forest, 1), 0.0), "pixels": pixels,

@@ -1,8 +1,10 @@
 """Areas and lengths in metres: geodesic on the CGCS2000 ellipsoid, or planar in a fitting CRS."""
 from __future__ import annotations
 
+import geopandas as gpd
 import numpy as np
 import shapely
+from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
 from .crs import EQUAL_AREA_CRS, GEOD, gk_epsg_for_lon
@@ -41,3 +43,33 @@ def gk_crs_for(gdf) -> int:
 def planar_areas(geoms) -> np.ndarray:
     """Planar areas of geometries already in a projected CRS (m²)."""
     return shapely.area(np.asarray(geoms))
+
+
+def ellipsoidal_areas(geoms: gpd.GeoSeries) -> np.ndarray:
+    """Areas (m²) on the CGCS2000/GRS80 ellipsoid, vectorised.
+
+    Computed as planar areas in an Albers equal-area projection fitted to the geometries'
+    extent: an equal-area projection preserves the area of every region, so this equals the
+    geodesic area up to how edges are drawn (straight in the projection vs geodesics), which
+    for footprint-sized edges is below 1e-6 relative (tested against pyproj.Geod).
+    """
+    ok = ~(geoms.isna() | geoms.is_empty)
+    out = np.zeros(len(geoms))
+    if not ok.any():
+        return out
+    g = geoms[ok]
+    minx, miny, maxx, maxy = g.total_bounds if g.crs.equals(CRS.from_epsg(4490)) else _lonlat_bounds(g)
+    span = max(maxy - miny, 0.2)
+    mid = (miny + maxy) / 2
+    aea = CRS.from_proj4(f"+proj=aea +lat_0={mid} +lon_0={(minx + maxx) / 2} +lat_1={mid - span / 4} "
+                         f"+lat_2={mid + span / 4} +ellps=GRS80 +units=m +no_defs")
+    out[ok.to_numpy()] = g.to_crs(aea).area.to_numpy()
+    return out
+
+
+def _lonlat_bounds(g: gpd.GeoSeries) -> tuple[float, float, float, float]:
+    """Lon/lat bounds of a projected GeoSeries (from its bounding box corners, densified)."""
+    from pyproj import Transformer
+
+    tr = Transformer.from_crs(g.crs, 4490, always_xy=True)
+    return tr.transform_bounds(*g.total_bounds, densify_pts=21)
