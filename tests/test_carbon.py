@@ -160,3 +160,55 @@ def test_parallel_equals_serial(catalog):
     parallel = stock(gdf, path, workers=2, strip_rows=128)
     assert np.array_equal(serial["stock_tC"].to_numpy(), parallel["stock_tC"].to_numpy())
     assert list(serial["id"]) == [str(i + 1) for i in range(3000)]  # input order kept
+
+
+def test_carbon_stock_cli(tmp_path, catalog):
+    import pandas as pd
+    from click.testing import CliRunner
+
+    from zoning.cli import main
+
+    src = catalog.one("red_line").path.parent / "sample_projects.gpkg"
+    out = tmp_path / "stock"
+    res = CliRunner().invoke(main, ["carbon", "stock", str(src), "-o", str(out), "--by", "industry",
+                                    "--catalog", str(catalog.path)])
+    assert res.exit_code == 0, res.output
+    assert (out / "stock.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+    table = pd.read_csv(out / "stock.csv", encoding="utf-8-sig")
+    assert list(table.columns[:6]) == ["id", "forest_ha", "stock_tC", "stock_tCO2", "mean_tC_ha", "pixels"]
+    sites = gpd.read_file(src)
+    assert list(table["id"]) == list(sites["id"])  # input order
+    assert np.allclose(table["stock_tCO2"], table["stock_tC"] * 44 / 12, rtol=1e-6)
+    by_county = pd.read_csv(out / "stock_by_county.csv", encoding="utf-8-sig")
+    total = by_county[by_county["county"] == "合计 total"].iloc[0]
+    assert total["stock_tC"] == pytest.approx(table["stock_tC"].sum(), rel=1e-6)
+    assert (out / "stock_by_industry.csv").exists()
+    assert len(gpd.read_file(out / "stock.gpkg")) == len(sites)
+    again = CliRunner().invoke(main, ["carbon", "stock", str(src), "-o", str(out), "--catalog", str(catalog.path)])
+    assert again.exit_code == 2 and "--overwrite" in again.output
+
+
+def test_screening_carbon_section(catalog):
+    from zoning.screen import screen
+
+    src = catalog.one("red_line").path.parent / "sample_projects.gpkg"
+    results = {r.site_id: r for r in screen(src, catalog=catalog, base_year=2025)}
+    p19 = results["P19"]  # 25 ha cleared completely in 武夷山市
+    c = p19.carbon
+    assert c["status"] == "ok" and c["clear_share"] == 1.0 and c["clear_share_given"]
+    assert c["loss_tCO2"] == pytest.approx(c["stock_tC"] * 44 / 12, rel=1e-6)
+    fs = c["forgone_sink"]
+    assert fs["per_year_tCO2"] == pytest.approx(c["forest_ha"] * 1.97, rel=1e-6)
+    assert fs["to_2030_tCO2"] == pytest.approx(c["forest_ha"] * 1.97 * 5, rel=1e-6)
+    assert fs["to_2060_tCO2"] == pytest.approx(c["forest_ha"] * 1.97 * 35, rel=1e-6)
+    assert c["loss_tCO2"] < c["stock_tCO2"] + 1e-9  # the forgone sink is never added to the loss
+    assert all(p["source"] for p in c["parameters"])
+    assert {x.id for x in p19.rules} >= {"WY-01"}
+    assert results["P02"].carbon["status"] == "no_footprint"
+    # a stated clear_share of 0: nothing lost, nothing forgone
+    p11 = results["P11"].carbon
+    assert p11["loss_tCO2"] == 0 and p11["forgone_sink"]["per_year_tCO2"] == 0 and p11["stock_tCO2"] > 0
+    # without a stated clear_share the loss assumes full clearing, and says so
+    p17 = results["P17"].carbon
+    assert not p17["clear_share_given"] and p17["loss_tCO2"] == pytest.approx(p17["stock_tCO2"])
+    assert "default" in p17["parameters"][2]["source"]

@@ -124,7 +124,8 @@ def _plan_strips(geoms: np.ndarray, raster: DensityRaster, strip_rows: int) -> t
     r0, r1 = np.floor(np.minimum(r0, r1)), np.ceil(np.maximum(r0, r1))
     c0, r0 = np.clip(c0, 0, raster.width), np.clip(r0, 0, raster.height)
     c1, r1 = np.clip(c1, 0, raster.width), np.clip(r1, 0, raster.height)
-    inside = (c1 > c0) & (r1 > r0) & ~shapely.is_empty(geoms)
+    polygonal = np.isin(shapely.get_type_id(geoms), (3, 6))  # the kernel takes (multi)polygons only
+    inside = (c1 > c0) & (r1 > r0) & ~shapely.is_empty(geoms) & polygonal
     strips = []
     key = (r0 // strip_rows).astype(int)
     for k in np.unique(key[inside]):
@@ -246,11 +247,14 @@ def stock(polygons: gpd.GeoDataFrame, raster: Path | str | DensityRaster, *, uni
     if covered_geom is not None:
         covered = covered_geom
     diff = np.where(area_ha > 0, (covered - area_ha) / np.where(area_ha > 0, area_ha, 1), 0.0)
-    inside = ~outside
+    polygonal = np.isin(shapely.get_type_id(geoms), (3, 6))
+    outside &= polygonal
+    inside = ~outside & polygonal
     conditions = [
+        ("not_a_polygon", ~polygonal),
         ("outside_raster", outside),
         ("coverage_mismatch", inside & (area_ha > 0) & (np.abs(diff) > COVERAGE_TOLERANCE)),
-        ("nodata_in_footprint", inside & (valid < covered * (1 - 1e-9)) & (valid > 0)),
+        ("nodata_in_footprint", inside & (valid < covered * (1 - 1e-6)) & (valid > 0)),
         ("nodata_only", inside & (valid <= 0) & (covered > 0)),
         ("few_pixels", inside & (pixels > 0) & (pixels < MIN_PIXELS)),
     ]
@@ -264,3 +268,58 @@ def stock(polygons: gpd.GeoDataFrame, raster: Path | str | DensityRaster, *, uni
         "covered_ha": covered, "area_ha": area_ha, "coverage_diff": diff, "flags": flags,
     }, geometry=frame.geometry.values, crs=frame.crs)
     return out
+
+
+# ---------------------------------------------------------------------------------------
+# footprint carbon for screening
+SEED_DOC = "南平市减污降碳协同增效实施方案（征求意见稿）"
+NANPING_SINK_RATE = 1.97  # t CO2/ha/yr, seed document 一、（二）
+
+
+def footprint_carbon(row: dict, *, clear_share: float | None, base_year: int, raster_meta: dict,
+                     sink_rate: float = NANPING_SINK_RATE) -> dict:
+    """The carbon section of a screening result, from one row of :func:`stock`.
+
+    Loss if cleared = stock × clear_share (default 1: all forest in the footprint cleared).
+    The forgone sink (cleared forest area × r × years) is reported separately, never added to
+    the loss: it is a future flow, the loss is a stock.
+    """
+    share = 1.0 if clear_share is None else float(clear_share)
+    forest = float(row["forest_ha"])
+    stock_tc = float(row["stock_tC"])
+    cleared_forest = forest * share
+    years_2030 = max(0, 2030 - base_year)
+    years_2060 = max(0, 2060 - base_year)
+    per_year = cleared_forest * sink_rate
+    return {
+        "status": "ok",
+        "raster": raster_meta,
+        "forest_ha": round(forest, 4), "stock_tC": round(stock_tc, 3), "stock_tCO2": round(stock_tc * CO2_PER_C, 3),
+        "mean_tC_ha": round(float(row["mean_tC_ha"]), 3), "pixels": round(float(row["pixels"]), 3),
+        "covered_ha": round(float(row["covered_ha"]), 4), "area_ha": round(float(row["area_ha"]), 4),
+        "coverage_diff": float(row["coverage_diff"]), "flags": [f for f in str(row["flags"]).split(";") if f],
+        "clear_share": share, "clear_share_given": clear_share is not None,
+        "forest_loss_ha": round(cleared_forest, 4),
+        "loss_tC": round(stock_tc * share, 3), "loss_tCO2": round(stock_tc * share * CO2_PER_C, 3),
+        "forgone_sink": {"rate_tCO2_per_ha_yr": sink_rate, "base_year": base_year,
+                         "per_year_tCO2": round(per_year, 3),
+                         "to_2030_tCO2": round(per_year * years_2030, 3), "years_to_2030": years_2030,
+                         "to_2060_tCO2": round(per_year * years_2060, 3), "years_to_2060": years_2060},
+        "parameters": [
+            {"name": "carbon density", "value": raster_meta.get("name"), "unit": raster_meta.get("units"),
+             "source": f"{raster_meta.get('source', '')} (pools: {raster_meta.get('pools')}; vintage "
+                       f"{raster_meta.get('vintage')})"},
+            {"name": "CO2/C", "value": round(CO2_PER_C, 6), "unit": "t CO2 / t C",
+             "source": "molecular weights 44/12 (IPCC 2006 GL)"},
+            {"name": "clear_share", "value": share, "unit": "share of footprint",
+             "source": "stated by the project" if clear_share is not None else "zoning default: all forest cleared"},
+            {"name": "sink rate r", "value": sink_rate, "unit": "t CO2/ha/yr",
+             "source": f"{SEED_DOC} 一、（二）: Nanping biomass sink 1.97 t CO2/ha/yr"},
+        ],
+        "note": "forgone sink is reported separately and never added to the loss",
+    }
+
+
+def carbon_unavailable(status: str, detail: str) -> dict:
+    """Carbon section when there is nothing to measure (a point) or the raster failed."""
+    return {"status": status, "detail": detail}

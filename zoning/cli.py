@@ -207,11 +207,12 @@ class _Bar:
 @click.option("--reports/--no-reports", default=None,
               help="Write HTML/DOCX reports (default: on for one site, off for a batch).")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
+@click.option("--base-year", type=int, default=None, help="First year of the forgone forest sink (default: this year).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result(s) as JSON on stdout.")
 @CATALOG_OPTION
 @ENGINE_OPTION
-def screen_cmd(site, attrs, out_dir, crs, layer, buffers, lang, rules_path, reports, overwrite, as_json, catalog,
-               engine):
+def screen_cmd(site, attrs, out_dir, crs, layer, buffers, lang, rules_path, reports, overwrite, base_year, as_json,
+               catalog, engine):
     """Screen SITE (a file of one or many sites, or coordinates) against the zoning layers and rules."""
     from .attributes import parse_pairs
     from .layerset import load_layerset
@@ -229,7 +230,7 @@ def screen_cmd(site, attrs, out_dir, crs, layer, buffers, lang, rules_path, repo
     bar = _Bar("筛查 screening", len(sites))
     try:
         results = screen(sites, layers=layers, rule_pack=pack, attributes=overrides,
-                         buffers_m=buffers, progress=bar)
+                         buffers_m=buffers, base_year=base_year, progress=bar)
     finally:
         bar.close()
     if as_json:
@@ -259,6 +260,44 @@ def screen_cmd(site, attrs, out_dir, crs, layer, buffers, lang, rules_path, repo
         click.echo(f"{errors} 个站点无法筛查（见错误列）/ {errors} site(s) could not be screened (see the error column)",
                    err=True)
         sys.exit(1)
+
+
+@main.group(cls=ZoningGroup)
+def carbon() -> None:
+    """Forest carbon: stock in areas, and the forest programmes' sink gains."""
+
+
+@carbon.command("stock")
+@click.argument("areas")
+@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for stock.csv, stock.gpkg and the totals.")
+@click.option("--raster", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Carbon density raster (default: the catalog's forest_carbon layer).")
+@click.option("--units", default=None, help='Density units when the raster does not declare them, e.g. "t C/ha".')
+@click.option("--by", "by_field", default=None, help="Also total by this field of AREAS.")
+@click.option("--crs", default=None, help="CRS of AREAS when the file has none.")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Processes (default: all cores).")
+@click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
+@CATALOG_OPTION
+@ENGINE_OPTION
+def carbon_stock_cmd(areas, out_dir, raster, units, by_field, crs, workers, overwrite, catalog, engine):
+    """Carbon stock per feature of AREAS (t C, t CO2), with totals by county."""
+    from .carbon_outputs import write_stock_outputs
+    from .sites import read_sites
+
+    cat = load_catalog(catalog)
+    spec = cat.one("forest_carbon") if raster is None else None
+    polys = read_sites(areas, crs=crs, engine=engine)
+    if by_field and by_field not in polys.columns:
+        raise ZoningError(f"字段 {by_field!r} 不在 {areas} 中", f"field {by_field!r} is not in {areas}; fields: "
+                          f"{', '.join(c for c in polys.columns if c not in ('geometry', 'warnings'))}")
+    admin = load_layer(cat.one("admin"), engine=engine) if cat.by_role("admin") else None
+    totals = write_stock_outputs(polys, raster or spec.path, out_dir, units=units or (spec.units if spec else None),
+                                 by_field=by_field, admin=admin, workers=workers, overwrite=overwrite)
+    for name, table in totals.items():
+        click.echo(f"\n{name}")
+        click.echo(format_table(table.itertuples(index=False), list(table.columns)))
+    click.echo(f"\n已写出 / wrote {out_dir}", err=True)
 
 
 @main.group(cls=ZoningGroup)

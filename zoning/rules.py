@@ -333,6 +333,12 @@ def _attr_value(name: str, facts: Facts):
         if raw is not None and code is None:
             return None, f"行业代码 {raw} 无法识别 / industry code {raw} is not in GB/T 4754-2017"
         return code, f"缺少属性 industry（行业代码）/ attribute industry is missing"
+    if name in ("forest_ha", "forest_loss_ha", "stock_loss_tCO2") and facts.derived.get(name) is None:
+        status = facts.derived.get("carbon_status")
+        if status not in (None, "ok", "no_footprint"):
+            return None, f"森林碳密度不可用（{status}）/ forest carbon is not available ({status})"
+        if name != "forest_ha":
+            return None, "缺少属性 clear_share（植被清除比例）/ attribute clear_share is missing"
     if name in facts.derived:
         value = facts.derived[name]
         if value is None and name in ("is_two_high", "is_chemical"):

@@ -1,6 +1,7 @@
 """Screening: sites x layers x rules -> one ScreenResult per site."""
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -40,7 +41,7 @@ def default_rule_pack(catalog: Catalog) -> RulePack:
 
 def screen(sites, *, catalog: Catalog | Path | str | None = None, layers: LayerSet | None = None,
            rule_pack: RulePack | Path | str | None = None, attributes: Mapping[str, Any] | None = None,
-           buffers_m=DEFAULT_BUFFERS_M, crs=None, engine: str = "pyogrio",
+           buffers_m=DEFAULT_BUFFERS_M, crs=None, engine: str = "pyogrio", base_year: int | None = None,
            progress: Callable[[int, int], None] | None = None) -> list[ScreenResult]:
     """Screen project sites against the zoning layers and the access-list rules.
 
@@ -52,6 +53,7 @@ def screen(sites, *, catalog: Catalog | Path | str | None = None, layers: LayerS
     rule_pack : a rule pack (path or object); default: the one the catalog names.
     attributes : project attributes applied to every site (override the file's columns).
     buffers_m : buffer ring radii in metres.
+    base_year : first year of the forgone forest sink (default: this calendar year).
 
     Returns one :class:`ScreenResult` per site, in input order. A site that cannot be screened
     (bad geometry, invalid attribute) gives a result with ``error`` set and no verdict.
@@ -72,15 +74,55 @@ def screen(sites, *, catalog: Catalog | Path | str | None = None, layers: LayerS
     overlays = overlay_sites(sites[ok], layers, buffers_m=tuple(buffers_m)) if ok.any() else []
     overlay_of = dict(zip(np.flatnonzero(ok), overlays))
     cents = site_centroids(sites)
+    carbon = _carbon_sections(sites, ok, layers, overrides, base_year or datetime.date.today().year)
     results = []
     total = len(sites)
     for i in range(total):
         row = sites.iloc[i]
         results.append(_screen_one(row, cents.iloc[i], overlay_of.get(i), layers, pack, overrides,
-                                   list(buffers_m)))
+                                   list(buffers_m), carbon.get(i)))
         if progress:
             progress(i + 1, total)
     return results
+
+
+def _carbon_sections(sites, ok, layers: LayerSet, overrides: dict, base_year: int) -> dict[int, dict]:
+    """Forest carbon of every polygon footprint, in one vectorised zonal pass."""
+    from .carbon import CarbonError, carbon_unavailable, footprint_carbon, open_density, stock
+
+    specs = layers.catalog.by_role("forest_carbon")
+    out: dict[int, dict] = {}
+    polygonal = np.array([bool(k) and g is not None and g.geom_type.endswith("Polygon")
+                          for k, g in zip(ok, sites.geometry)])
+    for i in np.flatnonzero(ok & ~polygonal):
+        out[int(i)] = carbon_unavailable("no_footprint", "点或线站点没有占地面积 / a point or line site has no footprint")
+    if not polygonal.any():
+        return out
+    if not specs:
+        for i in np.flatnonzero(polygonal):
+            out[int(i)] = carbon_unavailable("failed", "目录中没有森林碳密度图层 / the catalog has no forest_carbon layer")
+        return out
+    spec = specs[0]
+    try:
+        raster = open_density(spec.path, units=spec.units, pools=spec.pools)
+        table = stock(sites[polygonal], raster, workers=1)
+    except CarbonError as exc:
+        for i in np.flatnonzero(polygonal):
+            out[int(i)] = carbon_unavailable("failed", exc.en)
+        return out
+    meta = {"name": spec.name, "vintage": spec.vintage, "units": raster.units, "pools": raster.pools,
+            "synthetic": spec.synthetic, "source": spec.source}
+    for i, row in zip(np.flatnonzero(polygonal), table.to_dict("records")):
+        clear = overrides.get("clear_share", sites.iloc[int(i)].get("clear_share"))
+        try:
+            clear = attrs_mod.parse_value("clear_share", clear)
+        except ZoningError:
+            clear = None  # the attribute error itself is reported by the site's error row
+        section = footprint_carbon(row, clear_share=clear, base_year=base_year, raster_meta=meta)
+        if "outside_raster" in section["flags"]:
+            section["status"] = "outside"
+        out[int(i)] = section
+    return out
 
 
 def _site_info(row, cent, ov) -> SiteInfo:
@@ -125,7 +167,8 @@ def _error_result(row, cent, layers, pack, message, buffers) -> ScreenResult:
                         site=_site_info(row, cent, None), synthetic_layers=layers.synthetic, error=message)
 
 
-def _screen_one(row, cent, ov, layers: LayerSet, pack: RulePack, overrides: dict, buffers) -> ScreenResult:
+def _screen_one(row, cent, ov, layers: LayerSet, pack: RulePack, overrides: dict, buffers,
+                carbon: dict | None) -> ScreenResult:
     if row.get("error") is not None or ov is None:
         return _error_result(row, cent, layers, pack, row.get("error") or "no usable geometry", buffers)
     try:
@@ -136,6 +179,7 @@ def _screen_one(row, cent, ov, layers: LayerSet, pack: RulePack, overrides: dict
         return _error_result(row, cent, layers, pack, exc.one_line(), buffers)
     attrs = {k: _clean(v) for k, v in attrs.items()}
     derived = attrs_mod.derived(attrs, footprint_ha=ov.area_m2 / 1e4)
+    derived.update(_carbon_derived(carbon, attrs))
     hits = [HitRecord(h.role, h.id, h.name, h.cls, round(h.area_m2, 2), round(h.share, 6),
                       {k: _clean(v) for k, v in h.props.items()}) for h in ov.hits]
     layer_records = _layer_records(layers, ov, hits)
@@ -181,5 +225,20 @@ def _screen_one(row, cent, ov, layers: LayerSet, pack: RulePack, overrides: dict
         rule_pack={"name": pack.name, "version": pack.version, "synthetic": pack.synthetic},
         crs_used=f"EPSG:{ov.crs_used}", warnings=warnings,
         inputs={k: v for k, v in attrs.items()}, derived={k: _clean(v) for k, v in derived.items()},
-        site=_site_info(row, cent, ov), synthetic_layers=layers.synthetic,
+        site=_site_info(row, cent, ov), synthetic_layers=layers.synthetic, carbon=carbon,
     )
+
+
+def _carbon_derived(carbon: dict | None, attrs: dict) -> dict:
+    """forest_ha, forest_loss_ha (ha) and stock_loss_tCO2 for the rules; None when not known."""
+    if carbon is None:
+        return {"forest_ha": None, "forest_loss_ha": None, "stock_loss_tCO2": None, "carbon_status": "none"}
+    if carbon["status"] == "no_footprint":
+        return {"forest_ha": 0.0, "forest_loss_ha": 0.0, "stock_loss_tCO2": 0.0, "carbon_status": "no_footprint"}
+    if carbon["status"] != "ok":
+        return {"forest_ha": None, "forest_loss_ha": None, "stock_loss_tCO2": None,
+                "carbon_status": carbon["status"]}
+    given = attrs.get("clear_share") is not None
+    return {"forest_ha": carbon["forest_ha"],
+            "forest_loss_ha": carbon["forest_loss_ha"] if given else None,
+            "stock_loss_tCO2": carbon["loss_tCO2"] if given else None, "carbon_status": "ok"}

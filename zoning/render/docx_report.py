@@ -9,6 +9,7 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
 from ..result import ScreenResult
+from .carbon_rows import carbon_rows
 from .compliance import compliance_rows
 from .labels import STATUS_ZH, dimension_label, fmt_area, fmt_m, outcome_label, role_label, t
 
@@ -83,6 +84,10 @@ def render_docx(result: ScreenResult, *, lang: str = "zh", figure_png: bytes | N
             _table(doc, [t(k, lang) for k in ("ring", "role", "feature", "class", "distance")],
                    [(f"≤ {b.ring_m:g} m", role_label(b.role, lang), f"{b.name} ({b.id})", b.cls or "—",
                      fmt_m(b.distance_m)) for b in r.buffers])
+    crows = carbon_rows(r.carbon, lang) if not r.error else []
+    if crows:
+        doc.add_heading(t("carbon", lang), level=2)
+        _table(doc, ["", ""], crows)
     if figure_png:
         doc.add_heading(t("figure", lang), level=2)
         doc.add_picture(io.BytesIO(figure_png), width=Cm(15))

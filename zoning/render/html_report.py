@@ -5,6 +5,7 @@ import base64
 from html import escape
 
 from ..result import ScreenResult
+from .carbon_rows import carbon_rows
 from .compliance import compliance_rows
 from .labels import (STATUS_ZH, dimension_label, fmt_area, fmt_m, outcome_label, role_label, t)
 
@@ -74,6 +75,9 @@ def render_html(result: ScreenResult, *, lang: str = "zh", figure_png: bytes | N
         parts.append(f"<h2>{L('buffers')}</h2>" + (_table([t(k, lang) for k in ("ring", "role", "feature", "class",
                                                                                 "distance")], brows)
                                                    if brows else f"<p>{L('none')}</p>"))
+        crows = carbon_rows(r.carbon, lang)
+        if crows:
+            parts.append(f"<h2>{L('carbon')}</h2>" + _table(None, [(f"<b>{_e(k)}</b>", _e(v)) for k, v in crows]))
     if figure_png:
         uri = "data:image/png;base64," + base64.b64encode(figure_png).decode("ascii")
         parts.append(f"<h2>{L('figure')}</h2><img alt=\"site map\" src=\"{uri}\">")

@@ -52,6 +52,7 @@ T = {
     "inputs": ("项目属性", "Project attributes"),
     "warnings": ("提示", "Warnings"),
     "figure": ("项目位置示意图（无底图）", "Site map (no basemap)"),
+    "carbon": ("森林碳储量与碳汇", "Forest carbon"),
     "none": ("无", "none"),
     "no_rules_fired": ("未触发限制性规则", "no restrictive rule fired"),
     "synthetic_notice": ("注意：本报告使用了合成示例图层和/或示例规则包，仅供演示，不代表南平市官方成果。",

@@ -13,6 +13,8 @@ CSV_COLUMNS = {  # key -> (Chinese header, English header)
     "verdict": ("结论（英文）", "verdict"), "county": ("县区", "county"), "geom_type": ("几何类型", "geom_type"),
     "area_m2": ("面积（平方米）", "area_m2"), "restrictive_rules": ("禁止/有条件规则", "restrictive_rules"),
     "needs_info_rules": ("需补充信息规则", "needs_info_rules"), "crs_used": ("量算坐标系", "crs_used"),
+    "forest_ha": ("森林面积（公顷）", "forest_ha"), "stock_tCO2": ("碳储量（吨CO2）", "stock_tCO2"),
+    "loss_tCO2": ("清除碳损失（吨CO2）", "loss_tCO2"),
     "error": ("错误", "error"),
 }
 
@@ -27,7 +29,9 @@ def summary_frame(results: list[ScreenResult]) -> pd.DataFrame:
             "area_m2": r.site.area_m2,
             "restrictive_rules": ";".join(f"{x.id}:{x.outcome}" for x in r.rules if x.outcome in ("prohibited", "conditional")),
             "needs_info_rules": ";".join(x.id for x in r.rules if x.outcome == "needs_info"),
-            "crs_used": r.crs_used, "error": r.error,
+            "crs_used": r.crs_used,
+            "forest_ha": (r.carbon or {}).get("forest_ha"), "stock_tCO2": (r.carbon or {}).get("stock_tCO2"),
+            "loss_tCO2": (r.carbon or {}).get("loss_tCO2"), "error": r.error,
         })
     return pd.DataFrame(rows, columns=list(CSV_COLUMNS))
 

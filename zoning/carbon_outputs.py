@@ -1,0 +1,57 @@
+"""Files written by `zoning carbon stock`: per-feature table, GeoPackage and totals."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from .atomic import atomic_path
+from .carbon import stock
+from .errors import OutputExists
+from .io import write_vector
+from .locate import locate_sites
+
+STOCK_COLUMNS = ["id", "forest_ha", "stock_tC", "stock_tCO2", "mean_tC_ha", "pixels", "covered_ha", "area_ha",
+                 "coverage_diff", "flags"]
+SUM_COLUMNS = ["forest_ha", "stock_tC", "stock_tCO2", "area_ha"]
+
+
+def _totals(table: pd.DataFrame, key: str) -> pd.DataFrame:
+    grouped = table.groupby(key, dropna=False)[SUM_COLUMNS].sum().reset_index()
+    grouped.insert(1, "features", table.groupby(key, dropna=False).size().to_numpy())
+    grouped["mean_tC_ha"] = (grouped["stock_tC"] / grouped["forest_ha"].where(grouped["forest_ha"] > 0)).fillna(0.0)
+    total = {key: "合计 total", "features": len(table), **{c: table[c].sum() for c in SUM_COLUMNS}}
+    total["mean_tC_ha"] = total["stock_tC"] / total["forest_ha"] if total["forest_ha"] > 0 else 0.0
+    return pd.concat([grouped, pd.DataFrame([total])], ignore_index=True).round(4)
+
+
+def write_stock_outputs(polygons: gpd.GeoDataFrame, raster, out_dir: Path | str, *, units: str | None = None,
+                        by_field: str | None = None, admin: gpd.GeoDataFrame | None = None,
+                        workers: int | None = None, overwrite: bool = False) -> dict[str, pd.DataFrame]:
+    """stock.csv (UTF-8 BOM) + stock.gpkg in input order, stock_by_county.csv, stock_by_<field>.csv."""
+    out_dir = Path(out_dir)
+    names = ["stock.csv", "stock.gpkg", "stock_by_county.csv"] + ([f"stock_by_{by_field}.csv"] if by_field else [])
+    existing = [out_dir / n for n in names if (out_dir / n).exists()]
+    if existing and not overwrite:
+        raise OutputExists(f"输出已存在：{existing[0]}；如需覆盖请加 --overwrite",
+                           f"output exists: {existing[0]}; pass --overwrite to replace it")
+    result = stock(polygons, raster, units=units, workers=workers)
+    located = locate_sites(polygons.reset_index(drop=True), admin)
+    result["county"] = located["county"].to_numpy()
+    if by_field:
+        result[by_field] = polygons[by_field].to_numpy()
+    extra = ["county"] + ([by_field] if by_field else [])
+    table = pd.DataFrame(result[STOCK_COLUMNS + extra])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out_dir / "stock.csv") as tmp:
+        table.round(6).to_csv(tmp, index=False, encoding="utf-8-sig")
+    write_vector(gpd.GeoDataFrame(table, geometry=result.geometry.values, crs=result.crs).to_crs(4490),
+                 out_dir / "stock.gpkg", driver="GPKG", layer="stock")
+    totals = {"stock_by_county": _totals(table, "county")}
+    if by_field:
+        totals[f"stock_by_{by_field}"] = _totals(table, by_field)
+    for name, frame in totals.items():
+        with atomic_path(out_dir / f"{name}.csv") as tmp:
+            frame.to_csv(tmp, index=False, encoding="utf-8-sig")
+    return totals

@@ -1,0 +1,34 @@
+"""Rows of the forest-carbon section, shared by the HTML and DOCX reports."""
+from __future__ import annotations
+
+
+def carbon_rows(carbon: dict | None, lang: str = "zh") -> list[tuple[str, str]]:
+    """(label, value-with-unit) pairs; empty when the result has no carbon section."""
+    if not carbon:
+        return []
+    en = lang == "en"
+    if carbon.get("status") != "ok":
+        label = "Forest carbon" if en else "森林碳储量"
+        return [(label, f"{carbon.get('status')}: {carbon.get('detail', '')}")]
+    fs = carbon["forgone_sink"]
+    share = carbon["clear_share"]
+    share_note = "" if carbon["clear_share_given"] else (" (default: all cleared)" if en else "（默认全部清除）")
+    rows = [
+        ("Forest in footprint" if en else "占地范围内森林面积", f"{carbon['forest_ha']:,.2f} ha"),
+        ("Carbon stock" if en else "碳储量", f"{carbon['stock_tC']:,.1f} t C = {carbon['stock_tCO2']:,.1f} t CO2"),
+        ("Mean density of forest" if en else "森林平均碳密度", f"{carbon['mean_tC_ha']:,.1f} t C/ha"),
+        ("Cleared share" if en else "植被清除比例", f"{share:.0%}{share_note}"),
+        ("Loss if cleared" if en else "清除造成的碳损失",
+         f"{carbon['loss_tC']:,.1f} t C = {carbon['loss_tCO2']:,.1f} t CO2"),
+        ("Forgone sink (separate, not added to the loss)" if en else "丧失的碳汇（单列，不计入损失）",
+         f"{fs['per_year_tCO2']:,.1f} t CO2/yr × {fs['years_to_2030']} yr = {fs['to_2030_tCO2']:,.1f} t CO2 "
+         f"({'to' if en else '至'} 2030); {fs['to_2060_tCO2']:,.1f} t CO2 ({'to' if en else '至'} 2060); "
+         f"r = {fs['rate_tCO2_per_ha_yr']} t CO2/ha/yr, {'from' if en else '起算年'} {fs['base_year']}"),
+        ("Pixels (coverage-weighted)" if en else "像元数（按覆盖比例）", f"{carbon['pixels']:,.1f}"),
+        ("Density layer" if en else "碳密度图层",
+         f"{carbon['raster']['name']} ({carbon['raster']['units']}; {carbon['raster']['pools']}; "
+         f"{carbon['raster']['vintage']})"),
+    ]
+    if carbon["flags"]:
+        rows.append(("Flags" if en else "提示", ", ".join(carbon["flags"])))
+    return rows
