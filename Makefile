@@ -42,13 +42,17 @@ demo: layers
 	$(BIN)/zoning screen $(SAMPLE)/sample_projects.gpkg --catalog $(CATALOG) --reports --overwrite -o $(DEMO_OUT)/screen
 	$(BIN)/zoning screen 118.17,26.64 -a industry=C1371 -a two_high=false -a chemical=false \
 	  -a boiler_th=8 -a boiler_fuel=coal --catalog $(CATALOG) --overwrite -o $(DEMO_OUT)/single
-	@echo "reports: $(DEMO_OUT)/screen/reports/*.html, $(DEMO_OUT)/single/report.html"
+	$(BIN)/zoning carbon stock $(SAMPLE)/sample_projects.gpkg --catalog $(CATALOG) --overwrite -o $(DEMO_OUT)/carbon
+	$(BIN)/zoning carbon program --catalog $(CATALOG) --overwrite -o $(DEMO_OUT)/program
+	@echo "reports: $(DEMO_OUT)/screen/reports/*.html, $(DEMO_OUT)/single/report.html, $(DEMO_OUT)/program/program.html"
 
 test: layers sysdeps
 	$(BIN)/python -m pytest
 
 bench: layers
-	$(BIN)/python benchmarks/run.py
+	test -f $(SAMPLE)/forest_carbon_30m.tif || $(BIN)/zoning sample build --resolution 30 --catalog $(CATALOG)
+	$(BIN)/python benchmarks/run.py $(if $(QUICK),--quick,)
+	$(BIN)/python benchmarks/zonal.py $(if $(QUICK),--quick,)
 
 clean:
 	rm -rf .pytest_cache build *.egg-info maps/*.html out

@@ -300,6 +300,66 @@ def carbon_stock_cmd(areas, out_dir, raster, units, by_field, crs, workers, over
     click.echo(f"\n已写出 / wrote {out_dir}", err=True)
 
 
+@carbon.command("program")
+@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for program.json, CSV/XLSX tables, chart, selection layer and HTML summary.")
+@click.option("--scenario", "scenarios", type=float, multiple=True,
+              help="Target sink rate r_target in t CO2/ha/yr, repeatable (default 2.77 and 3.86; the first is primary).")
+@click.option("--target-ha", type=click.FloatRange(min=1), default=30_000.0, show_default=True,
+              help="Programme area (ha); split 2021-2025 evenly unless --schedule is given.")
+@click.option("--schedule", "schedule_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="CSV year,area_ha of treated area per year (default 6,000 ha/yr 2021-2025).")
+@click.option("--quota", "quota_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="CSV county,quota_ha (default: split by county forest area).")
+@click.option("--min-stand-ha", type=click.FloatRange(min=0), default=5.0, show_default=True,
+              help="Smallest contiguous stand selected (ha).")
+@click.option("--buyback-ha", type=click.FloatRange(min=0), default=16_700.0, show_default=True,
+              help="商品林赎买 area (ha).")
+@click.option("--harvest-rotation", type=float, default=None, help="Harvest baseline: rotation (years).")
+@click.option("--harvest-stock", type=float, default=None, help="Harvest baseline: carbon removed per ha (t C/ha).")
+@click.option("--draws", type=click.IntRange(min=100), default=10_000, show_default=True, help="Monte Carlo draws.")
+@click.option("--seed", type=int, default=20211025, show_default=True, help="Monte Carlo seed.")
+@click.option("--plateau-years", type=click.FloatRange(min=0), default=None,
+              help="Saturating curve: years at full gain before it decays.")
+@click.option("--saturation-years", type=click.FloatRange(min=0.1), default=None,
+              help="Saturating curve: e-folding time (years) of the decay after the plateau.")
+@click.option("--horizon", type=click.IntRange(min=2025, max=2100), default=2060, show_default=True)
+@click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
+@CATALOG_OPTION
+@ENGINE_OPTION
+def carbon_program_cmd(out_dir, scenarios, target_ha, schedule_path, quota_path, min_stand_ha, buyback_ha,
+                       harvest_rotation, harvest_stock, draws, seed, plateau_years, saturation_years, horizon,
+                       overwrite, catalog, engine):
+    """Sink gain of the 30,000 ha forest-quality programme and the 16,700 ha buy-back."""
+    from .layerset import load_layerset
+    from .program_run import run_program, write_program_outputs
+
+    cat = load_catalog(catalog)
+    layers = load_layerset(cat, engine=engine)
+    result = run_program(layers, scenarios=scenarios or (2.77, 3.86), target_ha=target_ha,
+                         schedule_path=schedule_path, quota_path=quota_path, min_stand_ha=min_stand_ha,
+                         buyback_ha=buyback_ha, rotation_years=harvest_rotation, harvest_stock_tC_ha=harvest_stock,
+                         draws=draws, seed=seed, plateau_years=plateau_years, saturation_years=saturation_years,
+                         horizon=horizon)
+    write_program_outputs(result, out_dir, overwrite=overwrite)
+    d = result.to_dict()
+    rows = []
+    for label, s in d["scenarios"].items():
+        for y in ("2025", "2030", "2060"):
+            r = next((x for x in s["annual"] if str(x["year"]) == y), None)
+            if r:
+                rows.append((s["r_target"], y, f"{r['additional_tCO2']:,.0f}", f"{r['cumulative_tCO2']:,.0f}",
+                             f"{r['cumulative_p2_5']:,.0f} – {r['cumulative_p97_5']:,.0f}",
+                             f"{r['share_of_2020_emissions']:.3%}"))
+    click.echo(format_table(rows, ["r_target (t CO2/ha/yr)", "年 year", "年增汇 t CO2/yr", "累计 t CO2",
+                                   "累计 95% t CO2", "占2020排放"]))
+    bb = d["buyback"]
+    click.echo(f"\n候选区 selection: {d['selection']['selected_ha']:,.0f} ha / target {target_ha:,.0f} ha "
+               f"({d['selection']['match']:+.2%}); 赎买 buy-back gross sink {bb['gross_sink_tCO2_per_yr']:,.0f} t CO2/yr "
+               f"(not additional without a harvest baseline); overlap {bb['overlap_with_quality_ha']:,.1f} ha")
+    click.echo(f"已写出 / wrote {out_dir}", err=True)
+
+
 @main.group(cls=ZoningGroup)
 def rules() -> None:
     """Rule packs (access lists as data)."""
