@@ -19,14 +19,20 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# System tools the tests use when present (GDAL's ogrinfo). Installed when running as root
-# on Debian/Ubuntu; elsewhere the tests that need them skip with a reason.
+# System tools the tests use when present: GDAL's ogrinfo, Chromium (browser test of the offline
+# map) and a small CJK font for its screenshot. Installed when running as root on Debian/Ubuntu;
+# elsewhere the tests that need them skip with a reason.
+SYSPKGS := gdal-bin chromium fonts-wqy-microhei
 sysdeps:
-	@if ! command -v ogrinfo >/dev/null 2>&1; then \
+	@missing=""; \
+	command -v ogrinfo >/dev/null 2>&1 || missing="$$missing gdal-bin"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	[ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing="$$missing fonts-wqy-microhei"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gdal-bin >/dev/null) \
-	      || echo "note: could not install gdal-bin; ogrinfo checks will be skipped"; \
-	  else echo "note: ogrinfo not found (apt-get install gdal-bin); ogrinfo checks will be skipped"; fi; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null) \
+	      || echo "note: could not install$$missing; the tests that need them will be skipped"; \
+	  else echo "note: missing$$missing (install them with apt); the tests that need them will be skipped"; fi; \
 	fi
 
 layers: install

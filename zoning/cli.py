@@ -262,6 +262,53 @@ def screen_cmd(site, attrs, out_dir, crs, layer, buffers, lang, rules_path, repo
         sys.exit(1)
 
 
+@main.command("map")
+@click.argument("sites", nargs=-1)
+@click.option("--result", "result_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="A result.json from zoning screen (repeatable); drawn without screening again.")
+@click.option("-o", "--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The HTML file to write, e.g. maps/nanping.html.")
+@click.option("-a", "--attr", "attrs", multiple=True, metavar="KEY=VALUE", help="Attributes for SITES (as in screen).")
+@click.option("--crs", default=None, help="CRS of SITES when they have none.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@click.option("--tiles", default=None, help="An XYZ tile URL template (e.g. an intranet tile server).")
+@click.option("--tiles-name", default=None, help="Name shown for --tiles in the layer switcher.")
+@click.option("--no-raster", is_flag=True, help="Leave out the forest carbon overlay.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing file.")
+@CATALOG_OPTION
+@ENGINE_OPTION
+def map_cmd(sites, result_files, out_path, attrs, crs, lang, tiles, tiles_name, no_raster, overwrite, catalog, engine):
+    """Write one self-contained, offline HTML map of the layers and (optionally) screened sites."""
+    from .attributes import parse_pairs
+    from .layerset import load_layerset
+    from .render.webmap import basemaps_from_env, build_map
+    from .result import ScreenResult
+    from .atomic import write_text
+
+    cat = load_catalog(catalog)
+    layers = load_layerset(cat, engine=engine)
+    results = []
+    for path in result_files:
+        try:
+            doc = json.loads(Path(path).read_text(encoding="utf-8"))
+            docs = doc if isinstance(doc, list) else [doc]
+            results += [ScreenResult.from_dict(d) for d in docs]
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            raise ZoningError(f"无法读取筛查结果 {path}：{exc}", f"cannot read screening result {path}: {exc}") from None
+    if sites:
+        from .screen import screen
+
+        overrides = parse_pairs(attrs)
+        for site in sites:
+            results += screen(site, layers=layers, attributes=overrides, crs=crs, engine=engine)
+    html = build_map(layers, results, lang=lang, basemaps=basemaps_from_env(tiles, tiles_name), raster=not no_raster)
+    from .atomic import check_writable
+
+    check_writable(out_path, overwrite=overwrite)
+    write_text(out_path, html)
+    click.echo(f"已写出 / wrote {out_path} ({len(html.encode('utf-8')) / 1e6:.2f} MB)", err=True)
+
+
 @main.group(cls=ZoningGroup)
 def carbon() -> None:
     """Forest carbon: stock in areas, and the forest programmes' sink gains."""

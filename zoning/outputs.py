@@ -32,14 +32,19 @@ def result_json(result: ScreenResult) -> str:
     return json.dumps(result.to_dict(), ensure_ascii=False, indent=2)
 
 
+MAX_MAP_SITES = 5000  # beyond this a batch map gets heavy; draw it with `zoning map --result`
+
+
 def _plan(results: list[ScreenResult], out_dir: Path, reports: bool) -> dict[str, Path]:
     if len(results) == 1:
         plan = {"result": out_dir / "result.json", "summary_csv": out_dir / "summary.csv",
-                "sites_gpkg": out_dir / "sites.gpkg"}
+                "sites_gpkg": out_dir / "sites.gpkg", "map": out_dir / "map.html"}
         if reports:
             plan.update({"report_html": out_dir / "report.html", "report_docx": out_dir / "report.docx"})
         return plan
     plan = {"summary_csv": out_dir / "summary.csv", "summary_gpkg": out_dir / "summary.gpkg"}
+    if len(results) <= MAX_MAP_SITES:
+        plan["map"] = out_dir / "map.html"
     used: set[str] = set()
     for r in results:
         stem = safe_name(r.site_id, used)
@@ -70,6 +75,10 @@ def write_screen_outputs(results: list[ScreenResult], out_dir: Path | str, *, la
         csv_frame(results).to_csv(tmp, index=False, encoding="utf-8-sig")
     write_vector(summary_geoframe(results), plan["sites_gpkg" if single else "summary_gpkg"], driver="GPKG",
                  layer="sites")
+    if "map" in plan:
+        from .render.webmap import basemaps_from_env, build_map
+
+        write_text(plan["map"], build_map(layers, results, lang=lang, basemaps=basemaps_from_env()))
     for i, r in enumerate(results, 1):
         json_path = plan["result"] if single else plan[f"result:{r.site_id}"]
         json_path.parent.mkdir(parents=True, exist_ok=True)
