@@ -50,6 +50,10 @@ demo: layers
 	  -a boiler_th=8 -a boiler_fuel=coal --catalog $(CATALOG) --overwrite -o $(DEMO_OUT)/single
 	$(BIN)/zoning carbon stock $(SAMPLE)/sample_projects.gpkg --catalog $(CATALOG) --overwrite -o $(DEMO_OUT)/carbon
 	$(BIN)/zoning carbon program --catalog $(CATALOG) --overwrite -o $(DEMO_OUT)/program
+	$(BIN)/zoning map $(SAMPLE)/sample_projects.gpkg --catalog $(CATALOG) --overwrite -o maps/nanping_sample.html
+	$(BIN)/zoning export --county 延平区 --format shp,gpkg,geojson,kml,csv --encoding gbk --results $(DEMO_OUT)/screen \
+	  --catalog $(CATALOG) --overwrite -o $(DEMO_OUT)/export
+	@echo "map: maps/nanping_sample.html; export: $(DEMO_OUT)/export/350702_Yanping"
 	@echo "reports: $(DEMO_OUT)/screen/reports/*.html, $(DEMO_OUT)/single/report.html, $(DEMO_OUT)/program/program.html"
 
 test: layers sysdeps

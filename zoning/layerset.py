@@ -11,7 +11,7 @@ from .catalog import ROLES, Catalog, load_layer
 from .errors import ZoningError
 
 #: canonical fields kept per role for hits, filters and reports
-KEEP_FIELDS = ("id", "code", "name", "class", "kind", "grade", "type", "level", "chemical", "industries",
+KEEP_FIELDS = ("id", "code", "name", "name_en", "class", "kind", "grade", "type", "level", "chemical", "industries",
                "county_code", "program")
 
 

@@ -1,0 +1,415 @@
+"""County exports for ArcGIS / QGIS users: shapefiles that open cleanly, plus GPKG, GeoJSON,
+KML and CSV, a bilingual data dictionary and a manifest with checksums.
+
+Shapefile conventions: a ``.cpg`` always (``UTF-8``, or ``936`` for GBK), an ESRI ``.prj``
+naming the CGCS2000 CRS, ASCII field names of at most 10 bytes from a fixed mapping, string
+widths measured in bytes of the target encoding (never truncated; values over 254 bytes move to
+the GeoPackage), one geometry type per file, each layer zipped as ``<county>_<layer>.zip``.
+Everything is built in a temporary folder and renamed into place: a failed export leaves
+nothing half-written.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from .errors import OutputExists, OutputProblem, ZoningError
+from .layerset import LayerSet
+from .measure import ellipsoidal_areas
+
+FORMATS = ("shp", "gpkg", "geojson", "kml", "csv")
+EXPORT_ROLES = ("admin", "red_line", "control_unit", "park", "protected", "no_burn", "program")
+SHP_MAX_BYTES = 254
+SHP_MAX_FIELDS = 255
+SHP_MAX_FILE = 2 * 1024 ** 3
+MIN_PIECE_HA = 1e-4  # 1 m²
+#: canonical field -> (shapefile field, 中文名, meaning, unit)
+FIELD_MAP = {
+    "id": ("FEAT_ID", "要素编号", "feature id", ""),
+    "code": ("ZONE_CODE", "编码", "zone or unit code (环境管控单元编码 ZH…, 行政区划代码)", ""),
+    "name": ("ZONE_NAME", "名称", "name", ""),
+    "class": ("ZONE_CLS", "管控类别", "control-unit class 优先保护/重点管控/一般管控", ""),
+    "type": ("RL_TYPE", "红线类型", "red-line type 水源涵养/生物多样性维护/水土保持", ""),
+    "kind": ("PA_KIND", "保护地类型", "protected-area kind 国家公园/自然保护区/饮用水水源保护区", ""),
+    "grade": ("PA_GRADE", "保护级别", "grade 国家级/省级/一级/二级", ""),
+    "level": ("PARK_LVL", "园区级别", "park level 国家级/省级", ""),
+    "industries": ("INDUSTRY", "主导产业", "leading industries", ""),
+    "chemical": ("CHEM_PARK", "化工园区", "recognised chemical park (1 = yes)", ""),
+    "county_code": ("CNTY_CODE", "区县代码", "county code (GB/T 2260)", ""),
+    "county_name": ("CNTY_NAME", "区县名称", "county name", ""),
+    "program": ("PROGRAM", "项目类型", "forest programme", ""),
+    "area_ha": ("AREA_HA", "面积", "area after clipping to the county, in the output CRS (ellipsoidal for EPSG:4490)",
+                "ha"),
+    "site_id": ("SITE_ID", "站点编号", "project site id", ""),
+    "verdict": ("VERDICT", "结论", "screening verdict prohibited/conditional/needs_info/compliant", ""),
+    "verdict_zh": ("VERDICT_ZH", "结论（中文）", "screening verdict in Chinese", ""),
+    "county": ("COUNTY", "所在县区", "county of the site", ""),
+    "geom_type": ("GEOM_TYPE", "几何类型", "geometry type of the site", ""),
+    "area_m2": ("AREA_M2", "站点面积", "site area (geodesic)", "m²"),
+    "restrictive_rules": ("RULES", "禁止/有条件规则", "rules that fired as prohibited or conditional", ""),
+    "needs_info_rules": ("NEED_INFO", "需补充信息规则", "rules that need more information", ""),
+    "crs_used": ("CRS_USED", "量算坐标系", "CRS the overlay was measured in", ""),
+    "forest_ha": ("FOREST_HA", "森林面积", "forest area in the footprint", "ha"),
+    "stock_tC": ("STOCK_TC", "碳储量", "forest carbon stock", "t C"),
+    "stock_tCO2": ("STOCK_CO2", "碳储量（CO2）", "forest carbon stock as CO2 (× 44/12)", "t CO2"),
+    "loss_tCO2": ("LOSS_CO2", "清除碳损失", "carbon lost if the footprint is cleared", "t CO2"),
+    "mean_tC_ha": ("MEAN_TCHA", "平均碳密度", "mean carbon density of forest", "t C/ha"),
+    "pixels": ("PIXELS", "像元数", "coverage-weighted count of valid pixels", ""),
+    "flags": ("FLAGS", "提示", "carbon computation flags", ""),
+    "error": ("ERROR", "错误", "why a site could not be screened", ""),
+}
+LAYER_ZH = {"admin": "县级行政区", "red_line": "生态保护红线", "control_unit": "环境管控单元", "park": "工业园区",
+            "protected": "自然保护地及水源保护区", "no_burn": "高污染燃料禁燃区", "program": "森林质量提升/赎买区域",
+            "results": "筛查结果", "carbon_stock": "碳储量"}
+_SAFE = re.compile(r"[^0-9A-Za-z_\-]+")
+
+
+class ExportError(ZoningError, ValueError):
+    """An export request cannot be carried out as given."""
+
+
+def sanitize(text: str) -> str:
+    """A file-name-safe token: ASCII letters, digits, _ and - only; never empty, no path parts."""
+    token = re.sub(r"_+", "_", _SAFE.sub("_", str(text))).strip("._-")
+    return token or "x"
+
+
+@dataclass
+class CountyTarget:
+    code: str
+    name: str
+    name_en: str
+    geometry: object  # EPSG:4490
+
+    @property
+    def stem(self) -> str:
+        return sanitize(f"{self.code}_{self.name_en}")
+
+
+def resolve_counties(admin: gpd.GeoDataFrame, county: str) -> list[CountyTarget]:
+    """``all``, a 6-digit code, a Chinese name or an English name -> county targets."""
+    en = admin["name_en"] if "name_en" in admin else admin["code"]
+    rows = list(zip(admin["code"].astype(str), admin["name"].astype(str), en.astype(str), admin.geometry))
+    if county.strip().lower() == "all":
+        return [CountyTarget(*r) for r in rows]
+    want = county.strip()
+    hits = [r for r in rows if want in (r[0], r[1]) or want.lower() == r[2].lower()]
+    if not hits:
+        raise ExportError(f"未知县区 {county!r}；可选：{'、'.join(r[1] for r in rows)} 或 all",
+                          f"unknown county {county!r}; use a code, a name ({', '.join(r[1] for r in rows)}) or all")
+    return [CountyTarget(*hits[0])]
+
+
+def resolve_roles(layers_opt: str, available: list[str]) -> list[str]:
+    if layers_opt.strip().lower() == "all":
+        return [r for r in EXPORT_ROLES if r in available]
+    roles = [r.strip() for r in layers_opt.split(",") if r.strip()]
+    unknown = [r for r in roles if r not in EXPORT_ROLES]
+    if unknown:
+        raise ExportError(f"未知图层 {unknown}；可选：{', '.join(EXPORT_ROLES)} 或 all",
+                          f"unknown layer(s) {unknown}; choose from {', '.join(EXPORT_ROLES)} or all")
+    missing = [r for r in roles if r not in available]
+    if missing:
+        raise ExportError(f"图层目录中没有 {missing}", f"the catalog has no {missing} layer (or it failed to load)")
+    return roles
+
+
+def _output_crs(text: str | int) -> CRS:
+    try:
+        crs = CRS.from_user_input(f"EPSG:{text}" if str(text).isdigit() else text)
+    except Exception:
+        raise ExportError(f"无法识别的坐标系 {text!r}", f"unrecognised CRS {text!r}; e.g. 4490, 4548, 4549") from None
+    if crs.to_epsg() is None:
+        raise ExportError("导出坐标系需要 EPSG 代码", "the export CRS needs an EPSG code")
+    return crs
+
+
+def clip_to_county(frame: gpd.GeoDataFrame, county: CountyTarget, out_crs: CRS) -> gpd.GeoDataFrame:
+    """Features of ``frame`` clipped to the county, in ``out_crs``, with ``area_ha`` recomputed."""
+    sub = frame[frame.intersects(county.geometry)].copy()
+    if len(sub) == 0:
+        return sub.assign(area_ha=pd.Series(dtype="float64")).to_crs(out_crs)
+    clipped = shapely.intersection(sub.geometry.values, county.geometry)
+    polys = [shapely.union_all([p for p in shapely.get_parts(g) if p.geom_type == "Polygon"])
+             if g.geom_type == "GeometryCollection" else g for g in clipped]
+    sub["geometry"] = polys
+    sub = sub[~sub.geometry.is_empty & (shapely.area(sub.geometry.values) > 0)]
+    sub = sub.to_crs(out_crs)
+    if out_crs.is_geographic:
+        sub["area_ha"] = ellipsoidal_areas(sub.geometry) / 1e4
+    else:
+        sub["area_ha"] = sub.area / 1e4
+    # neighbours' features that share the county edge leave sub-m² slivers after clipping
+    return sub[sub["area_ha"] >= MIN_PIECE_HA]
+
+
+def _canonical_columns(frame: gpd.GeoDataFrame) -> list[str]:
+    return [c for c in FIELD_MAP if c in frame.columns]
+
+
+@dataclass
+class WrittenFile:
+    path: Path
+    layer: str
+    fmt: str
+    features: int
+    crs: str
+    encoding: str | None
+    notes: list[str] = field(default_factory=list)
+
+
+def _byte_width(values: pd.Series, codec: str) -> int:
+    widths = [len(str(v).encode(codec)) for v in values if v is not None and not (isinstance(v, float) and np.isnan(v))]
+    return max(widths, default=1)
+
+
+def write_shapefile(frame: gpd.GeoDataFrame, stem: Path, *, encoding: str) -> list[tuple[Path, str, list[str]]]:
+    """Write ``frame`` as one shapefile per geometry kind; returns (shp path, kind, notes)."""
+    import fiona
+    from fiona.crs import CRS as FionaCRS
+
+    codec = "gbk" if encoding == "gbk" else "utf-8"
+    cols = _canonical_columns(frame)
+    if len(cols) > SHP_MAX_FIELDS:
+        raise ExportError(f"字段数 {len(cols)} 超过 shapefile 上限 255", f"{len(cols)} fields exceed the shapefile limit of 255")
+    notes, schema_props, keep = [], {}, []
+    for c in cols:
+        series = frame[c]
+        if c in ("area_ha", "area_m2", "forest_ha", "stock_tC", "stock_tCO2", "loss_tCO2", "mean_tC_ha", "pixels"):
+            schema_props[FIELD_MAP[c][0]] = "float:19.6" if c != "area_m2" else "float:19.2"
+        elif c == "chemical":
+            schema_props[FIELD_MAP[c][0]] = "int:1"
+        else:
+            try:
+                width = _byte_width(series, codec)
+            except UnicodeEncodeError as exc:
+                raise ExportError(f"字段 {c} 中有 GBK 无法表示的字符：{exc.object[exc.start:exc.end]!r}；请用 --encoding utf-8",
+                                  f"field {c} has characters GBK cannot encode "
+                                  f"({exc.object[exc.start:exc.end]!r}); use --encoding utf-8") from None
+            if width > SHP_MAX_BYTES:
+                notes.append(f"field {c} has values of {width} bytes (> 254): left out of the shapefile, kept in "
+                             f"the GeoPackage")
+                continue
+            schema_props[FIELD_MAP[c][0]] = f"str:{max(width, 1)}"
+        keep.append(c)
+    out = []
+    kinds = {"Polygon": "Polygon", "MultiPolygon": "Polygon", "Point": "Point", "MultiPoint": "Point",
+             "LineString": "LineString", "MultiLineString": "LineString"}
+    frame = frame[~(frame.geometry.isna() | frame.geometry.is_empty)]
+    groups = frame.geom_type.map(kinds)
+    multi = len(set(groups)) > 1
+    for kind in sorted(set(groups)):
+        part = frame[groups == kind]
+        path = stem.with_name(f"{stem.name}_{kind.lower()}.shp" if multi else f"{stem.name}.shp")
+        geom_type = {"Polygon": "MultiPolygon", "Point": "Point", "LineString": "MultiLineString"}[kind]
+        schema = {"geometry": geom_type, "properties": schema_props}
+        with fiona.open(path, "w", driver="ESRI Shapefile", schema=schema, encoding=codec,
+                        crs=FionaCRS.from_wkt(part.crs.to_wkt())) as dst:
+            for (_, row), geom in zip(part.iterrows(), part.geometry):
+                if kind == "Polygon" and geom.geom_type == "Polygon":
+                    geom = shapely.MultiPolygon([geom])
+                elif kind == "LineString" and geom.geom_type == "LineString":
+                    geom = shapely.MultiLineString([geom])
+                props = {}
+                for c in keep:
+                    v = row[c]
+                    if v is None or (isinstance(v, float) and np.isnan(v)):
+                        props[FIELD_MAP[c][0]] = None
+                    elif c == "chemical":
+                        props[FIELD_MAP[c][0]] = int(bool(v))
+                    elif schema_props[FIELD_MAP[c][0]].startswith("float"):
+                        props[FIELD_MAP[c][0]] = float(v)
+                    else:
+                        props[FIELD_MAP[c][0]] = str(v)
+                dst.write({"geometry": shapely.geometry.mapping(geom), "properties": props})
+        path.with_suffix(".cpg").write_text("936" if codec == "gbk" else "UTF-8", encoding="ascii")
+        # ESRI-flavoured WKT so ArcGIS names the CGCS2000 CRS; QGIS reads it as well
+        path.with_suffix(".prj").write_text(part.crs.to_wkt("WKT1_ESRI"), encoding="ascii")
+        size = sum(path.with_suffix(e).stat().st_size for e in (".shp", ".dbf"))
+        if size > SHP_MAX_FILE:
+            raise ExportError(f"{path.name} 超过 shapefile 2 GB 上限，请改用 gpkg", f"{path.name} exceeds the 2 GB "
+                              "shapefile limit; export as gpkg")
+        out.append((path, kind, notes))
+    return out
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def dictionary_frame(layer_columns: dict[str, list[str]]) -> pd.DataFrame:
+    rows = []
+    for layer, cols in layer_columns.items():
+        for c in cols:
+            shp, zh, meaning, unit = FIELD_MAP[c]
+            rows.append({"layer": layer, "图层": LAYER_ZH.get(layer, layer), "field": c, "shp_field": shp,
+                         "中文名": zh, "meaning": meaning, "unit": unit})
+    return pd.DataFrame(rows)
+
+
+def _results_frame(results_dir: Path) -> dict[str, gpd.GeoDataFrame]:
+    """Screening results (result.json, results/*.json) and carbon stock (stock.gpkg) of a folder."""
+    from .render.summary import summary_geoframe
+    from .result import ScreenResult
+
+    out: dict[str, gpd.GeoDataFrame] = {}
+    if not results_dir.is_dir():
+        raise ExportError(f"结果目录不存在：{results_dir}", f"results folder not found: {results_dir}")
+    files = ([results_dir / "result.json"] if (results_dir / "result.json").exists() else []) + \
+        sorted((results_dir / "results").glob("*.json"))
+    if files:
+        results = []
+        for f in files:
+            try:
+                results.append(ScreenResult.from_dict(json.loads(f.read_text(encoding="utf-8"))))
+            except (ValueError, TypeError, KeyError) as exc:
+                raise ExportError(f"无法读取结果 {f}：{exc}", f"cannot read result {f}: {exc}") from None
+        frame = summary_geoframe(results)
+        out["results"] = frame[~(frame.geometry.isna())]
+    if (results_dir / "stock.gpkg").exists():
+        out["carbon_stock"] = gpd.read_file(results_dir / "stock.gpkg").rename(columns={"id": "site_id"})
+    if not out:
+        raise ExportError(f"{results_dir} 中没有 result.json、results/*.json 或 stock.gpkg",
+                          f"{results_dir} holds no result.json, results/*.json or stock.gpkg")
+    return out
+
+
+def export_county(layers: LayerSet, out_dir: Path | str, *, county: str = "all", roles: str = "all",
+                  formats: tuple[str, ...] = ("shp",), encoding: str = "utf-8", crs: str | int = 4490,
+                  results_dir: Path | str | None = None, overwrite: bool = False) -> list[dict]:
+    """Export layers (and results) per county. Returns the manifest records written."""
+    formats = tuple(dict.fromkeys(f.lower() for f in formats))
+    bad = [f for f in formats if f not in FORMATS]
+    if bad:
+        raise ExportError(f"未知格式 {bad}", f"unknown format(s) {bad}; choose from {', '.join(FORMATS)}")
+    if encoding.lower() not in ("utf-8", "utf8", "gbk"):
+        raise ExportError("编码只能是 utf-8 或 gbk", "encoding must be utf-8 or gbk")
+    encoding = "gbk" if encoding.lower() == "gbk" else "utf-8"
+    out_crs = _output_crs(crs)
+    admin = layers.frames.get("admin")
+    if admin is None:
+        raise ExportError("图层目录中没有县级行政区图层", "the catalog has no admin layer to clip by")
+    targets = resolve_counties(admin, county)
+    available = [r for r in EXPORT_ROLES if r in layers.frames and layers.info[r].status == "ok"]
+    chosen = resolve_roles(roles, available)
+    extra = _results_frame(Path(results_dir)) if results_dir else {}
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / ".zoning-write-probe"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise OutputProblem(f"输出目录不可写：{out_dir}（{exc.strerror}）",
+                            f"output folder is not writable: {out_dir} ({exc.strerror})") from None
+    finals = [out_dir / t.stem for t in targets]
+    existing = [p for p in finals if p.exists()]
+    if existing and not overwrite:
+        raise OutputExists(f"输出已存在：{existing[0]}；如需覆盖请加 --overwrite",
+                           f"output exists: {existing[0]}; pass --overwrite to replace it")
+    manifests = []
+    for target, final in zip(targets, finals):
+        stage = Path(tempfile.mkdtemp(prefix=f".{target.stem}.", dir=out_dir))
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(stage, 0o777 & ~umask)  # mkdtemp makes it private; the export is for sharing
+        try:
+            manifest = _export_one(layers, target, stage, chosen, extra, formats, encoding, out_crs)
+            if final.exists():
+                shutil.rmtree(final)
+            stage.rename(final)
+            manifest["folder"] = str(final)
+            manifests.append(manifest)
+        finally:
+            shutil.rmtree(stage, ignore_errors=True)
+    return manifests
+
+
+def _export_one(layers, target: CountyTarget, stage: Path, roles, extra, formats, encoding, out_crs) -> dict:
+    frames: dict[str, gpd.GeoDataFrame] = {}
+    for role in roles:
+        frame = layers.frames[role].drop(columns=["layer"], errors="ignore")
+        frames[role] = clip_to_county(frame, target, out_crs)
+    for key, frame in extra.items():
+        inside = frame[frame.to_crs(4490).intersects(target.geometry)] if len(frame) else frame
+        frames[key] = inside.to_crs(out_crs)
+    files: list[WrittenFile] = []
+    columns: dict[str, list[str]] = {}
+    notes_all: list[str] = []
+    for name, frame in frames.items():
+        cols = _canonical_columns(frame)
+        columns[name] = cols
+        base = f"{target.stem}_{sanitize(name)}"
+        if "shp" in formats and len(frame):
+            tmp = stage / f".{base}"
+            tmp.mkdir()
+            written = write_shapefile(frame[cols + ["geometry"]], tmp / base, encoding=encoding)
+            zip_path = stage / f"{base}.zip"
+            with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as z:
+                for shp, kind, notes in written:
+                    for part in sorted(tmp.glob(f"{shp.stem}.*")):
+                        z.write(part, part.name)
+                    notes_all += [f"{name}: {n}" for n in notes]
+            shutil.rmtree(tmp)
+            files.append(WrittenFile(zip_path, name, "shp (zip)", len(frame), f"EPSG:{out_crs.to_epsg()}", encoding,
+                                     sorted({n for _, _, ns in written for n in ns})))
+        if "geojson" in formats:
+            path = stage / f"{base}.geojson"
+            frame[cols + ["geometry"]].to_crs(4490).to_file(path, driver="GeoJSON", engine="pyogrio",
+                                                            layer_options={"RFC7946": "NO", "WRITE_NAME": "NO"})
+            files.append(WrittenFile(path, name, "geojson", len(frame), "EPSG:4490", "utf-8"))
+        if "kml" in formats:
+            path = stage / f"{base}.kml"
+            kml = frame[cols + ["geometry"]].to_crs(4326)
+            if "name" not in kml.columns:
+                kml = kml.assign(name=kml[cols[0]] if cols else name)
+            kml.to_file(path, driver="KML", engine="pyogrio")
+            files.append(WrittenFile(path, name, "kml", len(frame), "EPSG:4326 (= CGCS2000 within 1 m)", "utf-8"))
+        if "csv" in formats:
+            path = stage / f"{base}.csv"
+            table = pd.DataFrame(frame[cols]).assign(wkt=shapely.to_wkt(frame.to_crs(4490).geometry.values,
+                                                                        rounding_precision=7))
+            table.to_csv(path, index=False, encoding="utf-8-sig")
+            files.append(WrittenFile(path, name, "csv", len(frame), "EPSG:4490 (wkt column)", "utf-8 BOM"))
+    moved = bool(notes_all)
+    if "gpkg" in formats or moved:
+        path = stage / f"{target.stem}.gpkg"
+        import pyogrio
+
+        for name, frame in frames.items():
+            cols = _canonical_columns(frame)
+            pyogrio.write_dataframe(frame[cols + ["geometry"]], path, layer=sanitize(name), driver="GPKG")
+        files.append(WrittenFile(path, "all", "gpkg", sum(len(f) for f in frames.values()), f"EPSG:{out_crs.to_epsg()}",
+                                 "utf-8", ["one layer per role, full field names"]))
+    dictionary = dictionary_frame(columns)
+    dictionary.to_csv(stage / f"{target.stem}_data_dictionary.csv", index=False, encoding="utf-8-sig")
+    dictionary.to_excel(stage / f"{target.stem}_data_dictionary.xlsx", index=False)
+    manifest = {
+        "county": {"code": target.code, "name": target.name, "name_en": target.name_en},
+        "crs": f"EPSG:{out_crs.to_epsg()}", "crs_name": out_crs.name, "encoding": encoding,
+        "synthetic_layers": [r for r in frames if r in layers.info and layers.info[r].synthetic],
+        "notes": notes_all,
+        "files": [{"file": f.path.name, "layer": f.layer, "format": f.fmt, "features": f.features, "crs": f.crs,
+                   "encoding": f.encoding, "sha256": _sha256(f.path), "bytes": f.path.stat().st_size,
+                   "notes": f.notes} for f in files],
+        "data_dictionary": [f"{target.stem}_data_dictionary.csv", f"{target.stem}_data_dictionary.xlsx"],
+    }
+    (stage / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+    return manifest
