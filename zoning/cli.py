@@ -451,7 +451,7 @@ def rules() -> None:
 @CATALOG_OPTION
 def rules_check(pack, catalog):
     """Validate a rule pack: schema, fields, duplicate ids, attributes and roles named."""
-    from .rules import load_rule_pack
+    from .rules import load_rule_pack, unit_codes_in
 
     rp = load_rule_pack(pack)
     problems = []
@@ -462,7 +462,7 @@ def rules_check(pack, catalog):
         if units:
             codes = set(load_layer(units[0])["code"].astype(str))
             for rule in rp.rules:
-                for code in _unit_codes(rule.scope) | _unit_codes(rule.when):
+                for code in unit_codes_in(rule.scope) | unit_codes_in(rule.when):
                     if code not in codes:
                         problems.append(f"line {rule.source_line} rule {rule.id}: unit code {code} is not in "
                                         f"the catalog's control units")
@@ -471,22 +471,6 @@ def rules_check(pack, catalog):
     for p in problems:
         click.echo(f"警告 / warning: {p}")
     click.echo(f"{rp.name} v{rp.version}: {len(rp.rules)} 条规则有效 / {len(rp.rules)} rules valid")
-
-
-def _unit_codes(cond) -> set[str]:
-    out: set[str] = set()
-    if isinstance(cond, dict):
-        for op, arg in cond.items():
-            if op in ("all", "any"):
-                for sub in arg:
-                    out |= _unit_codes(sub)
-            elif op == "not":
-                out |= _unit_codes(arg)
-            elif op in ("hit", "within", "near") and isinstance(arg, dict) and arg.get("role") == "control_unit" \
-                    and "code" in arg:
-                codes = arg["code"]
-                out |= {str(c) for c in (codes if isinstance(codes, list) else [codes])}
-    return out
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -15,6 +15,7 @@ import shapely
 
 from .crs import gk_epsg_for_lon
 from .layerset import LayerSet
+from .result import BufferRecord, HitRecord, NearestRecord
 
 #: roles whose hits are reported (admin is used for the county only)
 HIT_ROLES = ("red_line", "control_unit", "park", "protected", "no_burn", "program")
@@ -32,44 +33,14 @@ DEFAULT_BUFFERS_M = (500.0, 1000.0, 5000.0)
 
 
 @dataclass
-class Hit:
-    role: str
-    id: str
-    name: str
-    cls: str | None
-    area_m2: float
-    share: float
-    props: dict = field(default_factory=dict)
-
-
-@dataclass
-class Nearest:
-    target: str
-    role: str
-    id: str | None
-    name: str | None
-    distance_m: float | None
-
-
-@dataclass
-class BufferHit:
-    ring_m: float
-    role: str
-    id: str
-    name: str
-    cls: str | None
-    distance_m: float
-
-
-@dataclass
 class SiteOverlay:
     crs_used: int
     area_m2: float
     length_m: float
     in_coverage: str  # inside | partial | outside | unknown
-    hits: list[Hit] = field(default_factory=list)
-    nearest: list[Nearest] = field(default_factory=list)
-    buffers: list[BufferHit] = field(default_factory=list)
+    hits: list[HitRecord] = field(default_factory=list)
+    nearest: list[NearestRecord] = field(default_factory=list)
+    buffers: list[BufferRecord] = field(default_factory=list)
 
 
 def _cls_of(role: str, row) -> str | None:
@@ -152,8 +123,8 @@ def _hits(geoms, areas, lengths, layers: LayerSet, epsg: int, out: list[SiteOver
             else:
                 share = 1.0  # a point inside (or on the edge of) the feature
             row = records[f]
-            out[s].hits.append(Hit(role, _feature_id(row), str(row.get("name", "")), _cls_of(role, row),
-                                   float(a), float(min(share, 1.0)), _props(row)))
+            out[s].hits.append(HitRecord(role, _feature_id(row), str(row.get("name", "")), _cls_of(role, row),
+                                         round(float(a), 2), round(float(min(share, 1.0)), 6), _props(row)))
 
 
 def _nearest(geoms, layers: LayerSet, epsg: int, out: list[SiteOverlay]) -> None:
@@ -167,7 +138,8 @@ def _nearest(geoms, layers: LayerSet, epsg: int, out: list[SiteOverlay]) -> None
         records = frame.drop(columns="geometry").to_dict("records")
         for s, f, d in zip(s_idx, f_idx, dist):
             row = records[f]
-            out[s].nearest.append(Nearest(target, role, _feature_id(row), str(row.get("name", "")), float(d)))
+            out[s].nearest.append(NearestRecord(target, role, _feature_id(row), str(row.get("name", "")),
+                                                round(float(d), 1)))
 
 
 def _rings(geoms, layers: LayerSet, epsg: int, buffers_m: tuple[float, ...], out: list[SiteOverlay]) -> None:
@@ -189,5 +161,5 @@ def _rings(geoms, layers: LayerSet, epsg: int, buffers_m: tuple[float, ...], out
                 continue  # a hit, reported as such
             ring = float(edges[np.searchsorted(edges, d)])
             row = records[f]
-            out[s].buffers.append(BufferHit(ring, role, _feature_id(row), str(row.get("name", "")),
-                                            _cls_of(role, row), float(d)))
+            out[s].buffers.append(BufferRecord(ring, role, _feature_id(row), str(row.get("name", "")),
+                                               _cls_of(role, row), round(float(d), 1)))

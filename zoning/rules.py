@@ -185,20 +185,38 @@ def _check_condition(cond: Any, where: str, probs: _Problems, line: int, rid: st
         bad(f"未知条件 {op!r}", f"unknown condition {op!r}; use all/any/not/hit/within/near/attr/county")
 
 
-def _roles_in(cond: Any) -> set[str]:
+def iter_leaves(cond: Any):
+    """Yield the (op, arg) leaves of a condition tree (hit/within/near/attr/county)."""
     if not isinstance(cond, dict):
-        return set()
-    out: set[str] = set()
+        return
     for op, arg in cond.items():
         if op in ("all", "any"):
             for sub in arg:
-                out |= _roles_in(sub)
+                yield from iter_leaves(sub)
         elif op == "not":
-            out |= _roles_in(arg)
-        elif op in ("hit", "within", "near"):
+            yield from iter_leaves(arg)
+        else:
+            yield op, arg
+
+
+def _roles_in(cond: Any) -> set[str]:
+    out: set[str] = set()
+    for op, arg in iter_leaves(cond):
+        if op in ("hit", "within", "near"):
             out.add(arg if isinstance(arg, str) else arg.get("role"))
         elif op == "county":
             out.add("admin")
+    return out
+
+
+def unit_codes_in(cond: Any) -> set[str]:
+    """Control-unit codes a condition names (for checking a pack against a catalog)."""
+    out: set[str] = set()
+    for op, arg in iter_leaves(cond):
+        if op in ("hit", "within", "near") and isinstance(arg, dict) and arg.get("role") == "control_unit" \
+                and "code" in arg:
+            codes = arg["code"]
+            out |= {str(c) for c in (codes if isinstance(codes, list) else [codes])}
     return out
 
 
@@ -370,18 +388,14 @@ def evaluate(cond: Any, facts: Facts) -> Tri:
     if cond is None or cond == "all":
         return Tri(True)
     (op, arg), = cond.items()
-    if op == "all":
+    if op in ("all", "any"):
+        # one decisive part settles it (False for all, True for any); else unknown wins over the rest
+        decisive = op == "any"
         parts = [evaluate(c, facts) for c in arg]
-        if any(p.value is False for p in parts):
-            return Tri(False)
+        if any(p.value is decisive for p in parts):
+            return Tri(decisive)
         unknown = [r for p in parts if p.value is None for r in p.reasons]
-        return Tri(None, unknown) if unknown else Tri(True)
-    if op == "any":
-        parts = [evaluate(c, facts) for c in arg]
-        if any(p.value is True for p in parts):
-            return Tri(True)
-        unknown = [r for p in parts if p.value is None for r in p.reasons]
-        return Tri(None, unknown) if unknown else Tri(False)
+        return Tri(None, unknown) if unknown else Tri(not decisive)
     if op == "not":
         inner = evaluate(arg, facts)
         return Tri(None if inner.value is None else not inner.value, inner.reasons)

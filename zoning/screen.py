@@ -16,8 +16,7 @@ from .layerset import LayerSet, load_layerset
 from .locate import locate_sites, site_centroids
 from .measure import geodesic_area, geodesic_length
 from .overlay import DEFAULT_BUFFERS_M, NEAREST_TARGETS, overlay_sites
-from .result import (BufferRecord, HitRecord, LayerRecord, NearestRecord, RuleRecord, ScreenResult,
-                     SiteInfo)
+from .result import LayerRecord, RuleRecord, ScreenResult, SiteInfo
 from .rules import Facts, RulePack, apply_rules, load_rule_pack, overall_verdict
 from .sites import read_sites
 
@@ -180,8 +179,7 @@ def _screen_one(row, cent, ov, layers: LayerSet, pack: RulePack, overrides: dict
     attrs = {k: _clean(v) for k, v in attrs.items()}
     derived = attrs_mod.derived(attrs, footprint_ha=ov.area_m2 / 1e4)
     derived.update(_carbon_derived(carbon, attrs))
-    hits = [HitRecord(h.role, h.id, h.name, h.cls, round(h.area_m2, 2), round(h.share, 6),
-                      {k: _clean(v) for k, v in h.props.items()}) for h in ov.hits]
+    hits = ov.hits
     layer_records = _layer_records(layers, ov, hits)
     status = {lr.role: lr.status for lr in layer_records}
     nearest = {n.target: n for n in ov.nearest}
@@ -217,9 +215,8 @@ def _screen_one(row, cent, ov, layers: LayerSet, pack: RulePack, overrides: dict
                         "layers or rules: for demonstration only, not a basis for approval")
     return ScreenResult(
         site_id=str(row["site_id"]), verdict=verdict, rules=rules, hits=hits,
-        nearest=[NearestRecord(n.target, n.role, n.id, n.name, round(n.distance_m, 1)) for n in ov.nearest],
-        buffers=[BufferRecord(b.ring_m, b.role, b.id, b.name, b.cls, round(b.distance_m, 1))
-                 for b in sorted(ov.buffers, key=lambda b: (b.ring_m, b.distance_m))],
+        nearest=ov.nearest,
+        buffers=sorted(ov.buffers, key=lambda b: (b.ring_m, b.distance_m)),
         buffer_rings_m=[float(b) for b in sorted(buffers)],
         layers=layer_records,
         rule_pack={"name": pack.name, "version": pack.version, "synthetic": pack.synthetic},
