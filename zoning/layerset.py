@@ -48,7 +48,21 @@ class LayerSet:
                 frame = frame[frame[fld].astype(str).isin([str(v) for v in values])]
             proj = frame.to_crs(epsg).reset_index(drop=True)
             proj["geometry"] = shapely.make_valid(proj.geometry.values)
+            shapely.prepare(proj.geometry.values)  # fast contains/intersects against many sites
             self._proj[key] = (proj, shapely.STRtree(proj.geometry.values))
+        return self._proj[key]
+
+    def simplified(self, role: str, epsg: int, where: tuple = (), tolerance: float = 25.0):
+        """(simplified geometries, STRtree) of ``role`` in ``epsg``: for picking nearest candidates.
+
+        Douglas-Peucker moves no point of the outline by more than ``tolerance`` (m), so a
+        distance to the simplified shape is within ``tolerance`` of the exact one.
+        """
+        key = ("__simple__", role, epsg, where, tolerance)
+        if key not in self._proj:
+            frame, _ = self.projected(role, epsg, where)
+            simple = shapely.simplify(frame.geometry.values, tolerance, preserve_topology=False)
+            self._proj[key] = (simple, shapely.STRtree(simple))
         return self._proj[key]
 
     def coverage_in(self, epsg: int):

@@ -86,8 +86,8 @@ def overlay_sites(sites: gpd.GeoDataFrame, layers: LayerSet, *,
         if cov is None:
             covered = ["unknown"] * len(idx)
         else:
-            inside = shapely.within(geoms, cov)
-            touching = shapely.intersects(geoms, cov)
+            inside = shapely.contains(cov, geoms)  # cov is prepared: the fast direction
+            touching = inside | shapely.intersects(cov, geoms)
             covered = ["inside" if a else ("partial" if b else "outside") for a, b in zip(inside, touching)]
         zone_results = [SiteOverlay(int(epsg), float(a), float(ln), c) for a, ln, c in zip(areas, lengths, covered)]
         _hits(geoms, areas, lengths, layers, int(epsg), zone_results)
@@ -106,9 +106,16 @@ def _hits(geoms, areas, lengths, layers: LayerSet, epsg: int, out: list[SiteOver
         s_idx, f_idx = tree.query(geoms, predicate="intersects")
         if len(s_idx) == 0:
             continue
-        inter = shapely.intersection(geoms[s_idx], frame.geometry.values[f_idx])
-        inter_area = shapely.area(inter)
-        inter_len = shapely.length(inter)
+        features = frame.geometry.values[f_idx]
+        # most sites lie wholly inside the unit/zone they hit: no intersection needed for those
+        whole = shapely.contains(features, geoms[s_idx])
+        inter_area = np.where(whole, areas[s_idx], 0.0)
+        inter_len = np.where(whole, lengths[s_idx], 0.0)
+        part = ~whole
+        if part.any():
+            inter = shapely.intersection(geoms[s_idx[part]], features[part])
+            inter_area[part] = shapely.area(inter)
+            inter_len[part] = shapely.length(inter)
         records = frame.drop(columns="geometry").to_dict("records")
         for s, f, a, ln in zip(s_idx, f_idx, inter_area, inter_len):
             site_area, site_len = areas[s], lengths[s]
@@ -127,6 +134,28 @@ def _hits(geoms, areas, lengths, layers: LayerSet, epsg: int, out: list[SiteOver
                                          round(float(a), 2), round(float(min(share, 1.0)), 6), _props(row)))
 
 
+SIMPLIFY_M = 25.0
+
+
+def nearest_exact(geoms, layers: LayerSet, role: str, epsg: int, where: tuple = ()):
+    """Exact nearest feature and distance (m) for each site, computing few exact distances.
+
+    Candidates come from the zones simplified by SIMPLIFY_M (cheap distances, each within
+    SIMPLIFY_M of the exact one); only features within the simplified minimum + 2·SIMPLIFY_M
+    can be nearest, and only those get an exact distance.
+    """
+    frame, _ = layers.projected(role, epsg, where)
+    simple, stree = layers.simplified(role, epsg, where, SIMPLIFY_M)
+    (s0, _), d_simple = stree.query_nearest(geoms, return_distance=True, all_matches=False)
+    bound = np.full(len(geoms), np.inf)
+    bound[s0] = d_simple + 2 * SIMPLIFY_M
+    s_idx, f_idx = stree.query(geoms, predicate="dwithin", distance=bound)
+    exact = shapely.distance(geoms[s_idx], frame.geometry.values[f_idx])
+    order = np.lexsort((exact, s_idx))
+    first = np.unique(s_idx[order], return_index=True)[1]
+    return s_idx[order][first], f_idx[order][first], exact[order][first]
+
+
 def _nearest(geoms, layers: LayerSet, epsg: int, out: list[SiteOverlay]) -> None:
     for target, (role, where) in NEAREST_TARGETS.items():
         if role not in layers.frames or layers.info[role].status != "ok":
@@ -134,7 +163,7 @@ def _nearest(geoms, layers: LayerSet, epsg: int, out: list[SiteOverlay]) -> None
         frame, tree = layers.projected(role, epsg, where)
         if len(frame) == 0:
             continue
-        (s_idx, f_idx), dist = tree.query_nearest(geoms, return_distance=True, all_matches=False)
+        s_idx, f_idx, dist = nearest_exact(geoms, layers, role, epsg, where)
         records = frame.drop(columns="geometry").to_dict("records")
         for s, f, d in zip(s_idx, f_idx, dist):
             row = records[f]

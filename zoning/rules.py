@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 
@@ -85,6 +85,13 @@ class Rule:
 
     def roles(self) -> set[str]:
         return _roles_in(self.scope) | _roles_in(self.when)
+
+    @property
+    def compiled(self) -> tuple:
+        """(scope, when) as functions of the facts, compiled on first use."""
+        if not hasattr(self, "_compiled"):
+            self._compiled = (compile_condition(self.scope), compile_condition(self.when))
+        return self._compiled
 
 
 @dataclass
@@ -312,20 +319,30 @@ class Facts:
     derived: dict[str, Any]
     county_code: str | None
     distance_fn: Any = None  # callable(role, filters) -> metres or None
+    by_role: dict = field(default_factory=dict, init=False, repr=False)
+
+    def __post_init__(self):
+        for h in self.hits:
+            self.by_role.setdefault(h.role, []).append(h)
 
 
-def _matches(hit, role: str, filters: dict) -> bool:
-    if hit.role != role:
-        return False
+def _matcher(filters: dict) -> Callable:
+    """A predicate on a hit's properties for ``{field: value-or-list}`` filters, built once."""
+    tests = []
     for key, want in filters.items():
-        have = hit.props.get(key)
         wants = want if isinstance(want, list) else [want]
-        if isinstance(have, (bool,)) or any(isinstance(w, bool) for w in wants):
-            if bool(have) not in [bool(w) for w in wants]:
+        if any(isinstance(w, bool) for w in wants):
+            tests.append((key, True, {bool(w) for w in wants}))
+        else:
+            tests.append((key, False, {str(w) for w in wants}))
+
+    def match(hit) -> bool:
+        for key, as_bool, allowed in tests:
+            have = hit.props.get(key)
+            if (bool(have) if as_bool or isinstance(have, bool) else str(have)) not in allowed:
                 return False
-        elif str(have) not in [str(w) for w in wants]:
-            return False
-    return True
+        return True
+    return match
 
 
 def _layer_unknown(role: str, facts: Facts) -> Tri | None:
@@ -385,55 +402,89 @@ def _compare(op: str, have, want) -> bool:
 
 def evaluate(cond: Any, facts: Facts) -> Tri:
     """Evaluate a condition to True, False or unknown (with reasons)."""
+    return compile_condition(cond)(facts)
+
+
+_TRUE = Tri(True)
+_FALSE = Tri(False)
+
+
+def compile_condition(cond: Any) -> Callable[[Facts], Tri]:
+    """Turn a (validated) condition tree into a function of the facts, parsed once."""
     if cond is None or cond == "all":
-        return Tri(True)
+        return lambda facts: _TRUE
     (op, arg), = cond.items()
     if op in ("all", "any"):
-        # one decisive part settles it (False for all, True for any); else unknown wins over the rest
-        decisive = op == "any"
-        parts = [evaluate(c, facts) for c in arg]
-        if any(p.value is decisive for p in parts):
-            return Tri(decisive)
-        unknown = [r for p in parts if p.value is None for r in p.reasons]
-        return Tri(None, unknown) if unknown else Tri(not decisive)
+        parts = [compile_condition(c) for c in arg]
+        decisive = op == "any"  # one decisive part settles it; else unknown wins over the rest
+
+        def combine(facts):
+            results = [p(facts) for p in parts]
+            if any(r.value is decisive for r in results):
+                return _TRUE if decisive else _FALSE
+            unknown = [reason for r in results if r.value is None for reason in r.reasons]
+            return Tri(None, unknown) if unknown else (_FALSE if decisive else _TRUE)
+        return combine
     if op == "not":
-        inner = evaluate(arg, facts)
-        return Tri(None if inner.value is None else not inner.value, inner.reasons)
+        inner = compile_condition(arg)
+
+        def negate(facts):
+            r = inner(facts)
+            return Tri(None if r.value is None else not r.value, r.reasons)
+        return negate
     if op in ("hit", "within"):
         role, filters, opts = _split(arg)
-        unknown = _layer_unknown(role, facts)
-        if unknown:
-            return unknown
-        hits = [h for h in facts.hits if _matches(h, role, filters)]
-        if op == "hit":
-            return Tri(sum(h.share for h in hits) > float(opts.get("min_share", 0.0)) if hits else False)
-        return Tri(any(h.share >= 0.999 for h in hits))
+        min_share = float(opts.get("min_share", 0.0))
+        match = _matcher(filters)
+
+        def hit(facts):
+            unknown = _layer_unknown(role, facts)
+            if unknown:
+                return unknown
+            hits = [h for h in facts.by_role.get(role, ()) if match(h)]
+            if op == "hit":
+                return Tri(bool(hits) and sum(h.share for h in hits) > min_share)
+            return Tri(any(h.share >= 0.999 for h in hits))
+        return hit
     if op == "near":
         role, filters, opts = _split(arg)
-        unknown = _layer_unknown(role, facts)
-        if unknown:
-            return unknown
-        if any(_matches(h, role, filters) for h in facts.hits):
-            return Tri(True)
-        dist = facts.distance_fn(role, filters) if facts.distance_fn else None
-        return Tri(dist is not None and dist <= float(opts["within_m"]))
+        within_m = float(opts["within_m"])
+        match = _matcher(filters)
+
+        def near(facts):
+            unknown = _layer_unknown(role, facts)
+            if unknown:
+                return unknown
+            if any(match(h) for h in facts.by_role.get(role, ())):
+                return _TRUE
+            dist = facts.distance_fn(role, filters) if facts.distance_fn else None
+            return Tri(dist is not None and dist <= within_m)
+        return near
     if op == "attr":
         name = arg["name"]
         comp = next(k for k in arg if k in COMPARATORS)
-        value, missing_reason = _attr_value(name, facts)
-        if value is None:
-            mode = arg.get("if_missing", "unknown")
-            if mode in ("false", False):
-                return Tri(False)
-            if mode in ("true", True):
-                return Tri(True)
-            return Tri(None, [missing_reason])
-        return Tri(_compare(comp, value, arg[comp]))
+        want = arg[comp]
+        mode = arg.get("if_missing", "unknown")
+
+        def attr(facts):
+            value, missing_reason = _attr_value(name, facts)
+            if value is None:
+                if mode in ("false", False):
+                    return _FALSE
+                if mode in ("true", True):
+                    return _TRUE
+                return Tri(None, [missing_reason])
+            return Tri(_compare(comp, value, want))
+        return attr
     if op == "county":
-        unknown = _layer_unknown("admin", facts)
-        if unknown or facts.county_code is None:
-            return unknown or Tri(None, ["站点所在县区未知 / the site's county is unknown"])
-        return Tri(str(facts.county_code) in [str(c) for c in arg["in"]])
+        codes = {str(c) for c in arg["in"]}
+
+        def county(facts):
+            unknown = _layer_unknown("admin", facts)
+            if unknown or facts.county_code is None:
+                return unknown or Tri(None, ["站点所在县区未知 / the site's county is unknown"])
+            return Tri(str(facts.county_code) in codes)
+        return county
     raise ValueError(f"unknown condition {op}")  # validated at load time; cannot happen
 
 
@@ -448,10 +499,10 @@ def apply_rules(pack: RulePack, facts: Facts) -> list[RuleOutcome]:
     """Every rule that fired (its outcome) or could not be decided (needs_info)."""
     fired: list[RuleOutcome] = []
     for rule in pack.rules:
-        scope = evaluate(rule.scope, facts)
+        scope = rule.compiled[0](facts)
         if scope.value is False:
             continue
-        when = evaluate(rule.when, facts)
+        when = rule.compiled[1](facts)
         if when.value is False:
             continue
         if scope.value is None or when.value is None:

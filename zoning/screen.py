@@ -7,6 +7,7 @@ from typing import Any, Callable, Mapping
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 
 from . import attributes as attrs_mod
@@ -14,7 +15,7 @@ from .catalog import Catalog, load_catalog
 from .errors import ZoningError
 from .layerset import LayerSet, load_layerset
 from .locate import locate_sites, site_centroids
-from .measure import geodesic_area, geodesic_length
+from .measure import ellipsoidal_areas, geodesic_area, geodesic_length
 from .overlay import DEFAULT_BUFFERS_M, NEAREST_TARGETS, overlay_sites
 from .result import LayerRecord, RuleRecord, ScreenResult, SiteInfo
 from .rules import Facts, RulePack, apply_rules, load_rule_pack, overall_verdict
@@ -73,12 +74,22 @@ def screen(sites, *, catalog: Catalog | Path | str | None = None, layers: LayerS
     overlays = overlay_sites(sites[ok], layers, buffers_m=tuple(buffers_m)) if ok.any() else []
     overlay_of = dict(zip(np.flatnonzero(ok), overlays))
     cents = site_centroids(sites)
+    areas = np.zeros(len(sites))
+    polygonal = np.array([g is not None and not g.is_empty and g.geom_type.endswith("Polygon") for g in sites.geometry])
+    if polygonal.any():
+        areas[polygonal] = ellipsoidal_areas(sites.geometry[polygonal])
     carbon = _carbon_sections(sites, ok, layers, overrides, base_year or datetime.date.today().year)
     results = []
     total = len(sites)
+    # plain dicts: pandas row access costs more than screening a site
+    records = pd.DataFrame(sites.drop(columns="geometry")).to_dict("records")
+    geoms = list(sites.geometry.values)
+    cent_list = list(cents.values)
     for i in range(total):
-        row = sites.iloc[i]
-        results.append(_screen_one(row, cents.iloc[i], overlay_of.get(i), layers, pack, overrides,
+        row = records[i]
+        row["geometry"] = geoms[i]
+        row["_area_m2"] = float(areas[i])
+        results.append(_screen_one(row, cent_list[i], overlay_of.get(i), layers, pack, overrides,
                                    list(buffers_m), carbon.get(i)))
         if progress:
             progress(i + 1, total)
@@ -112,7 +123,7 @@ def _carbon_sections(sites, ok, layers: LayerSet, overrides: dict, base_year: in
     meta = {"name": spec.name, "vintage": spec.vintage, "units": raster.units, "pools": raster.pools,
             "synthetic": spec.synthetic, "source": spec.source}
     for i, row in zip(np.flatnonzero(polygonal), table.to_dict("records")):
-        clear = overrides.get("clear_share", sites.iloc[int(i)].get("clear_share"))
+        clear = overrides.get("clear_share", sites["clear_share"].iloc[int(i)] if "clear_share" in sites else None)
         try:
             clear = attrs_mod.parse_value("clear_share", clear)
         except ZoningError:
@@ -125,14 +136,15 @@ def _carbon_sections(sites, ok, layers: LayerSet, overrides: dict, base_year: in
 
 
 def _site_info(row, cent, ov) -> SiteInfo:
-    geom = row.geometry
+    geom = row["geometry"]
     has = geom is not None and not geom.is_empty
     return SiteInfo(
         name=_clean(row.get("name")) if isinstance(row.get("name"), str) else None,
         geom_type=geom.geom_type if has else None,
         lon=round(cent.x, 7) if cent is not None else None,
         lat=round(cent.y, 7) if cent is not None else None,
-        area_m2=round(geodesic_area(geom), 2) if has and geom.geom_type.endswith("Polygon") else 0.0,
+        area_m2=round(row["_area_m2"], 2) if "_area_m2" in row else (
+            round(geodesic_area(geom), 2) if has and geom.geom_type.endswith("Polygon") else 0.0),
         length_m=round(geodesic_length(geom), 2) if has and geom.geom_type.endswith("LineString") else 0.0,
         county=row.get("county"), county_code=row.get("county_code"),
         coverage=ov.in_coverage if ov else "unknown", crs_in=row.get("crs_in"),
@@ -172,7 +184,7 @@ def _screen_one(row, cent, ov, layers: LayerSet, pack: RulePack, overrides: dict
         return _error_result(row, cent, layers, pack, row.get("error") or "no usable geometry", buffers)
     try:
         attrs = {k: None for k in attrs_mod.ATTRIBUTES}
-        attrs.update(attrs_mod.from_record(row.to_dict()))
+        attrs.update(attrs_mod.from_record(row))
         attrs.update(overrides)
     except ZoningError as exc:
         return _error_result(row, cent, layers, pack, exc.one_line(), buffers)
@@ -183,7 +195,7 @@ def _screen_one(row, cent, ov, layers: LayerSet, pack: RulePack, overrides: dict
     layer_records = _layer_records(layers, ov, hits)
     status = {lr.role: lr.status for lr in layer_records}
     nearest = {n.target: n for n in ov.nearest}
-    geom = row.geometry
+    geom = row["geometry"]
 
     def distance_fn(role: str, filters: dict) -> float | None:
         for target, (t_role, where) in NEAREST_TARGETS.items():
