@@ -28,7 +28,8 @@ def _totals(table: pd.DataFrame, key: str) -> pd.DataFrame:
 
 def write_stock_outputs(polygons: gpd.GeoDataFrame, raster, out_dir: Path | str, *, units: str | None = None,
                         by_field: str | None = None, admin: gpd.GeoDataFrame | None = None,
-                        workers: int | None = None, overwrite: bool = False) -> dict[str, pd.DataFrame]:
+                        workers: int | None = None, overwrite: bool = False, compute: str = "local",
+                        scheduler: str | None = None) -> dict[str, pd.DataFrame]:
     """stock.csv (UTF-8 BOM) + stock.gpkg in input order, stock_by_county.csv, stock_by_<field>.csv."""
     out_dir = Path(out_dir)
     names = ["stock.csv", "stock.gpkg", "stock_by_county.csv"] + ([f"stock_by_{by_field}.csv"] if by_field else [])
@@ -36,7 +37,12 @@ def write_stock_outputs(polygons: gpd.GeoDataFrame, raster, out_dir: Path | str,
     if existing and not overwrite:
         raise OutputExists(f"输出已存在：{existing[0]}；如需覆盖请加 --overwrite",
                            f"output exists: {existing[0]}; pass --overwrite to replace it")
-    result = stock(polygons, raster, units=units, workers=workers)
+    if compute == "dask":
+        from .dask_engine import stock_dask
+
+        result = stock_dask(polygons, raster, units=units, scheduler=scheduler)
+    else:
+        result = stock(polygons, raster, units=units, workers=workers)
     located = locate_sites(polygons.reset_index(drop=True), admin)
     result["county"] = located["county"].to_numpy()
     if by_field:

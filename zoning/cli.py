@@ -15,8 +15,19 @@ from .render.table import format_table
 
 CATALOG_OPTION = click.option("--catalog", type=click.Path(dir_okay=False, path_type=Path), default=None,
                               help="Layer catalog (YAML). Default: $ZONING_CATALOG or ./layers/catalog.yaml.")
-ENGINE_OPTION = click.option("--engine", type=click.Choice(["pyogrio", "fiona"]), default="pyogrio",
+ENGINE_OPTION = click.option("--io-engine", "engine", type=click.Choice(["pyogrio", "fiona"]), default="pyogrio",
                              show_default=True, help="Vector I/O engine.")
+COMPUTE_OPTIONS = [
+    click.option("--engine", "compute", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+                 help="Run here, or on Dask (a LocalCluster, or the cluster at --scheduler)."),
+    click.option("--scheduler", default=None, help="Address of an existing Dask scheduler, e.g. tcp://host:8786."),
+]
+
+
+def compute_options(func):
+    for option in reversed(COMPUTE_OPTIONS):
+        func = option(func)
+    return func
 
 
 class ZoningGroup(click.Group):
@@ -211,8 +222,9 @@ class _Bar:
 @click.option("--json", "as_json", is_flag=True, help="Print the result(s) as JSON on stdout.")
 @CATALOG_OPTION
 @ENGINE_OPTION
+@compute_options
 def screen_cmd(site, attrs, out_dir, crs, layer, buffers, lang, rules_path, reports, overwrite, base_year, as_json,
-               catalog, engine):
+               catalog, engine, compute, scheduler):
     """Screen SITE (a file of one or many sites, or coordinates) against the zoning layers and rules."""
     from .attributes import parse_pairs
     from .layerset import load_layerset
@@ -230,7 +242,8 @@ def screen_cmd(site, attrs, out_dir, crs, layer, buffers, lang, rules_path, repo
     bar = _Bar("筛查 screening", len(sites))
     try:
         results = screen(sites, layers=layers, rule_pack=pack, attributes=overrides,
-                         buffers_m=buffers, base_year=base_year, progress=bar)
+                         buffers_m=buffers, base_year=base_year, compute=compute, scheduler=scheduler,
+                         progress=bar)
     finally:
         bar.close()
     if as_json:
@@ -361,7 +374,9 @@ def carbon() -> None:
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
 @CATALOG_OPTION
 @ENGINE_OPTION
-def carbon_stock_cmd(areas, out_dir, raster, units, by_field, crs, workers, overwrite, catalog, engine):
+@compute_options
+def carbon_stock_cmd(areas, out_dir, raster, units, by_field, crs, workers, overwrite, catalog, engine, compute,
+                     scheduler):
     """Carbon stock per feature of AREAS (t C, t CO2), with totals by county."""
     from .carbon_outputs import write_stock_outputs
     from .sites import read_sites
@@ -374,7 +389,8 @@ def carbon_stock_cmd(areas, out_dir, raster, units, by_field, crs, workers, over
                           f"{', '.join(c for c in polys.columns if c not in ('geometry', 'warnings'))}")
     admin = load_layer(cat.one("admin"), engine=engine) if cat.by_role("admin") else None
     totals = write_stock_outputs(polys, raster or spec.path, out_dir, units=units or (spec.units if spec else None),
-                                 by_field=by_field, admin=admin, workers=workers, overwrite=overwrite)
+                                 by_field=by_field, admin=admin, workers=workers, overwrite=overwrite,
+                                 compute=compute, scheduler=scheduler)
     for name, table in totals.items():
         click.echo(f"\n{name}")
         click.echo(format_table(table.itertuples(index=False), list(table.columns)))

@@ -22,6 +22,11 @@ from .rules import Facts, RulePack, apply_rules, load_rule_pack, overall_verdict
 from .sites import read_sites
 
 
+def _text_or_none(value):
+    """Strings stay; None/NaN (how pandas returns a missing object value) become None."""
+    return value if isinstance(value, str) and value else None
+
+
 def _clean(value):
     if isinstance(value, (np.floating,)):
         return float(value)
@@ -42,6 +47,7 @@ def default_rule_pack(catalog: Catalog) -> RulePack:
 def screen(sites, *, catalog: Catalog | Path | str | None = None, layers: LayerSet | None = None,
            rule_pack: RulePack | Path | str | None = None, attributes: Mapping[str, Any] | None = None,
            buffers_m=DEFAULT_BUFFERS_M, crs=None, engine: str = "pyogrio", base_year: int | None = None,
+           compute: str = "local", scheduler: str | None = None,
            progress: Callable[[int, int], None] | None = None) -> list[ScreenResult]:
     """Screen project sites against the zoning layers and the access-list rules.
 
@@ -54,6 +60,8 @@ def screen(sites, *, catalog: Catalog | Path | str | None = None, layers: LayerS
     attributes : project attributes applied to every site (override the file's columns).
     buffers_m : buffer ring radii in metres.
     base_year : first year of the forgone forest sink (default: this calendar year).
+    compute : ``"local"`` (this process) or ``"dask"`` (partitions on a Dask cluster: a
+        LocalCluster, or the one at ``scheduler``); both give the same results.
 
     Returns one :class:`ScreenResult` per site, in input order. A site that cannot be screened
     (bad geometry, invalid attribute) gives a result with ``error`` set and no verdict.
@@ -68,6 +76,16 @@ def screen(sites, *, catalog: Catalog | Path | str | None = None, layers: LayerS
         sites = read_sites(sites, crs=crs, engine=engine, on_error="flag")
     if "error" not in sites.columns:
         sites = sites.assign(error=None)
+    # after a round trip through pandas/dask a missing error may come back as NaN
+    sites = sites.assign(error=pd.Series([e if isinstance(e, str) and e else None for e in sites["error"]],
+                                         index=sites.index, dtype=object))
+    if compute == "dask":
+        from .dask_engine import screen_dask
+
+        return screen_dask(sites, layers=layers, rule_pack=pack, attributes=overrides, buffers_m=tuple(buffers_m),
+                           base_year=base_year, scheduler=scheduler)
+    if compute != "local":
+        raise ZoningError(f"未知计算引擎 {compute!r}", f"unknown compute engine {compute!r}; use local or dask")
     admin = layers.frames.get("admin") if layers.info.get("admin") and layers.info["admin"].status == "ok" else None
     sites = locate_sites(sites.reset_index(drop=True), admin)
     ok = np.array([e is None and g is not None and not g.is_empty for e, g in zip(sites["error"], sites.geometry)])
@@ -146,8 +164,8 @@ def _site_info(row, cent, ov) -> SiteInfo:
         area_m2=round(row["_area_m2"], 2) if "_area_m2" in row else (
             round(geodesic_area(geom), 2) if has and geom.geom_type.endswith("Polygon") else 0.0),
         length_m=round(geodesic_length(geom), 2) if has and geom.geom_type.endswith("LineString") else 0.0,
-        county=row.get("county"), county_code=row.get("county_code"),
-        coverage=ov.in_coverage if ov else "unknown", crs_in=row.get("crs_in"),
+        county=_text_or_none(row.get("county")), county_code=_text_or_none(row.get("county_code")),
+        coverage=ov.in_coverage if ov else "unknown", crs_in=_text_or_none(row.get("crs_in")),
         wkt=shapely.to_wkt(geom, rounding_precision=7) if has else None,
     )
 
@@ -210,7 +228,7 @@ def _screen_one(row, cent, ov, layers: LayerSet, pack: RulePack, overrides: dict
         return float(tree.geometries[tree.nearest(g)].distance(g))
 
     facts = Facts(hits=hits, nearest_m={}, layer_status=status, attrs=attrs, derived=derived,
-                  county_code=row.get("county_code"), distance_fn=distance_fn)
+                  county_code=_text_or_none(row.get("county_code")), distance_fn=distance_fn)
     fired = apply_rules(pack, facts)
     verdict = overall_verdict(fired)
     rules = [RuleRecord(o.rule.id, o.outcome, o.rule.dimension, o.rule.line, o.rule.title_zh, o.rule.title_en,
