@@ -123,10 +123,21 @@ def sample() -> None:
 @click.option("--resolution", type=click.FloatRange(min=10), default=100.0, show_default=True,
               help="Carbon raster pixel size in metres (30 builds the benchmark raster only).")
 @click.option("--force", is_flag=True, help="Rebuild even when the files exist.")
-def sample_build(catalog, resolution, force):
+@click.option("--province", "province_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Instead: build the province-size benchmark set (2,000 units, 500,000 stands, 30 m COG) here.")
+@click.option("--stands", type=click.IntRange(min=1000), default=500_000, show_default=True,
+              help="With --province: number of forest stands.")
+def sample_build(catalog, resolution, force, province_dir, stands):
     """Generate the synthetic sample layers (deterministic, fixed seed)."""
     from .sample import build_sample
 
+    if province_dir is not None:
+        from .sample.province import build_province
+
+        path = build_province(province_dir, resolution=resolution if resolution != 100.0 else 30.0, stands=stands,
+                              progress=_progress)
+        click.echo(f"province catalog: {path}")
+        return
     cat = load_catalog(catalog)
     admin = cat.one("admin")
     out_dir = cat.one("red_line").path.parent
