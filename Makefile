@@ -62,7 +62,6 @@ test: layers sysdeps
 bench: layers
 	test -f $(SAMPLE)/forest_carbon_30m.tif || $(BIN)/zoning sample build --resolution 30 --catalog $(CATALOG)
 	$(BIN)/python benchmarks/run.py $(if $(QUICK),--quick,)
-	$(BIN)/python benchmarks/zonal.py $(if $(QUICK),--quick,)
 
 clean:
 	rm -rf .pytest_cache build *.egg-info maps/*.html out
