@@ -18,6 +18,8 @@ import numpy as np
 import rasterio
 import shapely
 
+from zoning.sample.geometry import rectangles
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -32,15 +34,7 @@ def polygons(raster: Path, n: int, seed: int = 11) -> gpd.GeoDataFrame:
     pick = rng.integers(0, rows.size, n)
     cx = t.c + (cols[pick] + rng.uniform(0, 1, n)) * t.a
     cy = t.f + (rows[pick] + rng.uniform(0, 1, n)) * t.e
-    area = rng.uniform(1e4, 30e4, n)
-    ratio = rng.uniform(1, 2, n)
-    h = np.sqrt(area / ratio)
-    w = h * ratio
-    ang = np.deg2rad(rng.uniform(0, 180, n))
-    corners = np.array([[-0.5, -0.5], [0.5, -0.5], [0.5, 0.5], [-0.5, 0.5]])
-    xs = cx[:, None] + corners[None, :, 0] * w[:, None] * np.cos(ang)[:, None] - corners[None, :, 1] * h[:, None] * np.sin(ang)[:, None]
-    ys = cy[:, None] + corners[None, :, 0] * w[:, None] * np.sin(ang)[:, None] + corners[None, :, 1] * h[:, None] * np.cos(ang)[:, None]
-    geoms = shapely.polygons(np.stack([xs, ys], axis=-1))
+    geoms = rectangles(cx, cy, rng.uniform(1e4, 30e4, n), rng.uniform(1, 2, n), np.deg2rad(rng.uniform(0, 180, n)))
     return gpd.GeoDataFrame({"site_id": [f"F{i}" for i in range(n)]}, geometry=geoms, crs=crs)
 
 

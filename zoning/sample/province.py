@@ -29,7 +29,7 @@ from rasterio.warp import reproject
 
 from ..crs import EQUAL_AREA_CRS, STORAGE_EPSG
 from ..io import write_vector
-from .geometry import blob, smooth_noise
+from .geometry import blob, rectangles, smooth_noise
 
 SEED = 20240601
 CELL = 100.0  # label grid: outlines get a vertex every step, like digitised red lines
@@ -161,16 +161,9 @@ def build_province(out_dir: Path | str, *, units: int = 2000, stands: int = 500_
     pr, pc = np.divmod(pick, shape[1])
     cx = tr.c + (pc + rng.uniform(0, 1, stands)) * CELL
     cy = tr.f - (pr + rng.uniform(0, 1, stands)) * CELL
-    area = rng.uniform(1e4, 30e4, stands)
-    ratio = rng.uniform(1, 2, stands)
-    hh = np.sqrt(area / ratio)
-    ww = hh * ratio
-    ang = np.deg2rad(rng.uniform(0, 180, stands))
-    corners = np.array([[-0.5, -0.5], [0.5, -0.5], [0.5, 0.5], [-0.5, 0.5]])
-    px = cx[:, None] + corners[:, 0] * ww[:, None] * np.cos(ang)[:, None] - corners[:, 1] * hh[:, None] * np.sin(ang)[:, None]
-    py = cy[:, None] + corners[:, 0] * ww[:, None] * np.sin(ang)[:, None] + corners[:, 1] * hh[:, None] * np.cos(ang)[:, None]
-    stand_gdf = gpd.GeoDataFrame({"id": [f"XB{i:06d}" for i in range(stands)]},
-                                 geometry=shapely.polygons(np.stack([px, py], axis=-1)), crs=EQUAL_AREA_CRS)
+    geoms = rectangles(cx, cy, rng.uniform(1e4, 30e4, stands), rng.uniform(1, 2, stands),
+                       np.deg2rad(rng.uniform(0, 180, stands)))
+    stand_gdf = gpd.GeoDataFrame({"id": [f"XB{i:06d}" for i in range(stands)]}, geometry=geoms, crs=EQUAL_AREA_CRS)
     write_vector(stand_gdf.to_crs(STORAGE_EPSG), out_dir / "stands.gpkg", driver="GPKG", layer="stands")
     if raster:
         _say(progress, f"{resolution:g} m carbon raster (COG)")
