@@ -114,3 +114,31 @@ def test_rules_check_command(catalog, tmp_path):
     bad.write_text("name: x\nversion: '1'\nrules:\n  - id: Q\n    outcome: nope\n", encoding="utf-8")
     res = run("rules", "check", bad)
     assert res.exit_code == 2 and "line 4 rule Q" in res.output
+
+
+def test_excel_sites_with_chinese_attribute_headers(tmp_path, catalog):
+    import pandas as pd
+
+    xlsx = tmp_path / "项目清单.xlsx"
+    pd.DataFrame({"项目编号": ["X1", "X2"], "项目名称": ["延平食品厂", "顺昌化工"], "经度": [118.2258, 117.875],
+                  "纬度": [26.6302, 26.9127], "行业代码": ["C1371", "C2614"], "是否两高": ["否", "是"],
+                  "是否化工": ["否", "是"], "锅炉蒸吨": [8, None], "锅炉燃料": ["燃煤", None]}).to_excel(xlsx, index=False)
+    res = run("screen", xlsx, "--json", "--catalog", catalog.path)
+    assert res.exit_code == 0, res.output
+    results = {r["site_id"]: r for r in json.loads(res.output)}
+    assert results["X1"]["inputs"]["industry"] == "C1371" and results["X1"]["inputs"]["boiler_fuel"] == "coal"
+    assert results["X2"]["inputs"]["chemical"] is True
+    assert results["X2"]["verdict"] == "prohibited"  # chemicals outside a chemical park
+
+
+def test_map_from_a_batch_folder(tmp_path, catalog, sample_file):
+    out = tmp_path / "batch"
+    assert run("screen", sample_file, "-o", out, "--catalog", catalog.path).exit_code == 0
+    res = run("map", "--result", out, "-o", tmp_path / "m.html", "--no-raster", "--catalog", catalog.path)
+    assert res.exit_code == 0, res.output
+    html = (tmp_path / "m.html").read_text(encoding="utf-8")
+    assert html.count('"verdict_label"') == 23
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    res = run("map", "--result", empty, "-o", tmp_path / "n.html", "--catalog", catalog.path)
+    assert res.exit_code == 2 and "no screening results" in res.output

@@ -28,6 +28,14 @@ ATTRIBUTES: dict[str, tuple[str, str, str]] = {
     "renewable_share": ("share", "可再生能源使用比例", "0-1 or %"),
     "clear_share": ("share", "占地范围内植被清除比例", "0-1 or %"),
 }
+#: column headers reviewers actually use -> canonical attribute
+ALIASES = {
+    "项目名称": "name", "名称": "name", "行业代码": "industry", "行业类别代码": "industry", "国民经济行业代码": "industry",
+    "是否两高": "two_high", "两高": "two_high", "是否化工": "chemical", "化工": "chemical",
+    "锅炉蒸吨": "boiler_th", "锅炉容量": "boiler_th", "锅炉规模": "boiler_th", "锅炉燃料": "boiler_fuel",
+    "年综合能耗": "energy_tce", "综合能耗": "energy_tce", "可再生能源比例": "renewable_share",
+    "植被清除比例": "clear_share", "清除比例": "clear_share",
+}
 FUELS = {
     "coal": "coal", "燃煤": "coal", "煤": "coal", "煤炭": "coal",
     "gas": "gas", "natural_gas": "gas", "天然气": "gas", "燃气": "gas", "lng": "gas",
@@ -145,8 +153,14 @@ def parse_pairs(pairs: list[str] | tuple[str, ...]) -> dict[str, Any]:
 
 
 def from_record(record: Mapping[str, Any]) -> dict[str, Any]:
-    """Canonical attributes found among a site's columns (other columns are ignored)."""
-    return {key: parse_value(key, record[key]) for key in ATTRIBUTES if key in record}
+    """Canonical attributes found among a site's columns (other columns are ignored).
+
+    Chinese headers such as 行业代码 or 是否两高 count as their canonical names; a canonical
+    column wins over an alias when a file has both.
+    """
+    out = {ALIASES[k]: parse_value(ALIASES[k], v) for k, v in record.items() if k in ALIASES}
+    out.update({key: parse_value(key, record[key]) for key in ATTRIBUTES if key in record})
+    return out
 
 
 def derived(attrs: Mapping[str, Any], *, footprint_ha: float) -> dict[str, Any]:

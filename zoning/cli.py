@@ -288,8 +288,8 @@ def screen_cmd(site, attrs, out_dir, crs, layer, buffers, lang, rules_path, repo
 
 @main.command("map")
 @click.argument("sites", nargs=-1)
-@click.option("--result", "result_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="A result.json from zoning screen (repeatable); drawn without screening again.")
+@click.option("--result", "result_files", multiple=True, type=click.Path(exists=True, path_type=Path),
+              help="A result.json or a zoning screen -o folder (repeatable); drawn without screening again.")
 @click.option("-o", "--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="The HTML file to write, e.g. maps/nanping.html.")
 @click.option("-a", "--attr", "attrs", multiple=True, metavar="KEY=VALUE", help="Attributes for SITES (as in screen).")
@@ -312,13 +312,21 @@ def map_cmd(sites, result_files, out_path, attrs, crs, lang, tiles, tiles_name, 
     cat = load_catalog(catalog)
     layers = load_layerset(cat, engine=engine)
     results = []
-    for path in result_files:
+    files = []
+    for path in result_files:  # a result.json, a JSON list of results, or a zoning screen -o folder
+        path = Path(path)
+        files += ([path / "result.json"] if (path / "result.json").exists() else []) + \
+            sorted((path / "results").glob("*.json")) if path.is_dir() else [path]
+    for path in files:
         try:
             doc = json.loads(Path(path).read_text(encoding="utf-8"))
             docs = doc if isinstance(doc, list) else [doc]
             results += [ScreenResult.from_dict(d) for d in docs]
         except (OSError, ValueError, TypeError, KeyError) as exc:
             raise ZoningError(f"无法读取筛查结果 {path}：{exc}", f"cannot read screening result {path}: {exc}") from None
+    if result_files and not results:
+        raise ZoningError("没有找到筛查结果（result.json 或 results/*.json）",
+                          "no screening results found (result.json or results/*.json)")
     if sites:
         from .screen import screen
 

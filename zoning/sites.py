@@ -178,8 +178,16 @@ def _angle_column(values: pd.Series, column: str, path: Path) -> np.ndarray:
     return _to_float(values, column, path)
 
 
+def _read_excel(path: Path) -> pd.DataFrame:
+    try:
+        df = pd.read_excel(path, dtype=str)
+    except Exception as exc:
+        raise UnreadableInput(f"无法读取 Excel 文件 {path}：{exc}", f"cannot read Excel file {path}: {exc}") from None
+    return df.fillna("")
+
+
 def _csv_sites(path: Path) -> tuple[gpd.GeoDataFrame, str]:
-    df = _read_csv(path)
+    df = _read_excel(path) if path.suffix.lower() in (".xlsx", ".xls") else _read_csv(path)
     if df.empty:
         raise _err(f"{path.name} 没有数据行", f"{path.name} has no data rows")
     lon_c, lat_c = _find(df.columns, LON_COLUMNS), _find(df.columns, LAT_COLUMNS)
@@ -358,7 +366,7 @@ def read_sites(source, *, crs=None, engine: str = "pyogrio", layer: str | None =
                 raise InputFileNotFound(f"站点文件不存在：{path}", f"site file not found: {path}")
             label = path.name
             suffix = path.suffix.lower()
-            if suffix in (".csv", ".txt"):
+            if suffix in (".csv", ".txt", ".xlsx", ".xls"):
                 gdf, kind = _csv_sites(path)
             elif suffix in (".kml", ".kmz"):
                 gdf = _read_kml(path, engine)
@@ -366,8 +374,9 @@ def read_sites(source, *, crs=None, engine: str = "pyogrio", layer: str | None =
                 gdf = read_vector(path, layer=layer, engine=engine)
             else:
                 raise UnreadableInput(
-                    f"不支持的站点文件类型 {suffix}；支持 GeoJSON、GPKG、SHP、KML、CSV 或坐标字符串",
-                    f"unsupported site file type {suffix!r}; use GeoJSON, GPKG, SHP, KML, CSV or a coordinate string")
+                    f"不支持的站点文件类型 {suffix}；支持 GeoJSON、GPKG、SHP、KML、CSV、XLSX 或坐标字符串",
+                    f"unsupported site file type {suffix!r}; use GeoJSON, GPKG, SHP, KML, CSV, XLSX or a coordinate "
+                    f"string")
     if len(gdf) == 0:
         raise _err(f"{label} 中没有站点", f"{label} contains no sites")
 
