@@ -212,3 +212,25 @@ def test_screening_carbon_section(catalog):
     p17 = results["P17"].carbon
     assert not p17["clear_share_given"] and p17["loss_tCO2"] == pytest.approx(p17["stock_tCO2"])
     assert "default" in p17["parameters"][2]["source"]
+
+
+def test_ensemble_reuses_coverage_across_realisations(tmp_path):
+    """Bands are density realisations: percentiles of the per-band stocks, one coverage per strip."""
+    path = _raster(tmp_path / "d.tif", D3, transform=T3)
+    factors = np.array([0.8, 0.9, 1.0, 1.1, 1.2])
+    ens = tmp_path / "ens.tif"
+    with rasterio.open(ens, "w", driver="GTiff", width=3, height=3, count=len(factors), dtype="float32",
+                       crs="EPSG:4548", transform=T3, nodata=-9999.0) as dst:
+        for i, f in enumerate(factors, 1):
+            dst.write(np.where(D3 == -9999, -9999, D3 * f).astype("float32"), i)
+    x0, y0 = 500_000, 3_000_000
+    polys = _gdf([shapely.box(x0 + 50, y0 + 150, x0 + 150, y0 + 250), shapely.box(x0, y0, x0 + 300, y0 + 300)])
+    r = stock(polys, path, ensemble=ens)
+    for i, base in enumerate(r["stock_tC"]):
+        draws = base * factors
+        assert r["stock_tC_p2_5"].iloc[i] == pytest.approx(np.percentile(draws, 2.5))
+        assert r["stock_tC_p50"].iloc[i] == pytest.approx(base)
+        assert r["stock_tC_p97_5"].iloc[i] == pytest.approx(np.percentile(draws, 97.5))
+    wrong = _raster(tmp_path / "w.tif", np.zeros((4, 4)), transform=T3)
+    with pytest.raises(CarbonError, match="grid"):
+        stock(polys, path, ensemble=wrong)

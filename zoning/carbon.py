@@ -136,7 +136,26 @@ def _plan_strips(geoms: np.ndarray, raster: DensityRaster, strip_rows: int) -> t
     return strips, ~inside
 
 
-def _strip_sums(raster: DensityRaster, strip: _Strip) -> np.ndarray:
+def _ensemble_sums(cache, ensemble: Path, strip: _Strip, factor: float, px_ha: float, chunk: int = 16) -> np.ndarray:
+    """Stock (t C) per polygon for every band of ``ensemble``, reusing the strip's coverage."""
+    import extractrs
+
+    nodata = -3.0e38
+    win = Window(strip.col_off, strip.row_off, strip.cols, strip.rows)
+    with rasterio.open(ensemble) as src:
+        bands, nd = src.count, src.nodata
+        out = []
+        for b0 in range(1, bands + 1, chunk):  # a few bands at a time keeps memory bounded
+            idx = list(range(b0, min(bands, b0 + chunk - 1) + 1))
+            data = src.read(idx, window=win).astype("float64")
+            bad = ~np.isfinite(data) | ((data == nd) if nd is not None else False)
+            data = data * factor
+            data[bad] = nodata
+            out.append(np.asarray(extractrs.apply_stat_batch(cache, data, nodata, "sum")) * px_ha)
+    return np.vstack(out)  # (bands, polygons present in the cache)
+
+
+def _strip_sums(raster: DensityRaster, strip: _Strip, ensemble: Path | None = None):
     """For each polygon of a strip: [covered_ha, valid_ha, forest_ha, stock_tC, pixels].
 
     One coverage cache per strip, applied to every array needed. For projected rasters the
@@ -187,16 +206,24 @@ def _strip_sums(raster: DensityRaster, strip: _Strip) -> np.ndarray:
     out[ids] = cols  # polygons that touch no cell are absent from the kernel's output
     if not raster.geographic:
         out[:, 0] = np.nan  # filled geometrically by the caller (exactly Σ c·a for a projected grid)
-    return out
+    if ensemble is None:
+        return out
+    members = np.zeros((len(strip.wkbs), 0))
+    if not raster.geographic:
+        sums = _ensemble_sums(cache, ensemble, strip, raster.factor, abs(t.a * t.e) / 1e4)
+        members = np.zeros((len(strip.wkbs), sums.shape[0]))
+        members[ids] = sums.T
+    return out, members
 
 
 def _run_strip(args):
-    raster, strip = args
-    return strip.positions, _strip_sums(raster, strip)
+    raster, strip, ensemble = args
+    return strip.positions, _strip_sums(raster, strip, ensemble)
 
 
 def stock(polygons: gpd.GeoDataFrame, raster: Path | str | DensityRaster, *, units: str | None = None,
           id_field: str | None = None, workers: int | None = None, strip_rows: int = STRIP_ROWS,
+          ensemble: Path | str | None = None,
           progress: Callable[[int, int], None] | None = None) -> gpd.GeoDataFrame:
     """Forest carbon per polygon, in input order.
 
@@ -205,6 +232,11 @@ def stock(polygons: gpd.GeoDataFrame, raster: Path | str | DensityRaster, *, uni
     forest), ``pixels`` (coverage-weighted count of valid pixels), ``covered_ha`` (Σ c·a over
     the raster, ha), ``area_ha`` (geodesic polygon area, ha), ``coverage_diff`` (relative),
     ``flags`` (semicolon-separated) and the input geometry.
+
+    ``ensemble``: a multi-band raster on the same grid whose bands are realisations of the
+    density (e.g. Monte Carlo draws of a density model, same units). The coverage of each strip
+    is computed once and applied to every band; adds ``stock_tC_p2_5``, ``stock_tC_p50`` and
+    ``stock_tC_p97_5`` (t C) over the realisations.
     """
     info = raster if isinstance(raster, DensityRaster) else open_density(raster, units=units)
     if polygons.crs is None:
@@ -220,7 +252,9 @@ def stock(polygons: gpd.GeoDataFrame, raster: Path | str | DensityRaster, *, uni
     strips, outside = _plan_strips(geoms, info, strip_rows)
     sums = np.zeros((len(frame), 5))
     workers = workers if workers is not None else (os.cpu_count() or 1)
-    tasks = [(info, s) for s in strips]
+    ens = _check_ensemble(ensemble, info) if ensemble is not None else None
+    tasks = [(info, s, ens) for s in strips]
+    members = None
     pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 and len(strips) > 1 and len(frame) >= 2000 else None
     try:
         parts = pool.map(_run_strip, tasks) if pool else map(_run_strip, tasks)
@@ -237,6 +271,11 @@ def stock(polygons: gpd.GeoDataFrame, raster: Path | str | DensityRaster, *, uni
             covered_geom[edge] = shapely.area(shapely.intersection(geoms[edge], shapely.box(*ext)))
             covered_geom = covered_geom / 1e4
         for done, (pos, part) in enumerate(parts, 1):
+            if ens is not None:
+                part, part_members = part
+                if members is None:
+                    members = np.zeros((len(frame), part_members.shape[1]))
+                members[pos] = part_members
             sums[pos] = part
             if progress:
                 progress(done, len(tasks))
@@ -267,7 +306,30 @@ def stock(polygons: gpd.GeoDataFrame, raster: Path | str | DensityRaster, *, uni
         "mean_tC_ha": np.where(forest > 0, stock_tc / np.where(forest > 0, forest, 1), 0.0), "pixels": pixels,
         "covered_ha": covered, "area_ha": area_ha, "coverage_diff": diff, "flags": flags,
     }, geometry=frame.geometry.values, crs=frame.crs)
+    if ens is not None:
+        m = members if members is not None else np.zeros((len(frame), 1))
+        for name, q in (("p2_5", 2.5), ("p50", 50), ("p97_5", 97.5)):
+            out.insert(out.columns.get_loc("stock_tCO2"), f"stock_tC_{name}", np.percentile(m, q, axis=1))
     return out
+
+
+def _check_ensemble(path: Path | str, info: DensityRaster) -> Path:
+    """An ensemble must share the density raster's grid; refuse it otherwise."""
+    path = Path(path)
+    if not path.exists():
+        raise CarbonError(f"集合栅格不存在：{path}", f"ensemble raster not found: {path}")
+    if info.geographic:
+        raise CarbonError("集合栅格暂只支持投影坐标系的碳密度栅格", "ensembles need a projected density raster")
+    with rasterio.open(path) as src:
+        same = (src.crs is not None and CRS.from_user_input(src.crs).equals(info.crs) and src.transform == info.transform
+                and (src.width, src.height) == (info.width, info.height))
+        bands = src.count
+    if not same:
+        raise CarbonError(f"集合栅格 {path.name} 与碳密度栅格网格不一致（坐标系、范围或分辨率）",
+                          f"ensemble {path.name} is not on the density raster's grid (CRS, extent or resolution differ)")
+    if bands < 2:
+        raise CarbonError(f"集合栅格 {path.name} 只有 {bands} 个波段", f"ensemble {path.name} has only {bands} band(s)")
+    return path
 
 
 # ---------------------------------------------------------------------------------------

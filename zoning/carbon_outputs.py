@@ -8,7 +8,7 @@ import pandas as pd
 
 from .atomic import atomic_path
 from .carbon import stock
-from .errors import OutputExists
+from .errors import OutputExists, ZoningError
 from .io import write_vector
 from .locate import locate_sites
 
@@ -29,7 +29,7 @@ def _totals(table: pd.DataFrame, key: str) -> pd.DataFrame:
 def write_stock_outputs(polygons: gpd.GeoDataFrame, raster, out_dir: Path | str, *, units: str | None = None,
                         by_field: str | None = None, admin: gpd.GeoDataFrame | None = None,
                         workers: int | None = None, overwrite: bool = False, compute: str = "local",
-                        scheduler: str | None = None) -> dict[str, pd.DataFrame]:
+                        scheduler: str | None = None, ensemble=None) -> dict[str, pd.DataFrame]:
     """stock.csv (UTF-8 BOM) + stock.gpkg in input order, stock_by_county.csv, stock_by_<field>.csv."""
     out_dir = Path(out_dir)
     names = ["stock.csv", "stock.gpkg", "stock_by_county.csv"] + ([f"stock_by_{by_field}.csv"] if by_field else [])
@@ -38,17 +38,20 @@ def write_stock_outputs(polygons: gpd.GeoDataFrame, raster, out_dir: Path | str,
         raise OutputExists(f"输出已存在：{existing[0]}；如需覆盖请加 --overwrite",
                            f"output exists: {existing[0]}; pass --overwrite to replace it")
     if compute == "dask":
+        if ensemble is not None:
+            raise ZoningError("集合栅格暂不支持 Dask 引擎", "--ensemble is not supported with --engine dask yet")
         from .dask_engine import stock_dask
 
         result = stock_dask(polygons, raster, units=units, scheduler=scheduler)
     else:
-        result = stock(polygons, raster, units=units, workers=workers)
+        result = stock(polygons, raster, units=units, workers=workers, ensemble=ensemble)
     located = locate_sites(polygons.reset_index(drop=True), admin)
     result["county"] = located["county"].to_numpy()
     if by_field:
         result[by_field] = polygons[by_field].to_numpy()
     extra = ["county"] + ([by_field] if by_field else [])
-    table = pd.DataFrame(result[STOCK_COLUMNS + extra])
+    spread = [c for c in ("stock_tC_p2_5", "stock_tC_p50", "stock_tC_p97_5") if c in result]
+    table = pd.DataFrame(result[STOCK_COLUMNS + spread + extra])
     out_dir.mkdir(parents=True, exist_ok=True)
     with atomic_path(out_dir / "stock.csv") as tmp:
         table.round(6).to_csv(tmp, index=False, encoding="utf-8-sig")

@@ -388,14 +388,16 @@ def carbon() -> None:
               help="Carbon density raster (default: the catalog's forest_carbon layer).")
 @click.option("--units", default=None, help='Density units when the raster does not declare them, e.g. "t C/ha".')
 @click.option("--by", "by_field", default=None, help="Also total by this field of AREAS.")
+@click.option("--ensemble", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Multi-band raster of density realisations on the same grid: adds P2.5/P50/P97.5 of the stock.")
 @click.option("--crs", default=None, help="CRS of AREAS when the file has none.")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Processes (default: all cores).")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
 @CATALOG_OPTION
 @ENGINE_OPTION
 @compute_options
-def carbon_stock_cmd(areas, out_dir, raster, units, by_field, crs, workers, overwrite, catalog, engine, compute,
-                     scheduler):
+def carbon_stock_cmd(areas, out_dir, raster, units, by_field, ensemble, crs, workers, overwrite, catalog, engine,
+                     compute, scheduler):
     """Carbon stock per feature of AREAS (t C, t CO2), with totals by county."""
     from .carbon_outputs import write_stock_outputs
     from .sites import read_sites
@@ -409,7 +411,7 @@ def carbon_stock_cmd(areas, out_dir, raster, units, by_field, crs, workers, over
     admin = load_layer(cat.one("admin"), engine=engine) if cat.by_role("admin") else None
     totals = write_stock_outputs(polys, raster or spec.path, out_dir, units=units or (spec.units if spec else None),
                                  by_field=by_field, admin=admin, workers=workers, overwrite=overwrite,
-                                 compute=compute, scheduler=scheduler)
+                                 compute=compute, scheduler=scheduler, ensemble=ensemble)
     for name, table in totals.items():
         click.echo(f"\n{name}")
         click.echo(format_table(table.itertuples(index=False), list(table.columns)))
