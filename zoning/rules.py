@@ -83,9 +83,6 @@ class Rule:
     title_en: str = ""
     source_line: int = 0
 
-    def roles(self) -> set[str]:
-        return _roles_in(self.scope) | _roles_in(self.when)
-
     @property
     def compiled(self) -> tuple:
         """(scope, when) as functions of the facts, compiled on first use."""
@@ -205,15 +202,6 @@ def iter_leaves(cond: Any):
         else:
             yield op, arg
 
-
-def _roles_in(cond: Any) -> set[str]:
-    out: set[str] = set()
-    for op, arg in iter_leaves(cond):
-        if op in ("hit", "within", "near"):
-            out.add(arg if isinstance(arg, str) else arg.get("role"))
-        elif op == "county":
-            out.add("admin")
-    return out
 
 
 def unit_codes_in(cond: Any) -> set[str]:

@@ -15,7 +15,7 @@ from .catalog import Catalog, load_catalog
 from .errors import ZoningError
 from .layerset import LayerSet, load_layerset
 from .locate import locate_sites, site_centroids
-from .measure import ellipsoidal_areas, geodesic_area, geodesic_length
+from .measure import ellipsoidal_areas, geodesic_length
 from .overlay import DEFAULT_BUFFERS_M, NEAREST_TARGETS, overlay_sites
 from .result import LayerRecord, RuleRecord, ScreenResult, SiteInfo
 from .rules import Facts, RulePack, apply_rules, load_rule_pack, overall_verdict
@@ -161,8 +161,7 @@ def _site_info(row, cent, ov) -> SiteInfo:
         geom_type=geom.geom_type if has else None,
         lon=round(cent.x, 7) if cent is not None else None,
         lat=round(cent.y, 7) if cent is not None else None,
-        area_m2=round(row["_area_m2"], 2) if "_area_m2" in row else (
-            round(geodesic_area(geom), 2) if has and geom.geom_type.endswith("Polygon") else 0.0),
+        area_m2=round(row["_area_m2"], 2),
         length_m=round(geodesic_length(geom), 2) if has and geom.geom_type.endswith("LineString") else 0.0,
         county=_text_or_none(row.get("county")), county_code=_text_or_none(row.get("county_code")),
         coverage=ov.in_coverage if ov else "unknown", crs_in=_text_or_none(row.get("crs_in")),
