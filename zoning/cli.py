@@ -322,7 +322,11 @@ def map_cmd(sites, result_files, out_path, attrs, crs, lang, tiles, tiles_name, 
             doc = json.loads(Path(path).read_text(encoding="utf-8"))
             docs = doc if isinstance(doc, list) else [doc]
             results += [ScreenResult.from_dict(d) for d in docs]
-        except (OSError, ValueError, TypeError, KeyError) as exc:
+        except KeyError as exc:
+            raise ZoningError(f"{path} 不是 zoning screen 的结果文件（缺少 {exc}）",
+                              f"{path} is not a zoning screen result (missing key {exc}); pass result.json or the "
+                              f"screen output folder") from None
+        except (OSError, ValueError, TypeError) as exc:
             raise ZoningError(f"无法读取筛查结果 {path}：{exc}", f"cannot read screening result {path}: {exc}") from None
     if result_files and not results:
         raise ZoningError("没有找到筛查结果（result.json 或 results/*.json）",
