@@ -125,20 +125,20 @@
     if (pts.length > 2) txt += "<br>" + Z.labels.area + ": " + fmtArea(ringArea(pts));
     readout.getContainer().innerHTML = txt;
   }
-  button("⛶ " + Z.labels.fullscreen, "zn-full", function (b) {
+  button(Z.labels.fullscreen, "zn-full", function (b) {
     var on = L.DomUtil.hasClass(document.body, "zn-full");
     if (on) { L.DomUtil.removeClass(document.body, "zn-full"); if (document.fullscreenElement) document.exitFullscreen(); }
     else { L.DomUtil.addClass(document.body, "zn-full"); if (document.body.requestFullscreen) document.body.requestFullscreen().catch(function () {}); }
     setTimeout(function () { map.invalidateSize(); }, 100);
   });
   ["measure", "draw"].forEach(function (m) {
-    button((m === "measure" ? "📏 " : "✏️ ") + Z.labels[m], "zn-" + m, function (b) {
+    button(Z.labels[m], "zn-" + m, function (b) {
       var was = mode; reset(); if (was === m) return;
       mode = m; L.DomUtil.addClass(b, "on"); map.doubleClickZoom.disable(); readout.addTo(map);
       readout.getContainer().innerHTML = Z.labels[m + "_help"];
     });
   });
-  button("⬇ " + Z.labels.export, "zn-export", function () {
+  button(Z.labels.export, "zn-export", function () {
     if (!drawn) { readout.addTo(map); readout.getContainer().innerHTML = Z.labels.nothing_drawn; return; }
     var blob = new Blob([JSON.stringify(drawn)], {type: "application/geo+json"});
     var a = document.createElement("a"); a.href = URL.createObjectURL(blob); a.download = "drawn_site.geojson";
