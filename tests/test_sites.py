@@ -243,3 +243,17 @@ def test_summary_areas_match_pyproj_geod(data, admin):
     gk = sites.iloc[:2].to_crs(4548).area.to_numpy()
     assert np.allclose(summary["area_m2"][:2], gk, rtol=5e-4)
     assert list(summary["county"]) == ["延平区", "建瓯市", "建瓯市"]
+
+
+def test_kmz_with_writer_made_ids_uses_placemark_names(tmp_path):
+    import zipfile
+
+    kml = tmp_path / "doc.kml"
+    gpd.GeoDataFrame({"Name": ["地块甲", "地块乙"]}, geometry=[shapely.box(118.3, 27.0, 118.303, 27.002),
+                                                        shapely.box(118.31, 27.0, 118.313, 27.002)],
+                     crs=4326).to_file(kml, driver="KML")
+    kmz = tmp_path / "sites.kmz"
+    with zipfile.ZipFile(kmz, "w") as z:
+        z.write(kml, "doc.kml")
+    sites = read_sites(kmz)
+    assert list(sites["site_id"]) == ["地块甲", "地块乙"]

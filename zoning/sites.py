@@ -246,11 +246,12 @@ def _read_kml(path: Path, engine: str) -> gpd.GeoDataFrame:
     # LIBKML puts the <Placemark id> in "id" and an ExtendedData field "id" in "id2"
     if "id2" in out.columns:
         out = out.rename(columns={"id": "kml_id", "id2": "id"})
-    elif "id" in out.columns:
+    elif "id" in out.columns and out["id"].astype(str).str.fullmatch(r".+\.\d+").all():
+        # ids like "doc.1" are made up by the writer: the placemark names are what users see
         out = out.rename(columns={"id": "kml_id"})
         names = out["Name"].astype(str).str.strip() if "Name" in out.columns else None
         if names is not None and names.ne("").all() and names.is_unique:
-            out["site_id"] = names  # what users see in Google Earth / 奥维
+            out["site_id"] = names
     out = out.drop(columns=[c for c in _KML_STYLE_COLUMNS if c in out.columns])
     return out.rename(columns={"Name": "name", "Description": "description"})
 
