@@ -46,8 +46,12 @@ def _label_polygons(labels: np.ndarray, transform: Affine) -> dict[int, object]:
     for geom, value in rasterio.features.shapes(labels.astype("int32"), mask=labels > 0, transform=transform):
         parts.setdefault(int(value), []).append(shapely.geometry.shape(geom))
     # parts of one label have disjoint interiors: a MultiPolygon keeps their vertices exactly
-    # (a union would re-node them and open hair-thin gaps against the neighbours)
-    return {k: (v[0] if len(v) == 1 else shapely.MultiPolygon(v)) for k, v in parts.items()}
+    # (a union would re-node them and open hair-thin gaps against the neighbours). Outlines are
+    # densified to every pixel corner: polygonize drops collinear corners differently on each
+    # side of a shared edge, and after reprojection a straight edge with an extra vertex no longer
+    # coincides with its neighbour's.
+    return {k: shapely.segmentize(v[0] if len(v) == 1 else shapely.MultiPolygon(v), CELL)
+            for k, v in parts.items()}
 
 
 def build_province(out_dir: Path | str, *, units: int = 2000, stands: int = 500_000, resolution: float = 30.0,
