@@ -62,7 +62,7 @@ def _facts(**attrs):
     base = {k: None for k in ("industry", "boiler_th", "boiler_fuel")}
     base.update(attrs)
     hits = [HitRecord("red_line", "HX1", "x", "水源涵养", 100.0, 0.5, {"id": "HX1", "type": "水源涵养"})]
-    return Facts(hits=hits, nearest_m={}, layer_status={"red_line": "ok", "park": "failed", "admin": "ok"},
+    return Facts(hits=hits, layer_status={"red_line": "ok", "park": "failed", "admin": "ok"},
                  attrs=base, derived={"industry_code": attrs.get("industry"), "is_two_high": None}, county_code="350702")
 
 

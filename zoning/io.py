@@ -6,6 +6,7 @@ GDAL assumes ISO-8859-1 and silently turns GBK text into mojibake.
 """
 from __future__ import annotations
 
+import os
 import struct
 from pathlib import Path
 
@@ -170,7 +171,6 @@ def write_vector(gdf: gpd.GeoDataFrame, path: Path | str, *, driver: str | None 
             cpg = "936" if kwargs["encoding"] == "GBK" else "UTF-8"
             tmp.with_suffix(".cpg").write_text(cpg, encoding="ascii")
             # the .shp itself is renamed by atomic_path last; its siblings go first
-            import os
             for ext in SHAPEFILE_PARTS[1:]:
                 part = tmp.with_suffix(ext)
                 if part.exists():

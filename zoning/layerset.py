@@ -65,6 +65,15 @@ class LayerSet:
             self._proj[key] = (simple, shapely.STRtree(simple))
         return self._proj[key]
 
+    def admin_index(self):
+        """The admin layer prepared for :func:`zoning.locate.locate_sites`, built once; None without it."""
+        if "__admin_index__" not in self._proj:
+            from .locate import admin_index
+
+            ok = "admin" in self.frames and self.info["admin"].status == "ok"
+            self._proj["__admin_index__"] = admin_index(self.frames["admin"]) if ok else None
+        return self._proj["__admin_index__"]
+
     def coverage_in(self, epsg: int):
         key = ("__coverage__", epsg)
         if key not in self._proj:

@@ -1,6 +1,8 @@
 """Where sites are: centroid, geodesic size, county, and whether the layer set covers them."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -24,24 +26,46 @@ def site_centroids(sites: gpd.GeoDataFrame) -> gpd.GeoSeries:
     return out
 
 
-def locate_sites(sites: gpd.GeoDataFrame, admin: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
+@dataclass
+class AdminIndex:
+    """The admin layer prepared once for locating many sites (equal-area CRS, metres)."""
+
+    names: np.ndarray
+    codes: np.ndarray
+    geoms: np.ndarray
+    tree: shapely.STRtree
+    city: object  # union of all counties, prepared
+    outline: object  # the city simplified by 100 m, for "how far outside" messages
+
+
+def admin_index(admin: gpd.GeoDataFrame) -> AdminIndex:
+    geoms = admin.to_crs(EQUAL_AREA_CRS).geometry.values
+    city = shapely.union_all(geoms)
+    outline = city.simplify(100)
+    shapely.prepare(city)
+    return AdminIndex(admin["name"].to_numpy(), admin["code"].to_numpy(), geoms, shapely.STRtree(geoms), city,
+                      outline)
+
+
+def locate_sites(sites: gpd.GeoDataFrame, admin: gpd.GeoDataFrame | AdminIndex | None) -> gpd.GeoDataFrame:
     """Add ``county``/``county_code`` and warn about sites outside the layer set's area.
 
     A site belongs to the county holding most of it (points: the county containing it).
     Vectorised: one bulk STRtree query and one array of intersections for all sites.
+    ``admin`` may be an :class:`AdminIndex` built once (``LayerSet.admin_index()``).
     """
     out = sites.copy()
     out["county"] = None
     out["county_code"] = None
     if admin is None or len(out) == 0:
         return out
+    index = admin if isinstance(admin, AdminIndex) else admin_index(admin)
     geoms = out.geometry
     ok = ~(geoms.isna() | geoms.is_empty).to_numpy()
     pos_ok = np.flatnonzero(ok)
     site_ea = geoms[ok].to_crs(EQUAL_AREA_CRS).values
-    admin_ea = admin.to_crs(EQUAL_AREA_CRS).geometry.values
-    tree = shapely.STRtree(admin_ea)
-    s_idx, a_idx = tree.query(site_ea, predicate="intersects")
+    admin_ea = index.geoms
+    s_idx, a_idx = index.tree.query(site_ea, predicate="intersects")
     best = np.full(len(site_ea), -1)
     if len(s_idx):
         inter = shapely.intersection(site_ea[s_idx], admin_ea[a_idx])
@@ -50,10 +74,7 @@ def locate_sites(sites: gpd.GeoDataFrame, admin: gpd.GeoDataFrame | None) -> gpd
         order = np.lexsort((-measure, s_idx))  # per site, the largest share first
         first = np.unique(s_idx[order], return_index=True)[1]
         best[s_idx[order][first]] = a_idx[order][first]
-    city = shapely.union_all(admin_ea)
-    outline = city.simplify(100)  # for a "how far outside" message, 100 m is plenty
-    shapely.prepare(city)
-    names, codes = admin["name"].to_numpy(), admin["code"].to_numpy()
+    city, outline, names, codes = index.city, index.outline, index.names, index.codes
     warnings = list(out["warnings"]) if "warnings" in out else [[] for _ in range(len(out))]
     partial = (best >= 0) & (shapely.area(site_ea) > 0) & ~shapely.contains(city, site_ea)
     far = np.flatnonzero(best < 0)

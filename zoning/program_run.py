@@ -117,8 +117,10 @@ class ProgramResult:
                       "saturation_years": self.options.get("saturation_years"),
                       "g": "1 from the treatment year on" if not self.options.get("saturation_years") else
                            "1 until the plateau, then exp(-(t - t_c - plateau)/T)"},
-            "selection": _selection_dict(self.quality),
-            "buyback": {**self.buyback_gain, "selection": _selection_dict(self.buyback) if self.buyback else None,
+            "selection": _selection_dict(self.quality, self.options.get("min_stand_ha")),
+            "buyback": {**self.buyback_gain,
+                        "selection": _selection_dict(self.buyback, self.options.get("min_stand_ha")) if self.buyback
+                        else None,
                         "overlap_with_quality_ha": self.overlap_ha,
                         "double_counting": "overlapping area is counted once, in the quality programme; the buy-back "
                                            "gross sink uses the remaining area"},
@@ -128,9 +130,10 @@ class ProgramResult:
         }
 
 
-def _selection_dict(sel: Selection) -> dict:
+def _selection_dict(sel: Selection, min_stand_ha: float | None) -> dict:
     return {"program": sel.program, "source": sel.source, "target_ha": sel.target_ha, "selected_ha": sel.selected_ha,
-            "match": sel.match, "stands": int(len(sel.stands)), "min_stand_ha": None,
+            "match": sel.match, "stands": int(len(sel.stands)),
+            "min_stand_ha": min_stand_ha if sel.source == "rule" else None,
             "by_county": sel.by_county.to_dict("records"),
             "mean_tC_ha": float(sel.stands["stock_tC"].sum() / sel.stands["forest_ha"].sum())
             if "stock_tC" in sel.stands and sel.stands["forest_ha"].sum() > 0 else None}

@@ -301,7 +301,6 @@ class Facts:
     """What a rule may look at for one site (built by screening from the overlay)."""
 
     hits: list  # overlay.Hit
-    nearest_m: dict[str, float]  # "role|field=v,.." -> metres, filled lazily by screening
     layer_status: dict[str, str]  # role -> ok/empty/failed/outside/gap
     attrs: dict[str, Any]
     derived: dict[str, Any]

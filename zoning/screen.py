@@ -86,8 +86,7 @@ def screen(sites, *, catalog: Catalog | Path | str | None = None, layers: LayerS
                            base_year=base_year, scheduler=scheduler)
     if compute != "local":
         raise ZoningError(f"未知计算引擎 {compute!r}", f"unknown compute engine {compute!r}; use local or dask")
-    admin = layers.frames.get("admin") if layers.info.get("admin") and layers.info["admin"].status == "ok" else None
-    sites = locate_sites(sites.reset_index(drop=True), admin)
+    sites = locate_sites(sites.reset_index(drop=True), layers.admin_index())
     ok = np.array([e is None and g is not None and not g.is_empty for e, g in zip(sites["error"], sites.geometry)])
     overlays = overlay_sites(sites[ok], layers, buffers_m=tuple(buffers_m)) if ok.any() else []
     overlay_of = dict(zip(np.flatnonzero(ok), overlays))
@@ -226,7 +225,7 @@ def _screen_one(row, cent, ov, layers: LayerSet, pack: RulePack, overrides: dict
         g = gpd.GeoSeries([geom], crs=4490).to_crs(ov.crs_used).iloc[0]
         return float(tree.geometries[tree.nearest(g)].distance(g))
 
-    facts = Facts(hits=hits, nearest_m={}, layer_status=status, attrs=attrs, derived=derived,
+    facts = Facts(hits=hits, layer_status=status, attrs=attrs, derived=derived,
                   county_code=_text_or_none(row.get("county_code")), distance_fn=distance_fn)
     fired = apply_rules(pack, facts)
     verdict = overall_verdict(fired)
