@@ -73,8 +73,8 @@ def stands(n: int, seed: int = 5) -> gpd.GeoDataFrame:
 
 
 def run(quick: bool = False) -> list[dict]:
-    from zoning.catalog import load_catalog
-    from zoning.layerset import load_layerset
+    from zoning.io.catalog import load_catalog
+    from zoning.io.layerset import load_layerset
     from zoning.render.webmap import build_map
 
     layers = load_layerset(load_catalog(ROOT / "layers" / "catalog.yaml"))
@@ -99,7 +99,7 @@ def run(quick: bool = False) -> list[dict]:
 
 
 def _empty(layers):
-    from zoning.layerset import LayerSet
+    from zoning.io.layerset import LayerSet
 
     return LayerSet(layers.catalog, {"admin": layers.frames["admin"]}, {"admin": layers.info["admin"]},
                     layers.coverage)

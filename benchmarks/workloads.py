@@ -33,9 +33,9 @@ def _median(fn, repeat):
 
 
 def _setup(catalog_path=ROOT / "layers" / "catalog.yaml"):
-    from zoning.catalog import load_catalog
-    from zoning.layerset import load_layerset
-    from zoning.rules import load_rule_pack
+    from zoning.io.catalog import load_catalog
+    from zoning.io.layerset import load_layerset
+    from zoning.screening.rules import load_rule_pack
 
     cat = load_catalog(catalog_path)
     return cat, load_layerset(cat), load_rule_pack(cat.rule_pack)
@@ -71,7 +71,7 @@ def naive(sites, layers) -> None:
 
 
 def w1(quick):
-    from zoning.screen import screen
+    from zoning.screening.pipeline import screen
 
     cat, layers, pack = _setup()
     attrs = {"industry": "C2041", "two_high": False, "chemical": False}
@@ -88,7 +88,7 @@ def w1(quick):
 
 
 def w2(quick):
-    from zoning.screen import screen
+    from zoning.screening.pipeline import screen
 
     cat, layers, pack = _setup()
     rows = []
@@ -109,11 +109,11 @@ def w2(quick):
 
 
 def w2_dask(quick):
-    from zoning.dask_engine import screen_dask
+    from zoning.engines.dask_engine import screen_dask
 
     cat, layers, pack = _setup()
     sites = land_sites(layers, 10_000 if quick else 40_000, polygons=1.0, seed=11)
-    from zoning.sites import read_sites
+    from zoning.io.sites import read_sites
 
     sites = read_sites(sites, on_error="flag")
     rows, first = [], None
@@ -142,7 +142,7 @@ def w3(quick):
 
 
 def w4(quick):
-    from zoning.export import export_county
+    from zoning.export.county import export_county
 
     cat, layers, pack = _setup()
     out = Path(tempfile.mkdtemp())
@@ -187,9 +187,9 @@ def w5(quick):
 def province(quick):
     if quick:
         return []
-    from zoning.carbon import stock
+    from zoning.carbon.density import stock
     from zoning.sample.province import build_province
-    from zoning.screen import screen
+    from zoning.screening.pipeline import screen
 
     catalog = PROVINCE / "catalog.yaml"
     if not catalog.exists():

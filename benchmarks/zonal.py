@@ -1,6 +1,6 @@
 """W3: zonal carbon stock of 100,000 polygons (1-30 ha) on the 30 m sample raster.
 
-Compares, in one run: our path (zoning.carbon.stock), exactextract called directly (its
+Compares, in one run: our path (zoning.carbon.density.stock), exactextract called directly (its
 fastest strategy here), extractrs called directly (cache + sum on the whole raster), and
 rasterstats on a subset (extrapolated, and said so). Checks that our stocks equal
 exactextract's within 1e-6 relative for every polygon.
@@ -48,7 +48,7 @@ def run(n: int = 100_000, rasterstats_n: int = 10_000, workers: int = 2) -> list
     from exactextract import exact_extract
     import extractrs
 
-    from zoning.carbon import stock
+    from zoning.carbon.density import stock
 
     raster = ROOT / "layers" / "nanping" / "generated" / "forest_carbon_30m.tif"
     if not raster.exists():

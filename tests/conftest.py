@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from zoning.catalog import load_catalog
+from zoning.io.catalog import load_catalog
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data"
@@ -22,7 +22,7 @@ def catalog():
 
 @pytest.fixture(scope="session")
 def admin(catalog):
-    from zoning.catalog import load_layer
+    from zoning.io.catalog import load_layer
 
     return load_layer(catalog.one("admin"))
 

@@ -7,7 +7,7 @@ import shapely
 from affine import Affine
 from pyproj import Geod
 
-from zoning.carbon import CO2_PER_C, CarbonError, stock
+from zoning.carbon.density import CO2_PER_C, CarbonError, stock
 
 GEOD = Geod(ellps="GRS80")
 
@@ -189,7 +189,7 @@ def test_carbon_stock_cli(tmp_path, catalog):
 
 
 def test_screening_carbon_section(catalog):
-    from zoning.screen import screen
+    from zoning.screening.pipeline import screen
 
     src = catalog.one("red_line").path.parent / "sample_projects.gpkg"
     results = {r.site_id: r for r in screen(src, catalog=catalog, base_year=2025)}

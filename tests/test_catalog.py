@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from zoning.catalog import load_catalog, load_layer
+from zoning.io.catalog import load_catalog, load_layer
 from zoning.errors import CatalogError, InputFileNotFound, LayerError
 
 

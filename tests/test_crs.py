@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from pyproj import Geod
 
-from zoning.crs import (bd09_to_wgs84, gcj02_to_wgs84, gk_epsg_for_lon, parse_crs, parse_dms_pair,
+from zoning.geo.crs import (bd09_to_wgs84, gcj02_to_wgs84, gk_epsg_for_lon, parse_crs, parse_dms_pair,
                         wgs84_to_bd09, wgs84_to_gcj02)
 from zoning.errors import CRSProblem
 

@@ -9,11 +9,11 @@ pytest.importorskip("dask_geopandas")
 pytest.importorskip("distributed")
 
 from zoning.cli import main  # noqa: E402
-from zoning.dask_engine import DaskUnavailable, dask_client, screen_dask, stock_dask  # noqa: E402
-from zoning.layerset import load_layerset  # noqa: E402
-from zoning.rules import load_rule_pack  # noqa: E402
-from zoning.screen import screen  # noqa: E402
-from zoning.sites import read_sites  # noqa: E402
+from zoning.engines.dask_engine import DaskUnavailable, dask_client, screen_dask, stock_dask  # noqa: E402
+from zoning.io.layerset import load_layerset  # noqa: E402
+from zoning.screening.rules import load_rule_pack  # noqa: E402
+from zoning.screening.pipeline import screen  # noqa: E402
+from zoning.io.sites import read_sites  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +60,7 @@ def test_screen_dask_equals_local(catalog, cluster, mixed_sites):
 
 
 def test_stock_dask_equals_local(catalog, cluster):
-    from zoning.carbon import stock
+    from zoning.carbon.density import stock
 
     raster = catalog.one("forest_carbon").path
     rng = np.random.default_rng(4)

@@ -15,9 +15,9 @@ from pyproj import CRS
 
 from zoning.cli import main
 from zoning.errors import OutputExists, OutputProblem
-from zoning.export import ExportError, export_county, sanitize
-from zoning.layerset import load_layerset
-from zoning.measure import ellipsoidal_areas
+from zoning.export.county import ExportError, export_county, sanitize
+from zoning.io.layerset import load_layerset
+from zoning.geo.measure import ellipsoidal_areas
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +99,7 @@ def test_all_counties_areas_add_up(tmp_path, layers):
 
 
 def test_long_values_move_to_geopackage_and_gbk_limits(tmp_path, layers):
-    from zoning.export import write_shapefile
+    from zoning.export.county import write_shapefile
 
     long_name = "南平市" * 40  # 360 bytes in UTF-8
     frame = gpd.GeoDataFrame({"id": ["A"], "name": [long_name], "area_ha": [1.0]},
@@ -130,7 +130,7 @@ def test_results_are_exported(tmp_path, layers, catalog):
 
 
 def test_mixed_geometries_split_one_type_per_file(tmp_path):
-    from zoning.export import write_shapefile
+    from zoning.export.county import write_shapefile
 
     frame = gpd.GeoDataFrame({"site_id": ["a", "b", "c"], "verdict": ["compliant"] * 3},
                              geometry=[shapely.Point(118.1, 26.6), shapely.box(118.1, 26.6, 118.2, 26.7),
@@ -163,7 +163,7 @@ def test_names_are_sanitised(tmp_path, layers):
     assert sanitize("延平区") == "x" and sanitize("Jian'ou") == "Jian_ou"
     evil = layers.frames["admin"].copy()
     evil.loc[evil["code"] == "350702", "name_en"] = "../../evil"
-    from zoning.layerset import LayerSet
+    from zoning.io.layerset import LayerSet
 
     ls = LayerSet(layers.catalog, {**layers.frames, "admin": evil}, layers.info, layers.coverage)
     export_county(ls, tmp_path / "o", county="350702", roles="admin")
@@ -172,7 +172,7 @@ def test_names_are_sanitised(tmp_path, layers):
 
 
 def test_failed_export_leaves_nothing(tmp_path, layers, monkeypatch):
-    import zoning.export as ex
+    import zoning.export.county as ex
 
     def boom(*a, **k):
         raise ExportError("disk full (simulated)", "disk full (simulated)")

@@ -6,9 +6,9 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import Point
 
-from zoning.atomic import atomic_path
+from zoning.io.atomic import atomic_path
 from zoning.errors import OutputExists
-from zoning.io import read_vector, shapefile_encoding, write_vector
+from zoning.io.vector import read_vector, shapefile_encoding, write_vector
 
 TEXT = ["南平市延平区水源涵养红线", "建瓯市竹木加工园区（二期）"]
 

@@ -8,10 +8,10 @@ import geopandas as gpd
 import pytest
 import shapely
 
-from zoning.layerset import load_layerset
+from zoning.io.layerset import load_layerset
 from zoning.render.webmap import OfflineViolation, assert_offline, build_map
-from zoning.screen import screen
-from zoning.sites import read_sites
+from zoning.screening.pipeline import screen
+from zoning.io.sites import read_sites
 
 OUTPUT = Path(__file__).parent / "output"
 EVIL = "<img src=x onerror=\"window.__pwned=1\"></script><script>window.__pwned=2</script>"

@@ -9,9 +9,9 @@ import shapely
 from click.testing import CliRunner
 
 from zoning.cli import main
-from zoning.layerset import load_layerset
-from zoning.program import (DEFAULT_SCHEDULE, ProgramError, buyback_gain, read_schedule, response, sink_series)
-from zoning.program_select import BUYBACK, QUALITY, overlap_ha, select_by_rule
+from zoning.io.layerset import load_layerset
+from zoning.carbon.programme import (DEFAULT_SCHEDULE, ProgramError, buyback_gain, read_schedule, response, sink_series)
+from zoning.carbon.selection import BUYBACK, QUALITY, overlap_ha, select_by_rule
 
 
 def test_full_area_figures_are_exact():
@@ -136,8 +136,8 @@ def test_given_program_layer_and_overlap(tmp_path, catalog, selections):
     text += f"  - name: 项目区\n    role: program\n    path: {path}\n    layer: program\n    synthetic: true\n"
     cat_path = tmp_path / "catalog.yaml"
     cat_path.write_text(text, encoding="utf-8")
-    from zoning.catalog import load_catalog
-    from zoning.program_run import run_program
+    from zoning.io.catalog import load_catalog
+    from zoning.carbon.run import run_program
 
     result = run_program(load_layerset(load_catalog(cat_path)), scenarios=(2.77,), draws=500)
     assert result.quality.source == "layer"

@@ -4,8 +4,8 @@ import textwrap
 import pytest
 
 from zoning.errors import RulePackError
-from zoning.rules import Facts, Tri, evaluate, load_rule_pack
-from zoning.result import HitRecord
+from zoning.screening.rules import Facts, Tri, evaluate, load_rule_pack
+from zoning.screening.result import HitRecord
 
 HEAD = "name: test\nversion: '1'\nrules:\n"
 GOOD = """\

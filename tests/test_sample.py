@@ -6,9 +6,9 @@ import rasterio
 import shapely
 from pyproj import Geod
 
-from zoning.catalog import load_layer
-from zoning.checks import check_catalog, partition_defects
-from zoning.crs import EQUAL_AREA_CRS
+from zoning.io.catalog import load_layer
+from zoning.io.checks import check_catalog, partition_defects
+from zoning.geo.crs import EQUAL_AREA_CRS
 from zoning.sample import build_sample
 
 GEOD = Geod(ellps="GRS80")
@@ -103,7 +103,7 @@ def test_forest_carbon_raster(catalog):
 
 
 def test_sample_projects(catalog):
-    from zoning.sites import read_sites
+    from zoning.io.sites import read_sites
 
     folder = catalog.one("red_line").path.parent
     sites = read_sites(folder / "sample_projects.gpkg")

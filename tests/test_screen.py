@@ -9,11 +9,11 @@ import shapely
 from pyproj import Geod
 from shapely.geometry import Point
 
-from zoning.catalog import load_catalog
+from zoning.io.catalog import load_catalog
 from zoning.errors import AttributeProblem
-from zoning.layerset import load_layerset
-from zoning.screen import screen
-from zoning.sites import read_sites
+from zoning.io.layerset import load_layerset
+from zoning.screening.pipeline import screen
+from zoning.io.sites import read_sites
 
 GEOD = Geod(ellps="GRS80")
 
@@ -128,7 +128,7 @@ def test_results_validate_against_schema(sample_results):
 
 
 def test_result_round_trips_through_json(sample_results):
-    from zoning.result import ScreenResult
+    from zoning.screening.result import ScreenResult
 
     r = sample_results["P05"]
     again = ScreenResult.from_dict(json.loads(json.dumps(r.to_dict(), ensure_ascii=False)))

@@ -6,8 +6,8 @@ import shapely
 from pyproj import Geod
 
 from zoning.errors import CRSProblem, EncodingProblem, InputFileNotFound, SiteError, UnreadableInput
-from zoning.locate import locate_sites, site_summary
-from zoning.sites import read_sites
+from zoning.geo.locate import locate_sites, site_summary
+from zoning.io.sites import read_sites
 
 GEOD = Geod(ellps="GRS80")
 NAMES = ["延平区竹木加工厂", "建瓯市茶叶精制厂"]

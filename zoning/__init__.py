@@ -4,14 +4,14 @@ The public API mirrors the CLI: ``read_sites``, ``screen``, ``load_catalog``, ``
 """
 __version__ = "0.1.0"
 
-from .catalog import Catalog, LayerSpec, load_catalog, load_layer  # noqa: E402
-from .errors import ZoningError  # noqa: E402
-from .sites import read_sites  # noqa: E402
+from zoning.io.catalog import Catalog, LayerSpec, load_catalog, load_layer  # noqa: E402
+from zoning.errors import ZoningError  # noqa: E402
+from zoning.io.sites import read_sites  # noqa: E402
 
 
 def screen(*args, **kwargs):
-    """Screen sites; see :func:`zoning.screen.screen` (imported lazily to keep startup fast)."""
-    from .screen import screen as _screen
+    """Screen sites; see :func:`zoning.screening.pipeline.screen` (imported lazily to keep startup fast)."""
+    from zoning.screening.pipeline import screen as _screen
 
     return _screen(*args, **kwargs)
 

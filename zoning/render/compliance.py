@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..result import ScreenResult
-from ..rules import LINES, SEVERITY
-from .labels import fmt_area, fmt_m, line_label, outcome_label, role_label, t
+from zoning.screening.result import ScreenResult
+from zoning.screening.rules import LINES, SEVERITY
+from zoning.render.labels import fmt_area, fmt_m, line_label, outcome_label, role_label, t
 
 
 @dataclass

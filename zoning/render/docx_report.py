@@ -8,10 +8,10 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
-from ..result import ScreenResult
-from .carbon_rows import carbon_rows
-from .compliance import compliance_rows
-from .labels import STATUS_ZH, dimension_label, fmt_area, fmt_m, outcome_label, role_label, t
+from zoning.screening.result import ScreenResult
+from zoning.render.carbon_rows import carbon_rows
+from zoning.render.compliance import compliance_rows
+from zoning.render.labels import STATUS_ZH, dimension_label, fmt_area, fmt_m, outcome_label, role_label, t
 
 COLOURS = {"prohibited": RGBColor(0xC6, 0x28, 0x28), "conditional": RGBColor(0xEF, 0x6C, 0x00),
            "needs_info": RGBColor(0x6D, 0x4C, 0x41), "compliant": RGBColor(0x2E, 0x7D, 0x32)}

@@ -6,8 +6,8 @@ import io
 import geopandas as gpd
 import shapely
 
-from ..layerset import LayerSet
-from ..result import ScreenResult
+from zoning.io.layerset import LayerSet
+from zoning.screening.result import ScreenResult
 
 # role -> (face colour, edge colour, alpha, label)
 STYLE = {

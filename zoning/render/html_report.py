@@ -4,10 +4,10 @@ from __future__ import annotations
 import base64
 from html import escape
 
-from ..result import ScreenResult
-from .carbon_rows import carbon_rows
-from .compliance import compliance_rows
-from .labels import (STATUS_ZH, dimension_label, fmt_area, fmt_m, outcome_label, role_label, t)
+from zoning.screening.result import ScreenResult
+from zoning.render.carbon_rows import carbon_rows
+from zoning.render.compliance import compliance_rows
+from zoning.render.labels import (STATUS_ZH, dimension_label, fmt_area, fmt_m, outcome_label, role_label, t)
 
 CSS = """
 body{font-family:"Noto Sans CJK SC","Microsoft YaHei","PingFang SC",SimSun,sans-serif;margin:2em auto;max-width:60em;

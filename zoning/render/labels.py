@@ -1,7 +1,7 @@
 """Words shown to people, in Chinese (default) and English."""
 from __future__ import annotations
 
-from ..rules import DIMENSION_EN, LINE_EN, OUTCOME_EN, OUTCOME_ZH
+from zoning.screening.rules import DIMENSION_EN, LINE_EN, OUTCOME_EN, OUTCOME_ZH
 
 ROLE_ZH = {"red_line": "生态保护红线", "control_unit": "环境管控单元", "park": "工业园区", "protected": "自然保护地/水源保护区",
            "no_burn": "高污染燃料禁燃区", "admin": "县级行政区", "forest_carbon": "森林碳密度", "program": "森林质量提升/赎买区域",

@@ -5,8 +5,8 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from ..result import ScreenResult
-from .labels import outcome_label
+from zoning.screening.result import ScreenResult
+from zoning.render.labels import outcome_label
 
 CSV_COLUMNS = {  # key -> (Chinese header, English header)
     "site_id": ("站点编号", "site_id"), "name": ("项目名称", "name"), "verdict_zh": ("结论", "verdict_zh"),

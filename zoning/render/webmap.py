@@ -20,11 +20,11 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from ..crs import EQUAL_AREA_CRS
-from ..layerset import LayerSet
-from ..measure import ellipsoidal_areas
-from ..result import ScreenResult
-from .labels import outcome_label
+from zoning.geo.crs import EQUAL_AREA_CRS
+from zoning.io.layerset import LayerSet
+from zoning.geo.measure import ellipsoidal_areas
+from zoning.screening.result import ScreenResult
+from zoning.render.labels import outcome_label
 
 ASSETS = Path(__file__).parent / "assets"
 #: key, Chinese title, English title, role, (field, values) filter, stroke, fill, fill opacity, weight, visible

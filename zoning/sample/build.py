@@ -23,10 +23,10 @@ from rasterio.enums import Resampling
 from rasterio.warp import reproject
 from shapely.geometry import Point
 
-from ..atomic import atomic_path
-from ..crs import EQUAL_AREA_CRS, STORAGE_EPSG
-from ..io import read_vector, write_vector
-from .geometry import blob, footprint, gaussian_bump, interior_point, polygonize, smooth_noise
+from zoning.io.atomic import atomic_path
+from zoning.geo.crs import EQUAL_AREA_CRS, STORAGE_EPSG
+from zoning.io.vector import read_vector, write_vector
+from zoning.sample.geometry import blob, footprint, gaussian_bump, interior_point, polygonize, smooth_noise
 
 SEED = 20211025
 SYNTHETIC_NOTE = "合成示例数据，非官方成果 / SYNTHETIC sample data, not an official layer"

@@ -27,9 +27,9 @@ from affine import Affine
 from rasterio.enums import Resampling
 from rasterio.warp import reproject
 
-from ..crs import EQUAL_AREA_CRS, STORAGE_EPSG
-from ..io import write_vector
-from .geometry import blob, rectangles, smooth_noise
+from zoning.geo.crs import EQUAL_AREA_CRS, STORAGE_EPSG
+from zoning.io.vector import write_vector
+from zoning.sample.geometry import blob, rectangles, smooth_noise
 
 SEED = 20240601
 CELL = 100.0  # label grid: outlines get a vertex every step, like digitised red lines

@@ -11,7 +11,7 @@ import re
 import numpy as np
 from pyproj import CRS, Geod
 
-from .errors import CRSProblem
+from zoning.errors import CRSProblem
 
 STORAGE_EPSG = 4490
 STORAGE_CRS = CRS.from_epsg(STORAGE_EPSG)

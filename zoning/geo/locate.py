@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .crs import EQUAL_AREA_CRS, STORAGE_EPSG, gk_epsg_for_lon
-from .measure import geodesic_area, geodesic_length
+from zoning.geo.crs import EQUAL_AREA_CRS, STORAGE_EPSG, gk_epsg_for_lon
+from zoning.geo.measure import geodesic_area, geodesic_length
 
 
 def site_centroids(sites: gpd.GeoDataFrame) -> gpd.GeoSeries:

@@ -6,12 +6,12 @@ import re
 from pathlib import Path
 from typing import Callable
 
-from .atomic import atomic_path, check_writable, write_text
-from .errors import OutputExists
-from .io import write_vector
-from .layerset import LayerSet
-from .result import ScreenResult
-from .render.summary import csv_frame, summary_geoframe
+from zoning.io.atomic import atomic_path, check_writable, write_text
+from zoning.errors import OutputExists
+from zoning.io.vector import write_vector
+from zoning.io.layerset import LayerSet
+from zoning.screening.result import ScreenResult
+from zoning.render.summary import csv_frame, summary_geoframe
 
 _SAFE = re.compile(r"[^0-9A-Za-z_\-\u4e00-\u9fff]+")
 
@@ -66,9 +66,9 @@ def write_screen_outputs(results: list[ScreenResult], out_dir: Path | str, *, la
         raise OutputExists(f"输出已存在：{existing[0]}（共 {len(existing)} 个）；如需覆盖请加 --overwrite",
                            f"output exists: {existing[0]} ({len(existing)} in all); pass --overwrite to replace")
     check_writable(out_dir / ".probe", overwrite=True)
-    from .render.docx_report import render_docx
-    from .render.figure import site_figure
-    from .render.html_report import render_html
+    from zoning.render.docx_report import render_docx
+    from zoning.render.figure import site_figure
+    from zoning.render.html_report import render_html
 
     single = len(results) == 1
     with atomic_path(plan["summary_csv"]) as tmp:
@@ -76,7 +76,7 @@ def write_screen_outputs(results: list[ScreenResult], out_dir: Path | str, *, la
     write_vector(summary_geoframe(results), plan["sites_gpkg" if single else "summary_gpkg"], driver="GPKG",
                  layer="sites")
     if "map" in plan:
-        from .render.webmap import basemaps_from_env, build_map
+        from zoning.render.webmap import basemaps_from_env, build_map
 
         write_text(plan["map"], build_map(layers, results, lang=lang, basemaps=basemaps_from_env()))
     for i, r in enumerate(results, 1):

@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .atomic import atomic_path, write_text
-from .errors import OutputExists
-from .layerset import LayerSet
-from .program import (BUYBACK_HA, EMISSIONS_2020_TCO2, R_BASE, REPORT_YEARS, SinkSeries, buyback_gain, read_schedule,
+from zoning.io.atomic import atomic_path, write_text
+from zoning.errors import OutputExists
+from zoning.io.layerset import LayerSet
+from zoning.carbon.programme import (BUYBACK_HA, EMISSIONS_2020_TCO2, R_BASE, REPORT_YEARS, SinkSeries, buyback_gain, read_schedule,
                       sink_series)
-from .program_select import BUYBACK, QUALITY, Selection, overlap_ha, read_quota, select_by_rule, select_from_layer
+from zoning.carbon.selection import BUYBACK, QUALITY, Selection, overlap_ha, read_quota, select_by_rule, select_from_layer
 
 OUTPUT_FILES = ("program.json", "program_annual.csv", "program_by_county.csv", "program.xlsx", "program_chart.png",
                 "selection.gpkg", "program.html")

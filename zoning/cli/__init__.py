@@ -8,10 +8,10 @@ from pathlib import Path
 
 import click
 
-from . import __version__
-from .catalog import load_catalog, load_layer
-from .errors import ZoningError
-from .render.table import format_table
+from zoning._version import __version__
+from zoning.io.catalog import load_catalog, load_layer
+from zoning.errors import ZoningError
+from zoning.render.table import format_table
 
 CATALOG_OPTION = click.option("--catalog", type=click.Path(dir_okay=False, path_type=Path), default=None,
                               help="Layer catalog (YAML). Default: $ZONING_CATALOG or ./layers/catalog.yaml.")
@@ -94,7 +94,7 @@ def layers_list(catalog, as_json):
 @click.option("--json", "as_json", is_flag=True, help="Print findings as JSON.")
 def layers_check(catalog, engine, as_json):
     """Validate every layer; exit 0 when clean, 1 with findings."""
-    from .checks import check_catalog
+    from zoning.io.checks import check_catalog
 
     cat = load_catalog(catalog)
     findings = check_catalog(cat, engine=engine)
@@ -129,10 +129,10 @@ def sample() -> None:
               help="With --province: number of forest stands.")
 def sample_build(catalog, resolution, force, province_dir, stands):
     """Generate the synthetic sample layers (deterministic, fixed seed)."""
-    from .sample import build_sample
+    from zoning.sample import build_sample
 
     if province_dir is not None:
-        from .sample.province import build_province
+        from zoning.sample.province import build_province
 
         path = build_province(province_dir, resolution=resolution if resolution != 100.0 else 30.0, stands=stands,
                               progress=_progress)
@@ -161,8 +161,8 @@ def sample_build(catalog, resolution, force, province_dir, stands):
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of a table.")
 def sites_cmd(site, crs, layer, catalog, engine, as_json):
     """Show what was read from SITE: a file or a coordinate string such as 118.17,26.64."""
-    from .locate import locate_sites, site_summary
-    from .sites import read_sites
+    from zoning.geo.locate import locate_sites, site_summary
+    from zoning.io.sites import read_sites
 
     sites = read_sites(site, crs=crs, engine=engine, layer=layer)
     admin = None
@@ -237,13 +237,13 @@ class _Bar:
 def screen_cmd(site, attrs, out_dir, crs, layer, buffers, lang, rules_path, reports, overwrite, base_year, as_json,
                catalog, engine, compute, scheduler):
     """Screen SITE (a file of one or many sites, or coordinates) against the zoning layers and rules."""
-    from .attributes import parse_pairs
-    from .layerset import load_layerset
-    from .outputs import result_json, write_screen_outputs
-    from .render.labels import outcome_label
-    from .rules import load_rule_pack
-    from .screen import default_rule_pack, screen
-    from .sites import read_sites
+    from zoning.screening.attributes import parse_pairs
+    from zoning.io.layerset import load_layerset
+    from zoning.export.screening import result_json, write_screen_outputs
+    from zoning.render.labels import outcome_label
+    from zoning.screening.rules import load_rule_pack
+    from zoning.screening.pipeline import default_rule_pack, screen
+    from zoning.io.sites import read_sites
 
     overrides = parse_pairs(attrs)
     cat = load_catalog(catalog)
@@ -303,11 +303,11 @@ def screen_cmd(site, attrs, out_dir, crs, layer, buffers, lang, rules_path, repo
 @ENGINE_OPTION
 def map_cmd(sites, result_files, out_path, attrs, crs, lang, tiles, tiles_name, no_raster, overwrite, catalog, engine):
     """Write one self-contained, offline HTML map of the layers and (optionally) screened sites."""
-    from .attributes import parse_pairs
-    from .layerset import load_layerset
-    from .render.webmap import basemaps_from_env, build_map
-    from .result import ScreenResult
-    from .atomic import write_text
+    from zoning.screening.attributes import parse_pairs
+    from zoning.io.layerset import load_layerset
+    from zoning.render.webmap import basemaps_from_env, build_map
+    from zoning.screening.result import ScreenResult
+    from zoning.io.atomic import write_text
 
     cat = load_catalog(catalog)
     layers = load_layerset(cat, engine=engine)
@@ -332,13 +332,13 @@ def map_cmd(sites, result_files, out_path, attrs, crs, lang, tiles, tiles_name, 
         raise ZoningError("没有找到筛查结果（result.json 或 results/*.json）",
                           "no screening results found (result.json or results/*.json)")
     if sites:
-        from .screen import screen
+        from zoning.screening.pipeline import screen
 
         overrides = parse_pairs(attrs)
         for site in sites:
             results += screen(site, layers=layers, attributes=overrides, crs=crs, engine=engine)
     html = build_map(layers, results, lang=lang, basemaps=basemaps_from_env(tiles, tiles_name), raster=not no_raster)
-    from .atomic import check_writable
+    from zoning.io.atomic import check_writable
 
     check_writable(out_path, overwrite=overwrite)
     write_text(out_path, html)
@@ -361,8 +361,8 @@ def map_cmd(sites, result_files, out_path, attrs, crs, lang, tiles, tiles_name, 
 @ENGINE_OPTION
 def export_cmd(county, roles, results_dir, formats, encoding, crs, out_dir, overwrite, catalog, engine):
     """Export layers and results per county for ArcGIS/QGIS (zipped shapefiles, GPKG, GeoJSON, KML, CSV)."""
-    from .export import export_county
-    from .layerset import load_layerset
+    from zoning.export.county import export_county
+    from zoning.io.layerset import load_layerset
 
     cat = load_catalog(catalog)
     layers = load_layerset(cat, engine=engine)
@@ -403,8 +403,8 @@ def carbon() -> None:
 def carbon_stock_cmd(areas, out_dir, raster, units, by_field, ensemble, crs, workers, overwrite, catalog, engine,
                      compute, scheduler):
     """Carbon stock per feature of AREAS (t C, t CO2), with totals by county."""
-    from .carbon_outputs import write_stock_outputs
-    from .sites import read_sites
+    from zoning.export.carbon import write_stock_outputs
+    from zoning.io.sites import read_sites
 
     cat = load_catalog(catalog)
     spec = cat.one("forest_carbon") if raster is None else None
@@ -453,8 +453,8 @@ def carbon_program_cmd(out_dir, scenarios, target_ha, schedule_path, quota_path,
                        harvest_rotation, harvest_stock, draws, seed, plateau_years, saturation_years, horizon,
                        overwrite, catalog, engine):
     """Sink gain of the 30,000 ha forest-quality programme and the 16,700 ha buy-back."""
-    from .layerset import load_layerset
-    from .program_run import run_program, write_program_outputs
+    from zoning.io.layerset import load_layerset
+    from zoning.carbon.run import run_program, write_program_outputs
 
     cat = load_catalog(catalog)
     layers = load_layerset(cat, engine=engine)
@@ -492,7 +492,7 @@ def rules() -> None:
 @CATALOG_OPTION
 def rules_check(pack, catalog):
     """Validate a rule pack: schema, fields, duplicate ids, attributes and roles named."""
-    from .rules import load_rule_pack, unit_codes_in
+    from zoning.screening.rules import load_rule_pack, unit_codes_in
 
     rp = load_rule_pack(pack)
     problems = []

@@ -10,16 +10,16 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from . import attributes as attrs_mod
-from .catalog import Catalog, load_catalog
-from .errors import ZoningError
-from .layerset import LayerSet, load_layerset
-from .locate import locate_sites, site_centroids
-from .measure import ellipsoidal_areas, geodesic_length
-from .overlay import DEFAULT_BUFFERS_M, NEAREST_TARGETS, overlay_sites
-from .result import LayerRecord, RuleRecord, ScreenResult, SiteInfo
-from .rules import Facts, RulePack, apply_rules, load_rule_pack, overall_verdict
-from .sites import read_sites
+from zoning.screening import attributes as attrs_mod
+from zoning.io.catalog import Catalog, load_catalog
+from zoning.errors import ZoningError
+from zoning.io.layerset import LayerSet, load_layerset
+from zoning.geo.locate import locate_sites, site_centroids
+from zoning.geo.measure import ellipsoidal_areas, geodesic_length
+from zoning.screening.overlay import DEFAULT_BUFFERS_M, NEAREST_TARGETS, overlay_sites
+from zoning.screening.result import LayerRecord, RuleRecord, ScreenResult, SiteInfo
+from zoning.screening.rules import Facts, RulePack, apply_rules, load_rule_pack, overall_verdict
+from zoning.io.sites import read_sites
 
 
 def _text_or_none(value):
@@ -80,7 +80,7 @@ def screen(sites, *, catalog: Catalog | Path | str | None = None, layers: LayerS
     sites = sites.assign(error=pd.Series([e if isinstance(e, str) and e else None for e in sites["error"]],
                                          index=sites.index, dtype=object))
     if compute == "dask":
-        from .dask_engine import screen_dask
+        from zoning.engines.dask_engine import screen_dask
 
         return screen_dask(sites, layers=layers, rule_pack=pack, attributes=overrides, buffers_m=tuple(buffers_m),
                            base_year=base_year, scheduler=scheduler)
@@ -115,7 +115,7 @@ def screen(sites, *, catalog: Catalog | Path | str | None = None, layers: LayerS
 
 def _carbon_sections(sites, ok, layers: LayerSet, overrides: dict, base_year: int) -> dict[int, dict]:
     """Forest carbon of every polygon footprint, in one vectorised zonal pass."""
-    from .carbon import CarbonError, carbon_unavailable, footprint_carbon, open_density, stock
+    from zoning.carbon.density import CarbonError, carbon_unavailable, footprint_carbon, open_density, stock
 
     specs = layers.catalog.by_role("forest_carbon")
     out: dict[int, dict] = {}

@@ -13,9 +13,9 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from .crs import gk_epsg_for_lon
-from .layerset import LayerSet
-from .result import BufferRecord, HitRecord, NearestRecord
+from zoning.geo.crs import gk_epsg_for_lon
+from zoning.io.layerset import LayerSet
+from zoning.screening.result import BufferRecord, HitRecord, NearestRecord
 
 #: roles whose hits are reported (admin is used for the county only)
 HIT_ROLES = ("red_line", "control_unit", "park", "protected", "no_burn", "program")

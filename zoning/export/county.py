@@ -26,9 +26,9 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from .errors import OutputExists, OutputProblem, ZoningError
-from .layerset import LayerSet
-from .measure import ellipsoidal_areas
+from zoning.errors import OutputExists, OutputProblem, ZoningError
+from zoning.io.layerset import LayerSet
+from zoning.geo.measure import ellipsoidal_areas
 
 FORMATS = ("shp", "gpkg", "geojson", "kml", "csv")
 EXPORT_ROLES = ("admin", "red_line", "control_unit", "park", "protected", "no_burn", "program")
@@ -266,8 +266,8 @@ def dictionary_frame(layer_columns: dict[str, list[str]]) -> pd.DataFrame:
 
 def _results_frame(results_dir: Path) -> dict[str, gpd.GeoDataFrame]:
     """Screening results (result.json, results/*.json) and carbon stock (stock.gpkg) of a folder."""
-    from .render.summary import summary_geoframe
-    from .result import ScreenResult
+    from zoning.render.summary import summary_geoframe
+    from zoning.screening.result import ScreenResult
 
     out: dict[str, gpd.GeoDataFrame] = {}
     if not results_dir.is_dir():

@@ -14,7 +14,7 @@ from typing import Any, Mapping
 
 import yaml
 
-from .errors import AttributeProblem
+from zoning.errors import AttributeProblem
 
 #: canonical attribute -> (type, Chinese name, unit or note)
 ATTRIBUTES: dict[str, tuple[str, str, str]] = {

@@ -12,7 +12,7 @@ Rule (when the catalog has no ``program`` layer):
   (CSV: county (code or name), quota_ha).
 
 Selection runs on the density raster's grid; stands are polygonized, measured exactly with
-:func:`zoning.carbon.stock`, and returned in EPSG:4490.
+:func:`zoning.carbon.density.stock`, and returned in EPSG:4490.
 """
 from __future__ import annotations
 
@@ -26,9 +26,9 @@ import rasterio
 import rasterio.features
 import shapely
 
-from .carbon import open_density, stock
-from .layerset import LayerSet
-from .program import ProgramError
+from zoning.carbon.density import open_density, stock
+from zoning.io.layerset import LayerSet
+from zoning.carbon.programme import ProgramError
 
 QUALITY = "森林质量精准提升"
 BUYBACK = "商品林赎买"
@@ -187,8 +187,8 @@ def select_from_layer(layers: LayerSet, *, program: str, target_ha: float) -> Se
     stands = frame[frame["program"].astype(str) == program].copy()
     if stands.empty:
         raise ProgramError(f"program 图层中没有 {program} 要素", f"the program layer has no {program} features")
-    from .locate import locate_sites
-    from .measure import ellipsoidal_areas
+    from zoning.geo.locate import locate_sites
+    from zoning.geo.measure import ellipsoidal_areas
 
     stands["area_ha"] = ellipsoidal_areas(stands.geometry) / 1e4
     located = locate_sites(stands.assign(site_id=stands["id"].astype(str), warnings=[[] for _ in range(len(stands))]),
@@ -208,6 +208,6 @@ def overlap_ha(a: Selection, b: Selection) -> float:
     inter = shapely.intersection(shapely.union_all(a.stands.geometry.values), shapely.union_all(b.stands.geometry.values))
     if inter.is_empty:
         return 0.0
-    from .measure import ellipsoidal_areas
+    from zoning.geo.measure import ellipsoidal_areas
 
     return float(ellipsoidal_areas(gpd.GeoSeries([inter], crs=4490))[0] / 1e4)

@@ -3,7 +3,7 @@
 Sites are ordered along a Hilbert curve (neighbours share a partition, so each task touches
 few zones and few raster windows) and split into dask-geopandas partitions; the layer set and
 rule pack are broadcast to every worker once; each partition runs the ordinary local
-functions (:func:`zoning.screen.screen`, :func:`zoning.carbon.stock`). Results come back in
+functions (:func:`zoning.screening.pipeline.screen`, :func:`zoning.carbon.density.stock`). Results come back in
 input order and equal the local engine's.
 
     zoning screen sites.gpkg --engine dask                       # a LocalCluster on this machine
@@ -19,7 +19,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .errors import ZoningError
+from zoning.errors import ZoningError
 
 
 class DaskUnavailable(ZoningError, RuntimeError):
@@ -74,7 +74,7 @@ def hilbert_partitions(frame: gpd.GeoDataFrame, npartitions: int) -> list[gpd.Ge
 
 
 def _screen_part(part: gpd.GeoDataFrame, layers, pack, attributes, buffers_m, base_year):
-    from .screen import screen
+    from zoning.screening.pipeline import screen
 
     order = part["_order"].to_numpy()
     results = screen(part.drop(columns="_order"), layers=layers, rule_pack=pack, attributes=attributes,
@@ -99,7 +99,7 @@ def screen_dask(sites: gpd.GeoDataFrame, *, layers, rule_pack, attributes=None, 
 
 
 def _stock_part(part: gpd.GeoDataFrame, raster, units, id_field):
-    from .carbon import stock
+    from zoning.carbon.density import stock
 
     out = stock(part.drop(columns="_order"), raster, units=units, id_field=id_field, workers=1)
     out["_order"] = part["_order"].to_numpy()
@@ -109,10 +109,10 @@ def _stock_part(part: gpd.GeoDataFrame, raster, units, id_field):
 def stock_dask(polygons: gpd.GeoDataFrame, raster: Path | str, *, units: str | None = None,
                id_field: str | None = None, scheduler: str | None = None, n_workers: int | None = None,
                npartitions: int | None = None) -> gpd.GeoDataFrame:
-    """:func:`zoning.carbon.stock` on Dask: each partition reads only the raster windows it needs."""
+    """:func:`zoning.carbon.density.stock` on Dask: each partition reads only the raster windows it needs."""
     import dask
 
-    from .carbon import open_density
+    from zoning.carbon.density import open_density
 
     info = open_density(raster, units=units)  # refuse a bad raster before any task starts
     frame = polygons.reset_index(drop=True)

@@ -20,11 +20,11 @@ import shapely
 from pyproj import CRS
 from shapely.geometry import Point, Polygon
 
-from .crs import (CHINA_LAT, CHINA_LON, GK_ZONE_PREFIX_EPSG, OFFSET_TO_WGS84, STORAGE_EPSG,
+from zoning.geo.crs import (CHINA_LAT, CHINA_LON, GK_ZONE_PREFIX_EPSG, OFFSET_TO_WGS84, STORAGE_EPSG,
                   crs_label, parse_crs, parse_dms_pair)
-from .errors import CRSProblem, InputFileNotFound, SiteError, UnreadableInput
-from .io import read_vector
-from .measure import geodesic_area
+from zoning.errors import CRSProblem, InputFileNotFound, SiteError, UnreadableInput
+from zoning.io.vector import read_vector
+from zoning.geo.measure import geodesic_area
 
 #: relative area change above which a repaired polygon is refused instead of accepted
 MAX_REPAIR_CHANGE = 0.01

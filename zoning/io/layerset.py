@@ -7,8 +7,8 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from .catalog import ROLES, Catalog, load_layer
-from .errors import ZoningError
+from zoning.io.catalog import ROLES, Catalog, load_layer
+from zoning.errors import ZoningError
 
 #: canonical fields kept per role for hits, filters and reports
 KEEP_FIELDS = ("id", "code", "name", "name_en", "class", "kind", "grade", "type", "level", "chemical", "industries",
@@ -66,9 +66,9 @@ class LayerSet:
         return self._proj[key]
 
     def admin_index(self):
-        """The admin layer prepared for :func:`zoning.locate.locate_sites`, built once; None without it."""
+        """The admin layer prepared for :func:`zoning.geo.locate.locate_sites`, built once; None without it."""
         if "__admin_index__" not in self._proj:
-            from .locate import admin_index
+            from zoning.geo.locate import admin_index
 
             ok = "admin" in self.frames and self.info["admin"].status == "ok"
             self._proj["__admin_index__"] = admin_index(self.frames["admin"]) if ok else None

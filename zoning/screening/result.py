@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from . import __version__
+from zoning._version import __version__
 
 SCHEMA_VERSION = "1.0"
 

@@ -12,9 +12,9 @@ from typing import Any
 import geopandas as gpd
 import yaml
 
-from .crs import STORAGE_EPSG, parse_crs
-from .errors import CatalogError, InputFileNotFound, LayerError, ZoningError
-from .io import read_vector
+from zoning.geo.crs import STORAGE_EPSG, parse_crs
+from zoning.errors import CatalogError, InputFileNotFound, LayerError, ZoningError
+from zoning.io.vector import read_vector
 
 #: role -> (Chinese name, kind, required canonical fields)
 ROLES: dict[str, tuple[str, str, tuple[str, ...]]] = {

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import geopandas as gpd
 
-from .atomic import atomic_path
-from .errors import EncodingProblem, InputFileNotFound, UnreadableInput
+from zoning.io.atomic import atomic_path
+from zoning.errors import EncodingProblem, InputFileNotFound, UnreadableInput
 
 ENGINES = ("pyogrio", "fiona")
 #: .cpg contents and what Python codec they mean

@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
-from .errors import OutputExists, OutputProblem
+from zoning.errors import OutputExists, OutputProblem
 
 
 def check_writable(path: Path, *, overwrite: bool) -> None:

@@ -32,9 +32,9 @@ from typing import Any, Callable
 
 import yaml
 
-from .attributes import ATTRIBUTES
-from .catalog import ROLES
-from .errors import InputFileNotFound, RulePackError
+from zoning.screening.attributes import ATTRIBUTES
+from zoning.io.catalog import ROLES
+from zoning.errors import InputFileNotFound, RulePackError
 
 OUTCOMES = ("prohibited", "conditional", "needs_info", "compliant")
 SEVERITY = {o: i for i, o in enumerate(reversed(OUTCOMES))}  # compliant 0 ... prohibited 3

@@ -6,11 +6,11 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from .atomic import atomic_path
-from .carbon import stock
-from .errors import OutputExists, ZoningError
-from .io import write_vector
-from .locate import locate_sites
+from zoning.io.atomic import atomic_path
+from zoning.carbon.density import stock
+from zoning.errors import OutputExists, ZoningError
+from zoning.io.vector import write_vector
+from zoning.geo.locate import locate_sites
 
 STOCK_COLUMNS = ["id", "forest_ha", "stock_tC", "stock_tCO2", "mean_tC_ha", "pixels", "covered_ha", "area_ha",
                  "coverage_diff", "flags"]
@@ -40,7 +40,7 @@ def write_stock_outputs(polygons: gpd.GeoDataFrame, raster, out_dir: Path | str,
     if compute == "dask":
         if ensemble is not None:
             raise ZoningError("集合栅格暂不支持 Dask 引擎", "--ensemble is not supported with --engine dask yet")
-        from .dask_engine import stock_dask
+        from zoning.engines.dask_engine import stock_dask
 
         result = stock_dask(polygons, raster, units=units, scheduler=scheduler)
     else:

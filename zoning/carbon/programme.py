@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import ZoningError
+from zoning.errors import ZoningError
 
 SEED_DOC = "南平市减污降碳协同增效实施方案（征求意见稿）"
 R_BASE = 1.97

@@ -14,10 +14,10 @@ import numpy as np
 import rasterio
 import shapely
 
-from .catalog import ROLES, UNIT_CLASSES, Catalog, LayerSpec, load_layer
-from .crs import EQUAL_AREA_CRS, STORAGE_EPSG
-from .errors import ZoningError
-from .io import read_vector
+from zoning.io.catalog import ROLES, UNIT_CLASSES, Catalog, LayerSpec, load_layer
+from zoning.geo.crs import EQUAL_AREA_CRS, STORAGE_EPSG
+from zoning.errors import ZoningError
+from zoning.io.vector import read_vector
 
 UNIT_CODE_RE = re.compile(r"^ZH(\d{6})([123])(\d{4})$")
 #: gap + overlap area (m²) below which the control units count as a clean partition

@@ -7,7 +7,7 @@ import shapely
 from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
-from .crs import EQUAL_AREA_CRS, GEOD
+from zoning.geo.crs import EQUAL_AREA_CRS, GEOD
 
 
 def geodesic_area(geom: BaseGeometry | None) -> float:

@@ -26,9 +26,9 @@ import shapely
 from pyproj import CRS
 from rasterio.windows import Window
 
-from .crs import GEOD, STORAGE_EPSG
-from .errors import ZoningError
-from .measure import ellipsoidal_areas
+from zoning.geo.crs import GEOD, STORAGE_EPSG
+from zoning.errors import ZoningError
+from zoning.geo.measure import ellipsoidal_areas
 
 CO2_PER_C = 44.0 / 12.0
 #: accepted density units -> factor to t C/ha

@@ -1,0 +1,1 @@
+"""Compute engines beyond one process: the same library functions run on Dask."""

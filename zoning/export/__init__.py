@@ -1,0 +1,1 @@
+"""Writers: screening output folders, carbon tables and county exports for ArcGIS/QGIS."""
