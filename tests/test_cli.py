@@ -71,6 +71,12 @@ def test_user_errors_are_one_line_exit_2(args, needle):
     assert "Traceback" not in proc.stderr
 
 
-def test_usage_error_exit_2():
-    res = run("sites")
-    assert res.exit_code == 2
+@pytest.mark.parametrize("args", [["sites"], ["screen", "118.17,26.64", "--bogus"], ["nosuchcommand"],
+                                  ["screen", "118.17,26.64", "--lang", "fr"], ["carbon", "program", "-o", "x", "--horizon", "abc"]])
+def test_usage_errors_exit_64_not_like_data_errors(args):
+    """A wrong command line (click) is told apart from bad data (exit 2): EX_USAGE, 64."""
+    from conftest import ROOT
+
+    proc = subprocess.run([sys.executable, "-m", "zoning", *args], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 64, proc.stderr
+    assert "Traceback" not in proc.stderr and "Usage:" in proc.stderr

@@ -25,7 +25,7 @@ def test_single_site_outputs(tmp_path, catalog):
     res = run("screen", "118.30,27.00", "-a", "industry=C2041", "-a", "two_high=false", "-a", "chemical=false",
               "-a", "name=<img src=x onerror=alert(1)>", "-o", out, "--catalog", catalog.path)
     assert res.exit_code == 0, res.output
-    assert {p.name for p in out.iterdir()} == {"result.json", "report.html", "report.docx", "sites.gpkg", "summary.csv",
+    assert {p.name for p in out.iterdir() if p.name != ".zoning-output"} == {"result.json", "report.html", "report.docx", "sites.gpkg", "summary.csv",
                                                "map.html"}
     result = json.loads((out / "result.json").read_text(encoding="utf-8"))
     assert result["inputs"]["industry"] == "C2041"

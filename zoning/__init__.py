@@ -1,20 +1,27 @@
-"""zoning: 三线一单 / 生态环境分区管控 screening, forest carbon and exports for Nanping.
+"""zoning: 三线一单 / 生态环境分区管控 screening, forest carbon and exports for Nanping (南平市).
 
-The public API mirrors the CLI: ``read_sites``, ``screen``, ``load_catalog``, ``load_layer``.
+The public API (every name below is a function or class, never a submodule)::
+
+    import zoning
+    layers = zoning.load_layers("layers/catalog.yaml")
+    results = zoning.screen("sites.gpkg", layers=layers, attributes={"industry": "C2614"})
+    results.to_geodataframe()      # one row per site: verdict, unit, county, rules, areas (m²)
+    results.explore()              # a folium.Map, offline
+
+The package reads → analyses → renders → writes: ``zoning.geo`` and ``zoning.io`` (coordinates,
+files, catalog, layers, sites), ``zoning.screening`` and ``zoning.carbon`` (analysis, result
+model), ``zoning.engines`` (Dask), ``zoning.render`` (labels, reports, maps), ``zoning.export``
+(output folders, county bundles), ``zoning.cli`` (the ``zoning`` command).
 """
-__version__ = "0.1.0"
+from zoning._version import __version__
+from zoning.api import (ScreenResults, check_layers, explore, export_county, load_layers, program, screen, stock,
+                        stock_totals, write_screen_outputs)
+from zoning.errors import ZoningError
+from zoning.io.catalog import Catalog, LayerSpec, load_catalog, load_layer
+from zoning.io.layerset import LayerSet
+from zoning.io.sites import read_sites
+from zoning.screening.result import ScreenResult, read_results
 
-from zoning.io.catalog import Catalog, LayerSpec, load_catalog, load_layer  # noqa: E402
-from zoning.errors import ZoningError  # noqa: E402
-from zoning.io.sites import read_sites  # noqa: E402
-
-
-def screen(*args, **kwargs):
-    """Screen sites; see :func:`zoning.screening.pipeline.screen` (imported lazily to keep startup fast)."""
-    from zoning.screening.pipeline import screen as _screen
-
-    return _screen(*args, **kwargs)
-
-
-__all__ = ["Catalog", "LayerSpec", "ZoningError", "load_catalog", "load_layer", "read_sites", "screen",
-           "__version__"]
+__all__ = ["Catalog", "LayerSet", "LayerSpec", "ScreenResult", "ScreenResults", "ZoningError", "__version__",
+           "check_layers", "explore", "export_county", "load_catalog", "load_layer", "load_layers", "program",
+           "read_results", "read_sites", "screen", "stock", "stock_totals", "write_screen_outputs"]

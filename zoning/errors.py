@@ -64,3 +64,28 @@ class OutputExists(ZoningError, FileExistsError):
 
 class OutputProblem(ZoningError, OSError):
     """An output location cannot be written."""
+
+
+class CarbonError(ZoningError, ValueError):
+    """A carbon raster or request cannot be used as given."""
+
+
+class ProgramError(ZoningError, ValueError):
+    """A programme input (schedule, quota, parameter) is invalid."""
+
+
+class ExportError(ZoningError, ValueError):
+    """An export request cannot be carried out as given."""
+
+
+class DaskUnavailable(ZoningError, RuntimeError):
+    """Dask (dask-geopandas, distributed) is not installed or the scheduler cannot be reached."""
+
+
+class OfflineViolation(ZoningError, RuntimeError):
+    """A generated page would load something from the network (a bug or a hostile input, never allowed)."""
+
+    exit_code = 3
+
+    def __init__(self, zh: str, en: str | None = None):
+        super().__init__(zh, en)

@@ -27,7 +27,7 @@ from pyproj import CRS
 from rasterio.windows import Window
 
 from zoning.geo.crs import GEOD, STORAGE_EPSG
-from zoning.errors import ZoningError
+from zoning.errors import ZoningError, CarbonError
 from zoning.geo.measure import ellipsoidal_areas
 
 CO2_PER_C = 44.0 / 12.0
@@ -40,9 +40,6 @@ COVERAGE_TOLERANCE = 0.005  # relative difference of Σc·a vs geodesic area tha
 MIN_PIXELS = 10
 STRIP_ROWS = 256
 
-
-class CarbonError(ZoningError, ValueError):
-    """A carbon raster or request cannot be used as given."""
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from zoning.errors import ZoningError
+from zoning.errors import ZoningError, ProgramError
 
 SEED_DOC = "南平市减污降碳协同增效实施方案（征求意见稿）"
 R_BASE = 1.97
@@ -28,9 +28,6 @@ EMISSIONS_2020_TCO2 = 10_750_000.0  # 1075 万吨, seed document 一、（一）
 DEFAULT_SCHEDULE = {2021: 6000.0, 2022: 6000.0, 2023: 6000.0, 2024: 6000.0, 2025: 6000.0}
 REPORT_YEARS = (2025, 2030, 2060)
 
-
-class ProgramError(ZoningError, ValueError):
-    """A programme input (schedule, quota, parameter) is invalid."""
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ import shapely
 
 from zoning.carbon.density import open_density, stock
 from zoning.io.layerset import LayerSet
+from zoning.vocabulary import NATURE_AREA_KINDS
 from zoning.carbon.programme import ProgramError
 
 QUALITY = "森林质量精准提升"
@@ -126,7 +127,7 @@ def select_by_rule(layers: LayerSet, raster_path: Path, *, program: str, target_
     admin = layers.frames["admin"]
     forest = np.isfinite(dens) & (dens > 0)
     protected = layers.frames.get("protected")
-    reserves = protected[protected["kind"].isin(["国家公园", "自然保护区"])] if protected is not None else None
+    reserves = protected[protected["kind"].isin(NATURE_AREA_KINDS)] if protected is not None else None
     red = _burn(layers.frames.get("red_line"), shape, transform, crs)
     blocked = _burn(layers.frames.get("park"), shape, transform, crs) | _burn(layers.frames.get("no_burn"), shape,
                                                                                  transform, crs)

@@ -19,11 +19,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from zoning.errors import ZoningError
+from zoning.errors import ZoningError, DaskUnavailable
 
-
-class DaskUnavailable(ZoningError, RuntimeError):
-    """Dask (dask-geopandas, distributed) is not installed or the scheduler cannot be reached."""
 
 
 @contextmanager

@@ -26,7 +26,9 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from zoning.errors import OutputExists, OutputProblem, ZoningError
+from zoning.vocabulary import role_name
+from zoning.io.atomic import check_folder_writable, staged_folder
+from zoning.errors import OutputExists, OutputProblem, ZoningError, ExportError
 from zoning.io.layerset import LayerSet
 from zoning.geo.measure import ellipsoidal_areas
 
@@ -71,14 +73,8 @@ FIELD_MAP = {
     "flags": ("FLAGS", "提示", "carbon computation flags", ""),
     "error": ("ERROR", "错误", "why a site could not be screened", ""),
 }
-LAYER_ZH = {"admin": "县级行政区", "red_line": "生态保护红线", "control_unit": "环境管控单元", "park": "工业园区",
-            "protected": "自然保护地及水源保护区", "no_burn": "高污染燃料禁燃区", "program": "森林质量提升/赎买区域",
-            "results": "筛查结果", "carbon_stock": "碳储量"}
 _SAFE = re.compile(r"[^0-9A-Za-z_\-]+")
 
-
-class ExportError(ZoningError, ValueError):
-    """An export request cannot be carried out as given."""
 
 
 def sanitize(text: str) -> str:
@@ -259,7 +255,7 @@ def dictionary_frame(layer_columns: dict[str, list[str]]) -> pd.DataFrame:
     for layer, cols in layer_columns.items():
         for c in cols:
             shp, zh, meaning, unit = FIELD_MAP[c]
-            rows.append({"layer": layer, "图层": LAYER_ZH.get(layer, layer), "field": c, "shp_field": shp,
+            rows.append({"layer": layer, "图层": role_name(layer, "zh"), "field": c, "shp_field": shp,
                          "中文名": zh, "meaning": meaning, "unit": unit})
     return pd.DataFrame(rows)
 
@@ -320,25 +316,14 @@ def export_county(layers: LayerSet, out_dir: Path | str, *, county: str = "all",
         raise OutputProblem(f"输出目录不可写：{out_dir}（{exc.strerror}）",
                             f"output folder is not writable: {out_dir} ({exc.strerror})") from None
     finals = [out_dir / t.stem for t in targets]
-    existing = [p for p in finals if p.exists()]
-    if existing and not overwrite:
-        raise OutputExists(f"输出已存在：{existing[0]}；如需覆盖请加 --overwrite",
-                           f"output exists: {existing[0]}; pass --overwrite to replace it")
+    for final in finals:  # refuse before writing anything
+        check_folder_writable(final, overwrite=overwrite)
     manifests = []
     for target, final in zip(targets, finals):
-        stage = Path(tempfile.mkdtemp(prefix=f".{target.stem}.", dir=out_dir))
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(stage, 0o777 & ~umask)  # mkdtemp makes it private; the export is for sharing
-        try:
+        with staged_folder(final, overwrite=overwrite) as stage:
             manifest = _export_one(layers, target, stage, chosen, extra, formats, encoding, out_crs)
-            if final.exists():
-                shutil.rmtree(final)
-            stage.rename(final)
-            manifest["folder"] = str(final)
-            manifests.append(manifest)
-        finally:
-            shutil.rmtree(stage, ignore_errors=True)
+        manifest["folder"] = str(final)
+        manifests.append(manifest)
     return manifests
 
 

@@ -6,8 +6,7 @@ import re
 from pathlib import Path
 from typing import Callable
 
-from zoning.io.atomic import atomic_path, check_writable, write_text
-from zoning.errors import OutputExists
+from zoning.io.atomic import check_folder_writable, staged_folder
 from zoning.io.vector import write_vector
 from zoning.io.layerset import LayerSet
 from zoning.screening.result import ScreenResult
@@ -58,39 +57,39 @@ def _plan(results: list[ScreenResult], out_dir: Path, reports: bool) -> dict[str
 def write_screen_outputs(results: list[ScreenResult], out_dir: Path | str, *, layers: LayerSet, lang: str = "zh",
                          reports: bool = True, overwrite: bool = False,
                          progress: Callable[[int, int], None] | None = None) -> dict[str, Path]:
-    """Write every output; refuses (before writing anything) when one exists and not ``overwrite``."""
+    """Write every output of a screening into ``out_dir``, whole: staged, then swapped in.
+
+    Refuses (before writing anything) when ``out_dir`` holds an earlier output and not
+    ``overwrite``. Returns the files written (key -> final path).
+    """
     out_dir = Path(out_dir)
-    plan = _plan(results, out_dir, reports)
-    existing = [p for p in plan.values() if p.exists()]
-    if existing and not overwrite:
-        raise OutputExists(f"输出已存在：{existing[0]}（共 {len(existing)} 个）；如需覆盖请加 --overwrite",
-                           f"output exists: {existing[0]} ({len(existing)} in all); pass --overwrite to replace")
-    check_writable(out_dir / ".probe", overwrite=True)
+    check_folder_writable(out_dir, overwrite=overwrite)
     from zoning.render.docx_report import render_docx
     from zoning.render.figure import site_figure
     from zoning.render.html_report import render_html
 
     single = len(results) == 1
-    with atomic_path(plan["summary_csv"]) as tmp:
-        csv_frame(results).to_csv(tmp, index=False, encoding="utf-8-sig")
-    write_vector(summary_geoframe(results), plan["sites_gpkg" if single else "summary_gpkg"], driver="GPKG",
-                 layer="sites")
-    if "map" in plan:
-        from zoning.render.webmap import basemaps_from_env, build_map
+    with staged_folder(out_dir, overwrite=overwrite) as stage:
+        plan = _plan(results, stage, reports)
+        (stage / "results").mkdir(exist_ok=True) if not single else None
+        (stage / "reports").mkdir(exist_ok=True) if reports and not single else None
+        csv_frame(results).to_csv(plan["summary_csv"], index=False, encoding="utf-8-sig")
+        write_vector(summary_geoframe(results), plan["sites_gpkg" if single else "summary_gpkg"], driver="GPKG",
+                     layer="sites")
+        if "map" in plan:
+            from zoning.render.webmap import basemaps_from_env, build_map
 
-        write_text(plan["map"], build_map(layers, results, lang=lang, basemaps=basemaps_from_env()))
-    for i, r in enumerate(results, 1):
-        json_path = plan["result"] if single else plan[f"result:{r.site_id}"]
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        write_text(json_path, result_json(r))
-        if reports:
-            html_path = plan["report_html"] if single else plan[f"html:{r.site_id}"]
-            docx_path = plan["report_docx"] if single else plan[f"docx:{r.site_id}"]
-            html_path.parent.mkdir(parents=True, exist_ok=True)
-            fig = site_figure(r, layers)  # drawn once, shared by both reports
-            write_text(html_path, render_html(r, lang=lang, figure_png=fig))
-            with atomic_path(docx_path) as tmp:
-                tmp.write_bytes(render_docx(r, lang=lang, figure_png=fig))
-        if progress:
-            progress(i, len(results))
-    return plan
+            plan["map"].write_text(build_map(layers, results, lang=lang, basemaps=basemaps_from_env()),
+                                   encoding="utf-8")
+        for i, r in enumerate(results, 1):
+            json_path = plan["result"] if single else plan[f"result:{r.site_id}"]
+            json_path.write_text(result_json(r), encoding="utf-8")
+            if reports:
+                html_path = plan["report_html"] if single else plan[f"html:{r.site_id}"]
+                docx_path = plan["report_docx"] if single else plan[f"docx:{r.site_id}"]
+                fig = site_figure(r, layers)  # drawn once, shared by both reports
+                html_path.write_text(render_html(r, lang=lang, figure_png=fig), encoding="utf-8")
+                docx_path.write_bytes(render_docx(r, lang=lang, figure_png=fig))
+            if progress:
+                progress(i, len(results))
+    return {key: out_dir / path.relative_to(stage) for key, path in plan.items()}

@@ -13,21 +13,10 @@ import geopandas as gpd
 import yaml
 
 from zoning.geo.crs import STORAGE_EPSG, parse_crs
+from zoning.vocabulary import ROLES, UNIT_CLASSES  # noqa: F401 (re-exported for checks)
 from zoning.errors import CatalogError, InputFileNotFound, LayerError, ZoningError
 from zoning.io.vector import read_vector
 
-#: role -> (Chinese name, kind, required canonical fields)
-ROLES: dict[str, tuple[str, str, tuple[str, ...]]] = {
-    "admin": ("县级行政区", "vector", ("code", "name")),
-    "red_line": ("生态保护红线", "vector", ("id", "name", "type")),
-    "control_unit": ("环境管控单元", "vector", ("code", "name", "class", "county_code")),
-    "park": ("工业园区", "vector", ("id", "name", "level", "chemical")),
-    "protected": ("自然保护地及水源保护区", "vector", ("id", "name", "kind", "grade")),
-    "no_burn": ("高污染燃料禁燃区", "vector", ("id", "name")),
-    "forest_carbon": ("森林碳密度", "raster", ()),
-    "program": ("森林质量提升/赎买区域", "vector", ("id", "name", "program")),
-}
-UNIT_CLASSES = {"优先保护": 1, "重点管控": 2, "一般管控": 3}
 _ENTRY_KEYS = {"name", "role", "kind", "path", "layer", "fields", "vintage", "synthetic", "source",
                "licence", "crs", "units", "pools", "encoding", "description"}
 

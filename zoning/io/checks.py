@@ -14,7 +14,8 @@ import numpy as np
 import rasterio
 import shapely
 
-from zoning.io.catalog import ROLES, UNIT_CLASSES, Catalog, LayerSpec, load_layer
+from zoning.io.catalog import Catalog, LayerSpec, load_layer
+from zoning.vocabulary import ROLES, UNIT_CLASSES
 from zoning.geo.crs import EQUAL_AREA_CRS, STORAGE_EPSG
 from zoning.errors import ZoningError
 from zoning.io.vector import read_vector

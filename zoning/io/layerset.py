@@ -7,7 +7,8 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from zoning.io.catalog import ROLES, Catalog, load_layer
+from zoning.io.catalog import Catalog, load_layer
+from zoning.vocabulary import ROLES
 from zoning.errors import ZoningError
 
 #: canonical fields kept per role for hits, filters and reports
@@ -120,7 +121,7 @@ def load_layerset(catalog: Catalog, *, engine: str = "pyogrio") -> LayerSet:
         info[spec.role] = LayerInfo(spec.role, spec.name if prev is None else f"{prev.name}; {spec.name}",
                                     spec.vintage, spec.synthetic or (prev.synthetic if prev else False), status,
                                     prev.detail if prev and prev.status == "failed" else f"{len(gdf)} features")
-    for role, (_, kind, _) in ROLES.items():
+    for role, (_, kind, _, _) in ROLES.items():
         if kind == "vector" and role not in info and role != "program":
             info[role] = LayerInfo(role, ROLES[role][0], "", False, "failed", "no layer of this role in the catalog")
     coverage = None

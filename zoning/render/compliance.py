@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from zoning.screening.result import ScreenResult
-from zoning.screening.rules import LINES, SEVERITY
+from zoning.vocabulary import LINES, NATURE_AREA_KINDS, SEVERITY, WATER_SOURCE_KINDS
 from zoning.render.labels import fmt_area, fmt_m, line_label, outcome_label, role_label, t
 
 
@@ -35,7 +35,7 @@ def _situation(result: ScreenResult, line: str, lang: str) -> str:
     parts: list[str] = []
     en = lang == "en"
     if line == "生态保护红线":
-        for role, kinds, target in (("red_line", None, "red_line"), ("protected", ("国家公园", "自然保护区"), "protected")):
+        for role, kinds, target in (("red_line", None, "red_line"), ("protected", NATURE_AREA_KINDS, "protected")):
             hits = _hits(result, role, kinds)
             if hits:
                 parts.append(("Overlaps " if en else "占用") + role_label(role, lang) + ": " +
@@ -46,7 +46,7 @@ def _situation(result: ScreenResult, line: str, lang: str) -> str:
                 parts.append(f"{'No overlap with' if en else '不占用'} {label}"
                              + (f"{'; nearest' if en else '，最近距离'} {fmt_m(n.distance_m)}" if n else ""))
     elif line == "环境质量底线":
-        hits = _hits(result, "protected", ("饮用水水源保护区",))
+        hits = _hits(result, "protected", WATER_SOURCE_KINDS)
         if hits:
             parts.append(("Inside " if en else "位于") + "; ".join(_hit_text(h, polygon, lang) for h in hits))
         else:

@@ -8,6 +8,7 @@ import shapely
 
 from zoning.io.layerset import LayerSet
 from zoning.screening.result import ScreenResult
+from zoning.vocabulary import NATURE_AREA_FILTER, WATER_SOURCE_FILTER
 
 # role -> (face colour, edge colour, alpha, label)
 STYLE = {
@@ -44,8 +45,7 @@ def site_figure(result: ScreenResult, layers: LayerSet, *, dpi: int = 110) -> by
         role = "protected" if key == "water_source" else key
         if role not in layers.frames or layers.info[role].status != "ok":
             continue
-        where = (("kind", ("饮用水水源保护区",)),) if key == "water_source" else (
-            (("kind", ("国家公园", "自然保护区")),) if key == "protected" else ())
+        where = WATER_SOURCE_FILTER if key == "water_source" else (NATURE_AREA_FILTER if key == "protected" else ())
         frame, tree = layers.projected(role, epsg, where)
         idx = tree.query(view, predicate="intersects")
         if len(idx) == 0:

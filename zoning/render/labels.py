@@ -1,15 +1,8 @@
 """Words shown to people, in Chinese (default) and English."""
 from __future__ import annotations
 
-from zoning.screening.rules import DIMENSION_EN, LINE_EN, OUTCOME_EN, OUTCOME_ZH
+from zoning.vocabulary import DIMENSION_EN, LAYER_STATUS_ZH as STATUS_ZH, LINE_EN, OUTCOME_EN, OUTCOME_ZH, role_name
 
-ROLE_ZH = {"red_line": "生态保护红线", "control_unit": "环境管控单元", "park": "工业园区", "protected": "自然保护地/水源保护区",
-           "no_burn": "高污染燃料禁燃区", "admin": "县级行政区", "forest_carbon": "森林碳密度", "program": "森林质量提升/赎买区域",
-           "water_source": "饮用水水源保护区"}
-ROLE_EN = {"red_line": "ecological red line", "control_unit": "control unit", "park": "industrial park",
-           "protected": "protected area", "no_burn": "no-burn zone", "admin": "county", "forest_carbon": "forest carbon",
-           "program": "forest programme area", "water_source": "drinking-water source zone"}
-STATUS_ZH = {"ok": "正常", "empty": "为空", "failed": "加载失败", "outside": "不覆盖站点", "gap": "站点处缺失"}
 
 T = {
     "title": ("建设项目生态环境分区管控符合性分析报告", "Environmental zoning compliance screening report"),
@@ -80,7 +73,7 @@ def outcome_label(outcome: str | None, lang: str) -> str:
 
 
 def role_label(role: str, lang: str) -> str:
-    return (ROLE_EN if lang == "en" else ROLE_ZH).get(role, role)
+    return role_name(role, lang)
 
 
 def line_label(line: str, lang: str) -> str:

@@ -7,6 +7,8 @@ http(s) address other than a configured basemap's tile template.
 """
 from __future__ import annotations
 
+from zoning.errors import OfflineViolation
+
 import base64
 import importlib.util
 import io
@@ -65,9 +67,6 @@ LABELS = {
            "rules": "Rules", "carbon": "Carbon stock", "loss": "Loss if cleared", "county": "County"},
 }
 
-
-class OfflineViolation(RuntimeError):
-    """A generated page would load something from the network."""
 
 
 # ---------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import shapely
 
 from zoning.geo.crs import gk_epsg_for_lon
 from zoning.io.layerset import LayerSet
+from zoning.vocabulary import NATURE_AREA_FILTER, WATER_SOURCE_FILTER
 from zoning.screening.result import BufferRecord, HitRecord, NearestRecord
 
 #: roles whose hits are reported (admin is used for the county only)
@@ -22,8 +23,8 @@ HIT_ROLES = ("red_line", "control_unit", "park", "protected", "no_burn", "progra
 #: nearest-distance targets: name -> (role, filter)
 NEAREST_TARGETS: dict[str, tuple[str, tuple]] = {
     "red_line": ("red_line", ()),
-    "protected": ("protected", (("kind", ("国家公园", "自然保护区")),)),
-    "water_source": ("protected", (("kind", ("饮用水水源保护区",)),)),
+    "protected": ("protected", NATURE_AREA_FILTER),
+    "water_source": ("protected", WATER_SOURCE_FILTER),
     "park": ("park", ()),
     "no_burn": ("no_burn", ()),
 }

@@ -44,12 +44,30 @@ def default_rule_pack(catalog: Catalog) -> RulePack:
     return load_rule_pack(catalog.rule_pack)
 
 
+def prepare_sites(sites, *, crs=None, engine: str = "pyogrio", layer: str | None = None) -> gpd.GeoDataFrame:
+    """Sites as screening takes them: read (errors flagged per row, never raised for one bad site)
+    and with an ``error`` column that holds a message or None."""
+    if not (isinstance(sites, gpd.GeoDataFrame) and {"site_id", "crs_in", "warnings"} <= set(sites.columns)):
+        sites = read_sites(sites, crs=crs, engine=engine, layer=layer, on_error="flag")
+    if "error" not in sites.columns:
+        sites = sites.assign(error=None)
+    # after a round trip through pandas/dask a missing error may come back as NaN
+    return sites.assign(error=pd.Series([e if isinstance(e, str) and e else None for e in sites["error"]],
+                                        index=sites.index, dtype=object))
+
+
+def resolve_rule_pack(rule_pack: RulePack | Path | str | None, catalog: Catalog) -> RulePack:
+    """A rule pack object from an object, a path, or (None) the one the catalog names."""
+    if isinstance(rule_pack, RulePack):
+        return rule_pack
+    return load_rule_pack(rule_pack) if rule_pack is not None else default_rule_pack(catalog)
+
+
 def screen(sites, *, catalog: Catalog | Path | str | None = None, layers: LayerSet | None = None,
            rule_pack: RulePack | Path | str | None = None, attributes: Mapping[str, Any] | None = None,
            buffers_m=DEFAULT_BUFFERS_M, crs=None, engine: str = "pyogrio", base_year: int | None = None,
-           compute: str = "local", scheduler: str | None = None,
            progress: Callable[[int, int], None] | None = None) -> list[ScreenResult]:
-    """Screen project sites against the zoning layers and the access-list rules.
+    """Screen project sites against the zoning layers and the access-list rules, in this process.
 
     Parameters
     ----------
@@ -60,32 +78,17 @@ def screen(sites, *, catalog: Catalog | Path | str | None = None, layers: LayerS
     attributes : project attributes applied to every site (override the file's columns).
     buffers_m : buffer ring radii in metres.
     base_year : first year of the forgone forest sink (default: this calendar year).
-    compute : ``"local"`` (this process) or ``"dask"`` (partitions on a Dask cluster: a
-        LocalCluster, or the one at ``scheduler``); both give the same results.
 
     Returns one :class:`ScreenResult` per site, in input order. A site that cannot be screened
     (bad geometry, invalid attribute) gives a result with ``error`` set and no verdict.
+    :func:`zoning.screen` wraps this (and runs it on Dask when asked).
     """
     if layers is None:
         cat = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
         layers = load_layerset(cat, engine=engine)
-    pack = rule_pack if isinstance(rule_pack, RulePack) else (
-        load_rule_pack(rule_pack) if rule_pack is not None else default_rule_pack(layers.catalog))
+    pack = resolve_rule_pack(rule_pack, layers.catalog)
     overrides = {k: attrs_mod.parse_value(k, v) for k, v in (attributes or {}).items()}
-    if not (isinstance(sites, gpd.GeoDataFrame) and {"site_id", "crs_in", "warnings"} <= set(sites.columns)):
-        sites = read_sites(sites, crs=crs, engine=engine, on_error="flag")
-    if "error" not in sites.columns:
-        sites = sites.assign(error=None)
-    # after a round trip through pandas/dask a missing error may come back as NaN
-    sites = sites.assign(error=pd.Series([e if isinstance(e, str) and e else None for e in sites["error"]],
-                                         index=sites.index, dtype=object))
-    if compute == "dask":
-        from zoning.engines.dask_engine import screen_dask
-
-        return screen_dask(sites, layers=layers, rule_pack=pack, attributes=overrides, buffers_m=tuple(buffers_m),
-                           base_year=base_year, scheduler=scheduler)
-    if compute != "local":
-        raise ZoningError(f"未知计算引擎 {compute!r}", f"unknown compute engine {compute!r}; use local or dask")
+    sites = prepare_sites(sites, crs=crs, engine=engine)
     sites = locate_sites(sites.reset_index(drop=True), layers.admin_index())
     ok = np.array([e is None and g is not None and not g.is_empty for e, g in zip(sites["error"], sites.geometry)])
     overlays = overlay_sites(sites[ok], layers, buffers_m=tuple(buffers_m)) if ok.any() else []

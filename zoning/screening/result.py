@@ -4,10 +4,13 @@ Schema: ``zoning/schema/result.schema.json`` (validated in tests).
 """
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from zoning._version import __version__
+from zoning.errors import UnreadableInput
 
 SCHEMA_VERSION = "1.0"
 
@@ -106,6 +109,10 @@ class ScreenResult:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def to_json(self, indent: int | None = 2) -> str:
+        """The result as JSON (schema: zoning/schema/result.schema.json)."""
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
+
     @classmethod
     def from_dict(cls, d: dict) -> "ScreenResult":
         d = dict(d)
@@ -122,3 +129,35 @@ class ScreenResult:
         for r in self.rules:
             out.setdefault(r.line, []).append(r)
         return out
+
+
+def result_files(path: Path | str) -> list[Path]:
+    """The result JSON files of ``path``: a result.json, a JSON list of results, or a
+    ``zoning screen -o`` folder (its result.json or results/*.json)."""
+    path = Path(path)
+    if not path.is_dir():
+        return [path]
+    return ([path / "result.json"] if (path / "result.json").exists() else []) + sorted((path / "results").glob("*.json"))
+
+
+def read_results(paths) -> list[ScreenResult]:
+    """Screening results read back from files or ``zoning screen -o`` folders, without screening again."""
+    paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    results: list[ScreenResult] = []
+    for given in paths:
+        for path in result_files(given):
+            try:
+                doc = json.loads(Path(path).read_text(encoding="utf-8"))
+                docs = doc if isinstance(doc, list) else [doc]
+                results += [ScreenResult.from_dict(d) for d in docs]
+            except KeyError as exc:
+                raise UnreadableInput(f"{path} 不是 zoning screen 的结果文件（缺少 {exc}）",
+                                      f"{path} is not a zoning screen result (missing key {exc}); pass result.json "
+                                      f"or the screen output folder") from None
+            except (OSError, ValueError, TypeError) as exc:
+                raise UnreadableInput(f"无法读取筛查结果 {path}：{exc}",
+                                      f"cannot read screening result {path}: {exc}") from None
+    if paths and not results:
+        raise UnreadableInput("没有找到筛查结果（result.json 或 results/*.json）",
+                              "no screening results found (result.json or results/*.json)")
+    return results

@@ -33,23 +33,9 @@ from typing import Any, Callable
 import yaml
 
 from zoning.screening.attributes import ATTRIBUTES
-from zoning.io.catalog import ROLES
+from zoning.vocabulary import DEFAULT_LINE, DIMENSIONS, LINES, OUTCOMES, ROLES, SEVERITY
 from zoning.errors import InputFileNotFound, RulePackError
 
-OUTCOMES = ("prohibited", "conditional", "needs_info", "compliant")
-SEVERITY = {o: i for i, o in enumerate(reversed(OUTCOMES))}  # compliant 0 ... prohibited 3
-OUTCOME_ZH = {"prohibited": "不符合（禁止）", "conditional": "有条件符合", "needs_info": "需补充信息",
-              "compliant": "符合"}
-OUTCOME_EN = {"prohibited": "prohibited", "conditional": "conditional", "needs_info": "needs information",
-              "compliant": "compliant"}
-DIMENSIONS = ("空间布局约束", "污染物排放管控", "环境风险防控", "资源利用效率")
-DIMENSION_EN = {"空间布局约束": "spatial layout", "污染物排放管控": "pollutant discharge",
-                "环境风险防控": "environmental risk", "资源利用效率": "resource efficiency"}
-LINES = ("生态保护红线", "环境质量底线", "资源利用上线", "生态环境准入清单")
-LINE_EN = {"生态保护红线": "ecological red line", "环境质量底线": "environmental quality baseline",
-           "资源利用上线": "resource utilisation cap", "生态环境准入清单": "access list"}
-DEFAULT_LINE = {"空间布局约束": "生态环境准入清单", "污染物排放管控": "环境质量底线",
-                "环境风险防控": "环境质量底线", "资源利用效率": "资源利用上线"}
 #: attributes computed by zoning (attributes.derived, carbon) that rules may name
 DERIVED_ATTRIBUTES = ("is_two_high", "is_chemical", "industry_code", "industry_known", "footprint_ha",
                       "cleared_ha", "forest_ha", "forest_loss_ha", "stock_loss_tCO2")
@@ -505,3 +491,14 @@ def overall_verdict(outcomes: list[RuleOutcome]) -> str:
     if not outcomes:
         return "compliant"
     return max((o.outcome for o in outcomes), key=lambda o: SEVERITY[o])
+
+
+def unit_code_problems(pack: RulePack, unit_codes: set[str]) -> list[str]:
+    """Rules that name control-unit codes absent from ``unit_codes`` (the catalog's units)."""
+    problems = []
+    for rule in pack.rules:
+        for code in sorted(unit_codes_in(rule.scope) | unit_codes_in(rule.when)):
+            if code not in unit_codes:
+                problems.append(f"line {rule.source_line} rule {rule.id}: unit code {code} is not in "
+                                f"the catalog's control units")
+    return problems

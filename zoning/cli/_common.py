@@ -1,0 +1,125 @@
+"""What every ``zoning`` command shares: options, exit codes, error mapping, progress, output."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from zoning.errors import ZoningError
+
+#: exit codes, documented in the README
+EXIT_OK = 0  #: done
+EXIT_PARTIAL = 1  #: done, but some rows could not be processed or some checks failed (see the output)
+EXIT_DATA = 2  #: bad input data, catalog, rule pack or output location: one line says what and how to fix it
+EXIT_INTERNAL = 3  #: a bug in zoning (please report it; ZONING_DEBUG=1 shows the traceback)
+EXIT_USAGE = 64  #: the command line itself is wrong (unknown option, missing argument, bad option value)
+EXIT_INTERRUPTED = 130
+
+CATALOG_OPTION = click.option("--catalog", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                              help="Layer catalog (YAML). Default: $ZONING_CATALOG or ./layers/catalog.yaml.")
+ENGINE_OPTION = click.option("--io-engine", "engine", type=click.Choice(["pyogrio", "fiona"]), default="pyogrio",
+                             show_default=True, help="Vector I/O engine.")
+OVERWRITE_OPTION = click.option("--overwrite", is_flag=True, help="Replace an earlier output of zoning.")
+LANG_OPTION = click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
+                           help="Language of reports and maps.")
+COMPUTE_OPTIONS = [
+    click.option("--engine", "compute", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+                 help="Run here, or on Dask (a LocalCluster, or the cluster at --scheduler)."),
+    click.option("--scheduler", default=None, help="Address of an existing Dask scheduler, e.g. tcp://host:8786."),
+]
+
+
+def compute_options(func):
+    for option in reversed(COMPUTE_OPTIONS):
+        func = option(func)
+    return func
+
+
+class ZoningGroup(click.Group):
+    """Maps every failure to one line and one exit code, in one place.
+
+    ZoningError (bad data) -> its one-line message, exit 2; click usage errors -> click's
+    usage message, exit 64; anything else is a bug -> one line, exit 3.
+    """
+
+    def main(self, *args, **kwargs):
+        kwargs["standalone_mode"] = False
+        try:
+            rv = super().main(*args, **kwargs)
+        except click.UsageError as exc:
+            exc.show()
+            sys.exit(EXIT_USAGE)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("已中断 / aborted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        sys.exit(rv if isinstance(rv, int) else EXIT_OK)
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except ZoningError as exc:
+            click.echo(exc.one_line(), err=True)
+            sys.exit(exc.exit_code)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except KeyboardInterrupt:
+            click.echo("已中断 / interrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        except Exception as exc:  # a bug, not a user error: say so briefly
+            if os.environ.get("ZONING_DEBUG"):
+                raise
+            click.echo(f"内部错误 / internal error: {type(exc).__name__}: {exc} "
+                       f"(set ZONING_DEBUG=1 for a traceback and please report it)", err=True)
+            sys.exit(EXIT_INTERNAL)
+
+
+def echo_json(obj) -> None:
+    click.echo(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
+
+
+def note(msg: str) -> None:
+    """A progress or status line on stderr (stdout stays for results)."""
+    click.echo(f"  · {msg}", err=True)
+
+
+class Bar:
+    """A progress bar on a terminal, used as a ``progress(done, total)`` callback; silent otherwise.
+
+    ``total`` may be 0 when it is not known yet: the bar starts at the first call.
+    """
+
+    def __init__(self, label: str, total: int = 0):
+        self.label, self.bar, self.done = label, None, 0
+        if total:
+            self._start(total)
+
+    def _start(self, total: int) -> None:
+        if total > 1 and sys.stderr.isatty():
+            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
+            self.bar.__enter__()
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None and self.done == 0:
+            self._start(total)
+        if self.bar is not None:
+            self.bar.update(done - self.done)
+        self.done = done
+
+    def __enter__(self) -> "Bar":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+
+
+def parse_attributes(pairs) -> dict:
+    from zoning.screening.attributes import parse_pairs
+
+    return parse_pairs(pairs)

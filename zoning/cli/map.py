@@ -1,0 +1,47 @@
+"""``zoning map``: the layers (and screened sites) as one offline HTML map."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from zoning.api import explore, load_layers
+from zoning.cli._common import CATALOG_OPTION, ENGINE_OPTION, LANG_OPTION, OVERWRITE_OPTION, parse_attributes
+
+
+@click.command("map")
+@click.argument("sites", nargs=-1)
+@click.option("--result", "result_files", multiple=True, type=click.Path(exists=True, path_type=Path),
+              help="A result.json or a zoning screen -o folder (repeatable); drawn without screening again.")
+@click.option("-o", "--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The HTML file to write, e.g. maps/nanping.html.")
+@click.option("-a", "--attr", "attrs", multiple=True, metavar="KEY=VALUE", help="Attributes for SITES (as in screen).")
+@click.option("--crs", default=None, help="CRS of SITES when they have none.")
+@LANG_OPTION
+@click.option("--tiles", default=None, help="An XYZ tile URL template (e.g. an intranet tile server).")
+@click.option("--tiles-name", default=None, help="Name shown for --tiles in the layer switcher.")
+@click.option("--no-raster", is_flag=True, help="Leave out the forest carbon overlay.")
+@OVERWRITE_OPTION
+@CATALOG_OPTION
+@ENGINE_OPTION
+def map_cmd(sites, result_files, out_path, attrs, crs, lang, tiles, tiles_name, no_raster, overwrite, catalog, engine):
+    """Write one self-contained, offline HTML map of the layers and (optionally) screened sites."""
+    from zoning.io.atomic import check_writable
+    from zoning.render.maps import basemaps_from_env, save_map
+
+    check_writable(out_path, overwrite=overwrite)  # refuse before any work
+    layers = load_layers(catalog, engine=engine)
+    attributes = parse_attributes(attrs)
+    results = []
+    if result_files:
+        from zoning.screening.result import read_results
+
+        results = read_results(result_files)
+    for site in sites:
+        from zoning.api import screen
+
+        results += list(screen(site, layers=layers, attributes=attributes, crs=crs, engine=engine))
+    m = explore(results=results, layers=layers, lang=lang, basemaps=basemaps_from_env(tiles, tiles_name),
+                raster=not no_raster)
+    size = save_map(m, out_path, overwrite=overwrite)
+    click.echo(f"已写出 / wrote {out_path} ({size / 1e6:.2f} MB)", err=True)

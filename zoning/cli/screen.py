@@ -1,0 +1,81 @@
+"""``zoning screen``: screen sites, print the verdicts, write the outputs."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from zoning.errors import AttributeProblem
+from zoning.api import load_layers, screen, write_screen_outputs
+from zoning.cli._common import (CATALOG_OPTION, ENGINE_OPTION, EXIT_PARTIAL, LANG_OPTION, OVERWRITE_OPTION, Bar,
+                                compute_options, parse_attributes)
+from zoning.render.labels import outcome_label
+from zoning.render.table import format_table
+from zoning.screening.overlay import DEFAULT_BUFFERS_M
+
+
+def _parse_buffers(ctx, param, text: str) -> tuple[float, ...]:
+    """Buffer radii (m); a bad value is bad data (exit 2), like a bad attribute."""
+    try:
+        values = tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        values = ()
+    if not values or any(not (0 < v < float("inf")) for v in values):
+        raise AttributeProblem(f"--buffers 应为逗号分隔的正数米值，例如 300,1000（收到 {text[:60]!r}）",
+                               f"--buffers takes comma-separated positive metres, e.g. 300,1000 (got {text[:60]!r})")
+    return values
+
+
+@click.command("screen")
+@click.argument("site")
+@click.option("-a", "--attr", "attrs", multiple=True, metavar="KEY=VALUE",
+              help="Project attribute, repeatable: name, industry, two_high, chemical, boiler_th, boiler_fuel, "
+                   "energy_tce, renewable_share, clear_share.")
+@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write result.json, report.html, report.docx, sites.gpkg (batch: results/, summary.csv, summary.gpkg).")
+@click.option("--crs", default=None, help="CRS of the input: EPSG code, gcj02 or bd09.")
+@click.option("--layer", default=None, help="Layer name inside a multi-layer site file.")
+@click.option("--buffers", default=",".join(f"{b:g}" for b in DEFAULT_BUFFERS_M), show_default=True,
+              callback=_parse_buffers, help="Buffer ring radii in metres, comma-separated.")
+@LANG_OPTION
+@click.option("--rules", "rules_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Rule pack (YAML). Default: the one the catalog names.")
+@click.option("--reports/--no-reports", default=None,
+              help="Write HTML/DOCX reports (default: on for one site, off for a batch).")
+@OVERWRITE_OPTION
+@click.option("--base-year", type=int, default=None, help="First year of the forgone forest sink (default: this year).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result(s) as JSON on stdout.")
+@CATALOG_OPTION
+@ENGINE_OPTION
+@compute_options
+def screen_cmd(site, attrs, out_dir, crs, layer, buffers, lang, rules_path, reports, overwrite, base_year, as_json,
+               catalog, engine, compute, scheduler):
+    """Screen SITE (a file of one or many sites, or coordinates) against the zoning layers and rules."""
+    attributes = parse_attributes(attrs)
+    layers = load_layers(catalog, engine=engine)
+    with Bar("筛查 screening") as bar:
+        results = screen(site, layers=layers, attributes=attributes, rule_pack=rules_path, buffers_m=buffers,
+                         crs=crs, layer=layer, engine=engine, base_year=base_year, compute=compute,
+                         scheduler=scheduler, progress=bar)
+    if as_json:
+        click.echo(results.to_json() if len(results) > 1 else results[0].to_json())
+    else:
+        rows = [(r.site_id, outcome_label(r.verdict, lang), r.site.county or "—",
+                 ", ".join(f"{x.id}" for x in r.rules if x.outcome != "compliant") or "—",
+                 r.error or "") for r in results]
+        click.echo(format_table(rows, ["站点 site", "结论 verdict", "县区 county", "规则 rules", "错误 error"], max_width=80))
+        if len(results) == 1 and results[0].rules:
+            click.echo("")
+            for x in results[0].rules:
+                msg = x.message_en if lang == "en" else x.message
+                click.echo(f"[{x.id}] {outcome_label(x.outcome, lang)}: {msg}"
+                           + (f" ({'; '.join(x.reasons)})" if x.reasons else ""))
+    if out_dir is not None:
+        with Bar("写出 writing", len(results)) as bar:
+            written = write_screen_outputs(results, out_dir, lang=lang, reports=reports, overwrite=overwrite,
+                                           progress=bar)
+        click.echo(f"已写出 {len(written)} 个文件到 {out_dir} / wrote {len(written)} files to {out_dir}", err=True)
+    if results.errors:
+        n = len(results.errors)
+        click.echo(f"{n} 个站点无法筛查（见错误列）/ {n} site(s) could not be screened (see the error column)", err=True)
+        raise SystemExit(EXIT_PARTIAL)
