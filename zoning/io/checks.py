@@ -118,7 +118,7 @@ def _check_vector(spec: LayerSpec, engine: str, findings: list[Finding]) -> gpd.
     if spec.role == "control_unit":
         bad_class = sorted(set(gdf["class"].astype(str)) - set(UNIT_CLASSES))
         add("unit classes", not bad_class,
-            f"unknown classes {bad_class}; expected 优先保护/重点管控/一般管控" if bad_class else "优先保护/重点管控/一般管控")
+            f"unknown classes {bad_class}; expected {'/'.join(UNIT_CLASSES)}" if bad_class else "/".join(UNIT_CLASSES))
         problems = []
         for code, cls, county in zip(gdf["code"].astype(str), gdf["class"].astype(str), gdf["county_code"].astype(str)):
             m = UNIT_CODE_RE.match(code)

@@ -252,7 +252,7 @@ def load_rule_pack(path: Path | str) -> RulePack:
         dim = raw.get("dimension")
         if dim is not None and dim not in DIMENSIONS:
             probs.add(line, rid, f"未知维度 {dim!r}", f"unknown dimension {dim!r}; use {', '.join(DIMENSIONS)}")
-        ln = raw.get("line") or DEFAULT_LINE.get(dim, "生态环境准入清单")
+        ln = raw.get("line") or DEFAULT_LINE.get(dim, LINES[-1])
         if ln not in LINES:
             probs.add(line, rid, f"未知 line {ln!r}", f"unknown line {ln!r}; use {', '.join(LINES)}")
         if raw.get("outcome") is not None and raw["outcome"] not in OUTCOMES:
