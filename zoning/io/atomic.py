@@ -14,20 +14,26 @@ from typing import Iterator
 from zoning.errors import OutputExists, OutputProblem
 
 
-def check_writable(path: Path, *, overwrite: bool) -> None:
-    """Refuse to clobber ``path`` unless ``overwrite``; make sure its folder can be written."""
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise OutputExists(f"输出已存在：{path}；如需覆盖请加 --overwrite",
-                           f"output exists: {path}; pass --overwrite to replace it")
+def _writable_parent(path: Path) -> Path:
+    """Create ``path``'s folder if needed; refuse with one line when it cannot be written."""
     parent = path.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputProblem(f"无法创建输出目录 {parent}：{exc.strerror}",
                             f"cannot create output folder {parent}: {exc.strerror}") from None
-    if not os.access(parent, os.W_OK):
+    if not os.access(parent, os.W_OK | os.X_OK):
         raise OutputProblem(f"输出目录不可写：{parent}", f"output folder is not writable: {parent}")
+    return parent
+
+
+def check_writable(path: Path, *, overwrite: bool) -> None:
+    """Refuse to clobber ``path`` unless ``overwrite``; make sure its folder can be written."""
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise OutputExists(f"输出已存在：{path}；如需覆盖请加 --overwrite",
+                           f"output exists: {path}; pass --overwrite to replace it")
+    _writable_parent(path)
 
 
 @contextlib.contextmanager
@@ -108,14 +114,7 @@ def check_folder_writable(final: Path | str, *, overwrite: bool) -> Path:
         if not overwrite:
             raise OutputExists(f"输出已存在：{final}；如需覆盖请加 --overwrite",
                                f"output exists: {final}; pass --overwrite to replace it")
-    parent = final.parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputProblem(f"无法创建输出目录 {parent}：{exc.strerror}",
-                            f"cannot create output folder {parent}: {exc.strerror}") from None
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise OutputProblem(f"输出目录不可写：{parent}", f"output folder is not writable: {parent}")
+    _writable_parent(final)
     return final
 
 
