@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 CATALOG := layers/catalog.yaml
 SAMPLE  := layers/nanping/generated
 
-.PHONY: all install sysdeps layers demo test bench clean distclean
+.PHONY: all install sysdeps layers demo test core-check bench clean distclean
 
 all: demo
 
@@ -58,6 +58,12 @@ demo: layers
 
 test: layers sysdeps
 	$(BIN)/python -m pytest
+
+# Core dependencies only: a fresh venv (CORE_VENV, default /tmp/zoning-core) with `pip install .`
+# (no extras, not editable) runs screen (+reports), single-site screen, carbon stock/program, map
+# and export on the sample layers; each must exit 0 and write its files. CI runs it after `make test`.
+core-check: layers
+	PYTHON=$(PYTHON) bash tools/core_check.sh
 
 bench: layers
 	test -f $(SAMPLE)/forest_carbon_30m.tif || $(BIN)/zoning sample build --resolution 30 --catalog $(CATALOG)
