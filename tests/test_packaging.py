@@ -57,10 +57,7 @@ CONDA_ONLY = {
     "gdal": "GDAL's command-line tools (ogrinfo), used by the export/IO tests when present",
 }
 # Core dependencies that no module under zoning/ uses yet, with the reason. Keep it short.
-DECLARED_AHEAD = {
-    "folium": "the web map is moving to folium",
-    "branca": "folium's HTML templating, used with the folium map",
-}
+DECLARED_AHEAD: dict[str, str] = {}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -77,9 +77,9 @@ def write_screen_outputs(results: list[ScreenResult], out_dir: Path | str, *, la
         write_vector(summary_geoframe(results), plan["sites_gpkg" if single else "summary_gpkg"], driver="GPKG",
                      layer="sites")
         if "map" in plan:
-            from zoning.render.webmap import basemaps_from_env, build_map
+            from zoning.render.maps import basemaps_from_env, build_map, map_html
 
-            plan["map"].write_text(build_map(layers, results, lang=lang, basemaps=basemaps_from_env()),
+            plan["map"].write_text(map_html(build_map(layers, results, lang=lang, basemaps=basemaps_from_env())),
                                    encoding="utf-8")
         for i, r in enumerate(results, 1):
             json_path = plan["result"] if single else plan[f"result:{r.site_id}"]

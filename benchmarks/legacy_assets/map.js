@@ -1,5 +1,5 @@
 /* zoning offline map: Leaflet core plus small controls written for this tool.
-   Data come from window.ZONING (built by zoning.render.webmap); nothing is fetched. */
+   Data come from window.ZONING (built by benchmarks/legacy_webmap.py, the bench baseline); nothing is fetched. */
 (function () {
   "use strict";
   var Z = window.ZONING, L = window.L;

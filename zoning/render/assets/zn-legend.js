@@ -1,0 +1,44 @@
+/* zoning map: legend control (layer groups, site verdicts, carbon ramp). Data arrive as JSON. */
+(function () {
+  "use strict";
+  var Z = window.ZoningMap = window.ZoningMap || {};
+  if (Z.Legend) return;
+  var COLOR = /^#[0-9a-fA-F]{3,8}$/;
+  function color(c) { return COLOR.test(String(c)) ? String(c) : "#888888"; }
+
+  Z.Legend = L.Control.extend({
+    options: {position: "bottomright"},
+    initialize: function (data, options) { L.setOptions(this, options); this._data = data; },
+    onAdd: function () {
+      var d = this._data, box = L.DomUtil.create("div", "zn-legend");
+      box.id = d.id || "zn-legend";
+      Z.el("b", null, d.title, box);
+      (d.groups || []).forEach(function (g) {
+        var row = Z.el("div", "zn-legend-item", null, box), sw = Z.el("i", null, null, row);
+        sw.style.backgroundColor = color(g.fill);
+        sw.style.borderColor = color(g.stroke);
+        sw.style.opacity = String(Math.max(Number(g.opacity) || 0, 0.35));
+        Z.el("span", null, g.title, row);
+        if (g.source) Z.el("span", "zn-legend-src", g.source, row);
+      });
+      if ((d.verdicts || []).length) {
+        Z.el("b", null, d.sites_title, box);
+        d.verdicts.forEach(function (v) {
+          var row = Z.el("div", "zn-legend-item", null, box), sw = Z.el("i", "zn-dot", null, row);
+          sw.style.backgroundColor = color(v[0]);
+          Z.el("span", null, v[1], row);
+        });
+      }
+      if (d.raster) {
+        var r = d.raster;
+        Z.el("b", null, r.title, box);
+        var ramp = Z.el("div", "zn-ramp", null, box);
+        ramp.style.backgroundImage = "linear-gradient(to right," + r.ramp.map(color).join(",") + ")";
+        Z.el("div", "zn-ramp-labels", r.min + " – " + r.max + " " + (r.units || ""), box);
+      }
+      L.DomEvent.disableClickPropagation(box);
+      L.DomEvent.disableScrollPropagation(box);
+      return box;
+    }
+  });
+})();
