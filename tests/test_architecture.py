@@ -13,7 +13,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "zoning"
 
 #: lowest first: a module may import modules of its own rank or lower, never higher
 RANKS = [
-    ("zoning._version", "zoning.errors", "zoning.vocabulary", "zoning.data", "zoning.schema"),
+    ("zoning._version", "zoning.errors", "zoning.vocabulary", "zoning.escape", "zoning.data", "zoning.schema"),
     ("zoning.geo",),
     ("zoning.io",),
     ("zoning.carbon",),

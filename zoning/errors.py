@@ -17,9 +17,20 @@ class ZoningError(Exception):
         self.en = en if en is not None else zh
         super().__init__(self.en)
 
-    def one_line(self) -> str:
-        text = f"错误：{self.zh} | Error: {self.en}"
-        return " ".join(text.split())
+    #: longest part of a message shown without --debug (characters; a 300-digit coordinate or a
+    #: whole SQL statement must not flood the terminal)
+    MAX_PART = 140
+
+    def one_line(self, *, full: bool = False) -> str:
+        """``错误：… | Error: …`` on one line, control characters escaped; each half capped at
+        :attr:`MAX_PART` characters unless ``full`` (the CLI's ``--debug``)."""
+        from zoning.escape import terminal_text
+
+        def part(text: str) -> str:
+            text = " ".join(terminal_text(text).split())
+            return text if full or len(text) <= self.MAX_PART else text[: self.MAX_PART - 1] + "…"
+
+        return f"错误：{part(self.zh)} | Error: {part(self.en)}"
 
 
 class InputFileNotFound(ZoningError, FileNotFoundError):
@@ -52,6 +63,11 @@ class LayerError(ZoningError, ValueError):
 
 class RulePackError(ZoningError, ValueError):
     """A rule pack is invalid (schema, unknown fields, duplicate ids ...)."""
+
+
+class RuleValueProblem(RulePackError):
+    """One invalid value inside a rule's condition (collected by rule pack validation and
+    reported with the rule's id and line)."""
 
 
 class AttributeProblem(ZoningError, ValueError):
@@ -89,3 +105,32 @@ class OfflineViolation(ZoningError, RuntimeError):
 
     def __init__(self, zh: str, en: str | None = None):
         super().__init__(zh, en)
+
+
+# --- the service (zoning serve): request problems, mapped to 4xx JSON in zoning/service/errors.py
+class RequestProblem(ZoningError, ValueError):
+    """A request to the service is malformed: not JSON, a missing or wrongly typed member."""
+
+
+class UploadTooLarge(ZoningError, ValueError):
+    """An upload exceeds a limit: bytes, unpacked bytes (zip bomb), files, sites or vertices."""
+
+
+class UnsafeUpload(ZoningError, ValueError):
+    """An upload is refused for safety: ``../`` or absolute archive entries, links, nested archives."""
+
+
+class NotFound(ZoningError, LookupError):
+    """A screening, job or file the service was asked for does not exist (or has expired)."""
+
+
+class AuthRequired(ZoningError, PermissionError):
+    """The service needs its bearer token and none (or a wrong one) was given."""
+
+
+class HistoryError(ZoningError, RuntimeError):
+    """The history database cannot be opened, migrated or written."""
+
+
+class OutsideLayers(SiteError):
+    """A site lies wholly outside the area the layer set covers: nothing can be screened there."""

@@ -21,8 +21,11 @@ from zoning.cli.sites import sites_cmd
 
 @click.group(cls=ZoningGroup)
 @click.version_option(__version__, prog_name="zoning")
-def main() -> None:
+@click.option("--debug", is_flag=True, help="Whole error messages, and a traceback for internal errors.")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
     """三线一单 / 生态环境分区管控 screening tool for Nanping (南平市)."""
+    ctx.obj = {"debug": debug}
 
 
 for command in (layers, sample, sites_cmd, screen_cmd, map_cmd, export_cmd, carbon, rules):

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from zoning.errors import ZoningError
+from zoning.escape import terminal_text
 
 #: exit codes, documented in the README
 EXIT_OK = 0  #: done
@@ -26,8 +27,10 @@ OVERWRITE_OPTION = click.option("--overwrite", is_flag=True, help="Replace an ea
 LANG_OPTION = click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
                            help="Language of reports and maps.")
 COMPUTE_OPTIONS = [
-    click.option("--engine", "compute", type=click.Choice(["local", "dask"]), default="local", show_default=True,
-                 help="Run here, or on Dask (a LocalCluster, or the cluster at --scheduler)."),
+    click.option("--engine", "compute", type=click.Choice(["auto", "local", "processes", "dask"]), default="auto",
+                 show_default=True, help="auto: a process pool over every core for 2,000 sites or more, else this "
+                 "process; local: this process; processes: the pool; dask: a LocalCluster or the cluster at "
+                 "--scheduler. All give the same results."),
     click.option("--scheduler", default=None, help="Address of an existing Dask scheduler, e.g. tcp://host:8786."),
 ]
 
@@ -36,6 +39,48 @@ def compute_options(func):
     for option in reversed(COMPUTE_OPTIONS):
         func = option(func)
     return func
+
+
+def debugging() -> bool:
+    """``zoning --debug …`` or ZONING_DEBUG=1: whole messages and tracebacks."""
+    ctx = click.get_current_context(silent=True)
+    root = ctx.find_root() if ctx is not None else None
+    return bool(os.environ.get("ZONING_DEBUG")) or bool(root is not None and (root.obj or {}).get("debug"))
+
+
+class _QuietPipe:
+    """stdout that ends quietly when the reader goes away (``zoning … | head -1``): the run goes
+    on and writes its files; what it would still print is dropped."""
+
+    def __init__(self, stream):
+        self._stream, self._gone = stream, False
+
+    def _drop(self) -> None:
+        self._gone = True
+        try:  # later flushes (also the interpreter's at exit) go nowhere instead of failing
+            os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass
+
+    def write(self, text):
+        if self._gone:
+            return len(text)
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._drop()
+            return len(text)
+
+    def flush(self) -> None:
+        if self._gone:
+            return
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._drop()
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
 
 
 class ZoningGroup(click.Group):
@@ -47,6 +92,8 @@ class ZoningGroup(click.Group):
 
     def main(self, *args, **kwargs):
         kwargs["standalone_mode"] = False
+        if not isinstance(sys.stdout, _QuietPipe) and sys.stdout is not None:
+            sys.stdout = _QuietPipe(sys.stdout)
         try:
             rv = super().main(*args, **kwargs)
         except click.UsageError as exc:
@@ -64,7 +111,9 @@ class ZoningGroup(click.Group):
         try:
             return super().invoke(ctx)
         except ZoningError as exc:
-            click.echo(exc.one_line(), err=True)
+            if debugging() and exc.exit_code == EXIT_INTERNAL:
+                raise
+            click.echo(exc.one_line(full=debugging()), err=True)
             sys.exit(exc.exit_code)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
@@ -72,10 +121,12 @@ class ZoningGroup(click.Group):
             click.echo("已中断 / interrupted", err=True)
             sys.exit(EXIT_INTERRUPTED)
         except Exception as exc:  # a bug, not a user error: say so briefly
-            if os.environ.get("ZONING_DEBUG"):
+            if debugging():
                 raise
-            click.echo(f"内部错误 / internal error: {type(exc).__name__}: {exc} "
-                       f"(set ZONING_DEBUG=1 for a traceback and please report it)", err=True)
+            detail = " ".join(terminal_text(str(exc)).split())
+            detail = detail if len(detail) <= 160 else detail[:159] + "…"
+            click.echo(f"内部错误 / internal error: {type(exc).__name__}: {detail} "
+                       f"(run with --debug for a traceback and please report it)", err=True)
             sys.exit(EXIT_INTERNAL)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 import unicodedata
 from typing import Iterable, Sequence
 
+from zoning.escape import terminal_text
+
 
 def display_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
@@ -24,7 +26,8 @@ def _fit(text: str, width: int) -> str:
 
 def format_table(rows: Iterable[Sequence], headers: Sequence[str], *, max_width: int = 60) -> str:
     """Render rows as an aligned text table; cells wider than ``max_width`` are cut with …"""
-    cells = [[("" if v is None else str(v)) for v in row] for row in rows]
+    cells = [[terminal_text(v) for v in row] for row in rows]  # data never drives the terminal
+    headers = [terminal_text(h) for h in headers]
     widths = [min(max_width, max([display_width(h)] + [display_width(r[i]) for r in cells]))
               for i, h in enumerate(headers)]
     line = "  ".join(_fit(h, w) for h, w in zip(headers, widths)).rstrip()
