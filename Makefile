@@ -19,15 +19,18 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# System tools the tests use when present: GDAL's ogrinfo, Chromium (browser test of the offline
-# map) and a small CJK font for its screenshot. Installed when running as root on Debian/Ubuntu;
-# elsewhere the tests that need them skip with a reason.
-SYSPKGS := gdal-bin chromium fonts-wqy-microhei
+# System tools the tests use when present: GDAL's ogrinfo, Chromium (browser tests of the offline
+# map and of `zoning serve`), a small CJK font for their screenshots, and PostgreSQL + PostGIS (the
+# service's history and PostGIS layer tests start a throw-away server in a temporary folder).
+# Installed when running as root on Debian/Ubuntu; elsewhere the tests that need them skip with a reason.
+SYSPKGS := gdal-bin chromium fonts-wqy-microhei postgresql postgresql-postgis
 sysdeps:
 	@missing=""; \
 	command -v ogrinfo >/dev/null 2>&1 || missing="$$missing gdal-bin"; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	[ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing="$$missing fonts-wqy-microhei"; \
+	ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1 || missing="$$missing postgresql-postgis"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null) \
@@ -50,11 +53,15 @@ demo: layers
 	  -a boiler_th=8 -a boiler_fuel=coal --catalog $(CATALOG) --overwrite -o $(DEMO_OUT)/single
 	$(BIN)/zoning carbon stock $(SAMPLE)/sample_projects.gpkg --catalog $(CATALOG) --overwrite -o $(DEMO_OUT)/carbon
 	$(BIN)/zoning carbon program --catalog $(CATALOG) --overwrite -o $(DEMO_OUT)/program
+	$(BIN)/zoning carbon stock $(SAMPLE)/sample_stands.gpkg --id-field 小班号 --catalog $(CATALOG) --overwrite \
+	  -o $(DEMO_OUT)/stands_stock
+	$(BIN)/zoning carbon program --stands $(SAMPLE)/sample_stands.gpkg --id-field 小班号 --catalog $(CATALOG) \
+	  --overwrite -o $(DEMO_OUT)/program_stands
 	$(BIN)/zoning map $(SAMPLE)/sample_projects.gpkg --catalog $(CATALOG) --overwrite -o maps/nanping_sample.html
 	$(BIN)/zoning export --county 延平区 --format shp,gpkg,geojson,kml,csv --encoding gbk --results $(DEMO_OUT)/screen \
 	  --catalog $(CATALOG) --overwrite -o $(DEMO_OUT)/export
 	@echo "map: maps/nanping_sample.html; export: $(DEMO_OUT)/export/350702_Yanping"
-	@echo "reports: $(DEMO_OUT)/screen/reports/*.html, $(DEMO_OUT)/single/report.html, $(DEMO_OUT)/program/program.html"
+	@echo "reports: $(DEMO_OUT)/screen/reports/*.html, $(DEMO_OUT)/single/report.html, $(DEMO_OUT)/program/program.html, $(DEMO_OUT)/program_stands/program.html"
 
 test: layers sysdeps
 	$(BIN)/python -m pytest
@@ -68,6 +75,7 @@ core-check: layers
 bench: layers
 	test -f $(SAMPLE)/forest_carbon_30m.tif || $(BIN)/zoning sample build --resolution 30 --catalog $(CATALOG)
 	$(BIN)/python benchmarks/run.py $(if $(QUICK),--quick,)
+	$(BIN)/python benchmarks/service.py $(if $(QUICK),--quick,)
 
 clean:
 	rm -rf .pytest_cache build *.egg-info maps/*.html out

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-ORDER = ["W1", "W2", "W2dask", "W3", "W4", "W5", "PROVINCE"]
+ORDER = ["W1", "W2", "PROJ", "W2dask", "W3", "W4", "W5", "PROVINCE"]
 
 
 def main() -> None:

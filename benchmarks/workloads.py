@@ -211,7 +211,42 @@ def province(quick):
              "baseline": None}]
 
 
-WORKLOADS = {"W1": w1, "W2": w2, "W2dask": w2_dask, "W3": w3, "W4": w4, "W5": w5, "PROVINCE": province}
+def proj(quick):
+    """Cost of faithful projection (issue 11): layers and sites densified in lon/lat (edges cut to
+    zoning.geo.crs.DENSIFY_DEG) before they are projected, vs vertex by vertex (the baseline).
+    One warm site (point, polygon) and a 10,000-site batch, each on a fresh LayerSet."""
+    import zoning.geo.crs as crs
+    from zoning.screening.pipeline import screen
+
+    default = crs.DENSIFY_DEG
+    timing = {}
+    for label, deg in (("densified", default), ("vertex by vertex", 1e9)):
+        crs.DENSIFY_DEG = deg
+        cat, layers, pack = _setup()
+        attrs = {"industry": "C2041", "two_high": False, "chemical": False}
+        t = time.perf_counter()
+        screen("118.30,27.00", layers=layers, rule_pack=pack, attributes=attrs)  # builds the zone's layers
+        timing[(label, "first")] = time.perf_counter() - t
+        pts = iter(f"{118.0 + i * 0.013:.3f},{26.8 + i * 0.011:.3f}" for i in range(1000))
+        timing[(label, "point")] = _median(lambda: screen(next(pts), layers=layers, rule_pack=pack, attributes=attrs), 30)
+        polys = land_sites(layers, 30, polygons=1.0, seed=5)
+        it = iter(range(30))
+        timing[(label, "polygon")] = _median(lambda: screen(polys.iloc[[next(it)]], layers=layers, rule_pack=pack,
+                                                            attributes=attrs), 30)
+        for kind, share in (("points", 0.0), ("polygons", 1.0)):
+            sites = land_sites(layers, 10_000, polygons=share, seed=10_000 + int(share))
+            t = time.perf_counter()
+            screen(sites, layers=layers, rule_pack=pack)
+            timing[(label, kind)] = time.perf_counter() - t
+    crs.DENSIFY_DEG = default
+    names = {"first": "first site (densify + project the layers)", "point": "one point site, warm",
+             "polygon": "one polygon site, warm", "points": "batch 10,000 points", "polygons": "batch 10,000 polygons"}
+    return [{"workload": f"PROJ {names[k]}, densified to {default}°", "seconds": timing[("densified", k)],
+             "baseline": "vertex-by-vertex projection", "baseline_seconds": timing[("vertex by vertex", k)]}
+            for k in names]
+
+
+WORKLOADS = {"W1": w1, "W2": w2, "W2dask": w2_dask, "W3": w3, "W4": w4, "W5": w5, "PROVINCE": province, "PROJ": proj}
 
 if __name__ == "__main__":
     name, quick = sys.argv[1], "--quick" in sys.argv

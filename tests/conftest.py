@@ -30,3 +30,7 @@ def admin(catalog):
 @pytest.fixture
 def data():
     return DATA
+
+
+# one throw-away PostgreSQL for every test that needs it (tests/test_service_support.py)
+from test_service_support import postgres_server  # noqa: E402,F401

@@ -23,7 +23,7 @@ RANKS = [
     ("zoning.export",),
     ("zoning.sample",),
     ("zoning.api",),
-    ("zoning.cli", "zoning.__main__", "zoning"),
+    ("zoning.cli", "zoning.cli.serve", "zoning.service", "zoning.__main__", "zoning"),
 ]
 ANALYSIS = ("zoning.geo", "zoning.io", "zoning.carbon", "zoning.screening", "zoning.engines")
 

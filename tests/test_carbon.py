@@ -53,11 +53,17 @@ def test_three_by_three_known_fractions(tmp_path):
     assert r.loc["g2", "forest_ha"] == pytest.approx(7.0)  # the 0 cell is land without forest
     assert r.loc["g2", "pixels"] == pytest.approx(8.0)
     assert "nodata_in_footprint" in r.loc["g2", "flags"] and "few_pixels" in r.loc["g2", "flags"]
-    assert r.loc["g3", "stock_tC"] == 0 and "nodata_only" in r.loc["g3", "flags"]
+    assert r.loc["g2", "coverage_share"] == pytest.approx(8 / 9)  # one of 9 cells has no data
+    # nothing measured on the nodata cell: NA, not 0
+    assert np.isnan(r.loc["g3", "stock_tC"]) and np.isnan(r.loc["g3", "forest_ha"]) and "nodata_only" in r.loc["g3", "flags"]
+    assert r.loc["g3", "coverage_share"] == 0
     # half of g4 is outside the raster: the coverage check says so; the inside half is counted
-    assert "coverage_mismatch" in r.loc["g4", "flags"]
+    assert "coverage_mismatch" in r.loc["g4", "flags"] and "partly_outside_raster" in r.loc["g4", "flags"]
     assert r.loc["g4", "covered_ha"] == pytest.approx(0.5)
+    assert r.loc["g4", "valid_ha"] == pytest.approx(0.25)  # a quarter is on the nodata cell
+    assert r.loc["g4", "coverage_share"] == pytest.approx(0.25)
     assert r.loc["g4", "stock_tC"] == pytest.approx(0.25 * 60)  # the nodata quarter adds nothing
+    assert (r.loc[["g0", "g1"], "coverage_share"] == 1.0).all() and r.loc["g0", "flags"] == "few_pixels"
 
 
 def test_ten_by_ten_diagonal_triangle(tmp_path):
@@ -113,11 +119,13 @@ def test_units_conversion_and_refusals(tmp_path):
         stock(poly, no_crs)
 
 
-def test_polygon_outside_raster_gives_explicit_zero(tmp_path):
+def test_polygon_outside_raster_gives_na_not_zero(tmp_path):
     path = _raster(tmp_path / "d.tif", D3, transform=T3)
     far = _gdf([shapely.box(600_000, 3_100_000, 600_100, 3_100_100)])
     r = stock(far, path).iloc[0]
-    assert r["stock_tC"] == 0 and r["pixels"] == 0 and r["flags"] == "outside_raster"
+    assert np.isnan(r["stock_tC"]) and np.isnan(r["stock_tCO2"]) and np.isnan(r["forest_ha"])
+    assert r["pixels"] == 0 and r["flags"] == "outside_raster" and r["coverage_share"] == 0
+    assert r["area_ha"] == pytest.approx(1.0, rel=1e-3)  # the stand itself is still measured
 
 
 def _random_polygons(bounds, n, seed):
@@ -146,7 +154,9 @@ def test_equals_exactextract_on_random_polygons(catalog):
     ours = stock(gdf, path)
     ref = exact_extract(str(path), gdf, ["sum", "count"], output="pandas")
     ref_stock = ref["sum"].to_numpy() * px_ha
-    assert np.allclose(ours["stock_tC"], ref_stock, rtol=1e-6, atol=1e-9)
+    # where no pixel with data lies under a polygon exactextract sums 0; we say NA (nothing measured)
+    assert np.array_equal(ours["stock_tC"].isna().to_numpy(), ref["count"].to_numpy() == 0)
+    assert np.allclose(ours["stock_tC"].fillna(0.0), ref_stock, rtol=1e-6, atol=1e-9)
     assert np.allclose(ours["pixels"], ref["count"], rtol=1e-6, atol=1e-9)
     assert (ours["stock_tC"] > 0).sum() > 200  # half the bounding box is city land: a real comparison
 
@@ -158,7 +168,7 @@ def test_parallel_equals_serial(catalog):
     gdf = gpd.GeoDataFrame(geometry=_random_polygons(bounds, 3000, seed=4), crs=crs)
     serial = stock(gdf, path, workers=1)
     parallel = stock(gdf, path, workers=2, strip_rows=128)
-    assert np.array_equal(serial["stock_tC"].to_numpy(), parallel["stock_tC"].to_numpy())
+    assert np.array_equal(serial["stock_tC"].to_numpy(), parallel["stock_tC"].to_numpy(), equal_nan=True)
     assert list(serial["id"]) == [str(i + 1) for i in range(3000)]  # input order kept
 
 
@@ -178,7 +188,9 @@ def test_carbon_stock_cli(tmp_path, catalog):
     assert list(table.columns[:6]) == ["id", "forest_ha", "stock_tC", "stock_tCO2", "mean_tC_ha", "pixels"]
     sites = gpd.read_file(src)
     assert list(table["id"]) == list(sites["id"])  # input order
-    assert np.allclose(table["stock_tCO2"], table["stock_tC"] * 44 / 12, rtol=1e-6)
+    assert np.allclose(table["stock_tCO2"], table["stock_tC"] * 44 / 12, rtol=1e-6, equal_nan=True)
+    points = sites.geom_type == "Point"
+    assert table.loc[points.to_numpy(), "stock_tC"].isna().all()  # no footprint: NA, not 0
     by_county = pd.read_csv(out / "stock_by_county.csv", encoding="utf-8-sig")
     total = by_county[by_county["county"] == "合计 total"].iloc[0]
     assert total["stock_tC"] == pytest.approx(table["stock_tC"].sum(), rel=1e-6)

@@ -16,9 +16,10 @@ def _write(tmp_path, doc) -> Path:
 
 def test_sample_catalog_roles(catalog):
     roles = [s.role for s in catalog.layers]
-    assert roles == ["admin", "red_line", "control_unit", "park", "protected", "no_burn", "forest_carbon"]
+    assert roles == ["admin", "red_line", "control_unit", "park", "protected", "no_burn", "forest_carbon",
+                     "registered_carbon"]
     assert all(s.path.is_absolute() for s in catalog.layers)
-    assert [s.synthetic for s in catalog.layers] == [False] + [True] * 6
+    assert [s.synthetic for s in catalog.layers] == [False] + [True] * 7
 
 
 def test_field_mapping_renames_to_canonical(catalog):

@@ -17,6 +17,7 @@ from zoning.cli import main
 from zoning.errors import OutputExists, OutputProblem
 from zoning.export.county import ExportError, export_county, sanitize
 from zoning.io.layerset import load_layerset
+from zoning.geo.crs import project
 from zoning.geo.measure import ellipsoidal_areas
 
 
@@ -49,8 +50,14 @@ def test_shapefile_round_trip_all_readers(tmp_path, layers, encoding, crs):
         assert sorted(frame["ZONE_NAME"]) == expected_names
         assert len(frame) == len(expected_names)
         assert frame.crs.to_epsg() == int(crs)
-        measured = ellipsoidal_areas(frame.geometry) / 1e4 if crs == "4490" else frame.area.to_numpy() / 1e4
+        # issue 11: AREA_HA is planar only where the CRS keeps the county's areas within 0.1 %; 延平区
+        # reaches 117.84°E, 2.2° west of EPSG:4549's central meridian (+0.11 %): ellipsoidal there, warned
+        planar = crs == "4548"
+        assert m["area_ha"].startswith("planar" if planar else "ellipsoidal")
+        assert bool(m["warnings"]) == (crs == "4549")
+        measured = frame.area.to_numpy() / 1e4 if planar else ellipsoidal_areas(frame.geometry) / 1e4
         assert np.allclose(frame["AREA_HA"], measured, rtol=1e-4)
+        assert np.allclose(frame["AREA_HA"], ellipsoidal_areas(frame.geometry) / 1e4, rtol=1e-3)
     if shutil.which("ogrinfo"):
         text = subprocess.run(["ogrinfo", "-al", "-q", str(shp)], capture_output=True, text=True, check=True).stdout
         got = sorted(line.split("=", 1)[1].strip() for line in text.splitlines() if "ZONE_NAME (String)" in line)
@@ -66,7 +73,7 @@ def test_shapefile_round_trip_all_readers(tmp_path, layers, encoding, crs):
 
 def test_other_formats_round_trip(tmp_path, layers):
     out = tmp_path / "out"
-    export_county(layers, out, county="建瓯市", roles="red_line,park", formats=("gpkg", "geojson", "kml", "csv"))
+    [m] = export_county(layers, out, county="建瓯市", roles="red_line,park", formats=("gpkg", "geojson", "kml", "csv"))
     folder = out / "350783_Jian_ou"
     src = layers.frames["red_line"]
     names = sorted(src.loc[src["county_code"] == "350783", "name"])  # red lines are split by county
@@ -75,7 +82,12 @@ def test_other_formats_round_trip(tmp_path, layers):
     for engine in ("pyogrio", "fiona"):
         gj = gpd.read_file(folder / "350783_Jian_ou_red_line.geojson", engine=engine)
         assert sorted(gj["name"]) == names and gj.crs.to_epsg() == 4490
-        assert np.allclose(ellipsoidal_areas(gj.geometry) / 1e4, gj["area_ha"], rtol=1e-4)
+        # the default CRS is auto (issue 11): area_ha is planar in the county's own GK zone (the official
+        # area), within 0.1 % of the ellipsoidal area; GeoJSON itself is always EPSG:4490
+        assert m["crs"] == "EPSG:4548" and m["area_ha"].startswith("planar in EPSG:4548")  # centroid 118.47°E
+        planar = shapely.area(project(gj.geometry.values, 4548)) / 1e4
+        assert np.allclose(planar, gj["area_ha"], rtol=1e-4)
+        assert np.allclose(ellipsoidal_areas(gj.geometry) / 1e4, gj["area_ha"], rtol=1e-3)
     kml = gpd.read_file(folder / "350783_Jian_ou_red_line.kml", engine="pyogrio")
     assert sorted(kml["name"] if "name" in kml else kml["Name"]) == names
     csv = pd.read_csv(folder / "350783_Jian_ou_red_line.csv", encoding="utf-8-sig")

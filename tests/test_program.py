@@ -14,6 +14,10 @@ from zoning.carbon.programme import (DEFAULT_SCHEDULE, ProgramError, buyback_gai
 from zoning.carbon.selection import BUYBACK, QUALITY, overlap_ha, select_by_rule
 
 
+def _refuse(token):
+    raise ValueError(f"not strict JSON: {token}")
+
+
 def test_full_area_figures_are_exact():
     s277 = sink_series(DEFAULT_SCHEDULE, 2.77, draws=1000)
     s386 = sink_series(DEFAULT_SCHEDULE, 3.86, draws=1000)
@@ -111,7 +115,12 @@ def test_program_cli_outputs(tmp_path, catalog):
     county = pd.read_csv(out / "program_by_county.csv", encoding="utf-8-sig")
     y2025 = county[(county["year"] == 2025) & (county["scenario_r_target"] == 2.77)]
     assert y2025["additional_tCO2"].sum() == pytest.approx(24_000.0)
-    assert set(pd.ExcelFile(out / "program.xlsx").sheet_names) == {"annual", "by_county", "parameters", "selection"}
+    assert {"annual", "by_county", "by_type", "parameters", "selection", "cohorts", "stands", "methods",
+            "chart"} <= set(pd.ExcelFile(out / "program.xlsx").sheet_names)
+    # the deductions sit beside the gross series under explicit keys; nothing is NaN (strict JSON)
+    assert {"leakage_tCO2", "buffer_tCO2", "conservativeness_tCO2", "net_tCO2", "creditable_tCO2"} <= set(row)
+    json.loads((out / "program.json").read_text(encoding="utf-8"), parse_constant=_refuse)
+    assert d["double_counting"]["layer"].startswith("checked against")
     import pyogrio
 
     assert {name for name, _ in pyogrio.list_layers(out / "selection.gpkg")} == {"quality", "buyback"}
@@ -143,4 +152,8 @@ def test_given_program_layer_and_overlap(tmp_path, catalog, selections):
     assert result.quality.source == "layer"
     expected_overlap = buy.to_crs(4548).area.sum() / 1e4
     assert result.overlap_ha == pytest.approx(expected_overlap, rel=1e-3)
-    assert result.buyback_gain["area_ha"] == pytest.approx(16_700 - result.overlap_ha)
+    # the buy-back's area comes from its stands (the overlap counted once, in the quality programme)
+    buy_area = result.buyback.stands["area_ha"].sum()
+    assert buy_area == pytest.approx(buy.to_crs(4548).area.sum() / 1e4, rel=2e-3)
+    assert result.buyback_gain["area_ha"] == pytest.approx(buy_area - result.overlap_ha)
+    assert result.treated_ha == pytest.approx(result.quality.stands["area_ha"].sum())

@@ -21,10 +21,14 @@ GEOD = Geod(ellps="GRS80")
 EXPECTED = {
     "P01": ("prohibited", {"RL-01": "prohibited"}, "quarry (B1012) inside a red line"),
     "P02": ("conditional", {"RL-02": "conditional", "NR-02": "conditional"},
-            "forest-park trail (N7852) is a permitted limited activity in the red line and reserve"),
+            "forest-park trail (N7862 森林公园管理, GB/T 4754-2017) is a permitted limited activity in the red line "
+            "and reserve"),
     "P03": ("prohibited", {"BL-01": "prohibited"}, "8 t/h coal boiler inside a no-burn zone"),
-    "P04": ("conditional", {"BL-03": "conditional", "TH-01": "conditional"},
-            "75 t/h coal CHP: ultra-low emission and two-high conditions"),
+    # issue 11: 大气污染防治法 第三十八条 bans any new high-polluting-fuel plant in a no-burn zone,
+    # whatever its size; P04 lies in 建阳区's no-burn zone (was conditional before)
+    "P04": ("prohibited", {"BL-02": "prohibited", "BL-03": "conditional", "TH-01": "conditional"},
+            "75 t/h coal CHP inside a no-burn zone: new coal plant prohibited (ultra-low emission and two-high "
+            "conditions also listed)"),
     "P05": ("prohibited", {"CH-01": "prohibited"}, "organic chemicals (C2614) outside a chemical park"),
     "P06": ("conditional", {"CH-02": "conditional", "ZH35078120003-01": "conditional"},
             "fine chemicals inside the 金塘 chemical park"),

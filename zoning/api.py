@@ -74,6 +74,13 @@ def check_layers(catalog: Catalog | Path | str | None = None, *, engine: str = "
 
 
 # ------------------------------------------------------------------------------ screening
+def _text(value) -> str:
+    """Cell text: missing values (None, NaN, pandas NA) are empty, never "nan"."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    return str(value)
+
+
 class ScreenResults(Sequence):
     """The results of one :func:`screen` call: a sequence of :class:`ScreenResult`, in input order.
 
@@ -119,7 +126,8 @@ class ScreenResults(Sequence):
         compliant, None for an error row), ``unit_code``, ``unit_name``, ``unit_class`` (the
         control unit holding most of the site), ``county``, ``county_code``, ``rules`` (ids of
         the rules that fired with an outcome other than compliant, comma-separated),
-        ``area_m2`` (ellipsoidal area of the site, m²), ``length_m`` (geodesic length of a line
+        ``area_m2`` (ellipsoidal area of the site, m²), ``area_gk_m2`` (planar area in the site's
+        3-degree GK zone, the one official results use, m²), ``length_m`` (geodesic length of a line
         site, m), ``<role>_m2`` (overlap with red lines, protected areas, parks, no-burn zones,
         m², as measured in the site's GK zone), ``warnings`` (count), ``error``, geometry.
         """
@@ -132,7 +140,7 @@ class ScreenResults(Sequence):
                 "unit_code": unit.id if unit else None, "unit_name": unit.name if unit else None,
                 "unit_class": unit.cls if unit else None, "county": r.site.county, "county_code": r.site.county_code,
                 "rules": ", ".join(x.id for x in r.rules if x.outcome != "compliant"),
-                "area_m2": r.site.area_m2, "length_m": r.site.length_m}
+                "area_m2": r.site.area_m2, "area_gk_m2": r.site.area_gk_m2, "length_m": r.site.length_m}
             for role in AREA_ROLES:
                 row[f"{role}_m2"] = float(sum(h.area_m2 for h in r.hits if h.role == role))
             row["warnings"] = len(r.warnings)
@@ -140,8 +148,8 @@ class ScreenResults(Sequence):
             row["geometry"] = shapely.from_wkt(r.site.wkt) if r.site.wkt else None
             rows.append(row)
         columns = ["site_id", "name", "verdict", "unit_code", "unit_name", "unit_class", "county", "county_code",
-                   "rules", "area_m2", "length_m", *(f"{role}_m2" for role in AREA_ROLES), "warnings", "error",
-                   "geometry"]
+                   "rules", "area_m2", "area_gk_m2", "length_m", *(f"{role}_m2" for role in AREA_ROLES), "warnings",
+                   "error", "geometry"]
         return gpd.GeoDataFrame(pd.DataFrame(rows, columns=columns), geometry="geometry", crs=4490)
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -155,9 +163,10 @@ class ScreenResults(Sequence):
         frame = self.to_geodataframe()
         body = []
         for row in frame.head(max_rows).itertuples():
-            cells = (row.site_id, labels.get(row.verdict, "—") if row.verdict else "—", row.county or "—",
-                     f"{row.unit_code} {row.unit_class or ''}" if row.unit_code else "—", row.rules or "—",
-                     row.error or "")
+            verdict, county, code, cls, rules, error = (_text(v) for v in (
+                row.verdict, row.county, row.unit_code, row.unit_class, row.rules, row.error))
+            cells = (row.site_id, labels.get(verdict, "—") if verdict else "—", county or "—",
+                     f"{code} {cls}".strip() if code else "—", rules or "—", error)
             body.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
         more = len(frame) - max_rows
         tail = f"<p>… {more} more</p>" if more > 0 else ""
@@ -172,8 +181,9 @@ class ScreenResults(Sequence):
 def screen(sites, *, layers: LayerSet | None = None, catalog: Catalog | Path | str | None = None,
            attributes: Mapping[str, Any] | None = None, rule_pack: RulePack | Path | str | None = None,
            buffers_m: Sequence[float] = DEFAULT_BUFFERS_M, crs: str | int | None = None, layer: str | None = None,
-           engine: str = "pyogrio", base_year: int | None = None, compute: str = "local",
-           scheduler: str | None = None, progress: Progress | None = None) -> ScreenResults:
+           engine: str = "pyogrio", base_year: int | None = None, compute: str = "auto",
+           scheduler: str | None = None, workers: int | None = None,
+           progress: Progress | None = None) -> ScreenResults:
     """Screen project sites against the zoning layers and the access-list rules.
 
     Parameters
@@ -190,8 +200,10 @@ def screen(sites, *, layers: LayerSet | None = None, catalog: Catalog | Path | s
     crs : CRS of the input when it has none (EPSG code, ``"gcj02"`` or ``"bd09"``).
     layer : layer name inside a multi-layer site file.
     base_year : first year of the forgone forest sink (default: this calendar year).
-    compute : ``"local"`` (this process) or ``"dask"`` (a LocalCluster, or the cluster at
-        ``scheduler``); both give the same results.
+    compute : ``"local"`` (this process), ``"processes"`` (a process pool over ``workers``
+        cores, default all), ``"auto"`` (the pool from 2,000 sites on when there is more than
+        one core, else local) or ``"dask"`` (a LocalCluster, or the cluster at ``scheduler``);
+        all give the same results.
     progress : called as ``progress(done, total)`` after each site.
 
     Returns
@@ -209,16 +221,29 @@ def screen(sites, *, layers: LayerSet | None = None, catalog: Catalog | Path | s
         from zoning.engines.dask_engine import screen_dask
         from zoning.screening import attributes as attrs_mod
 
-        overrides = {k: attrs_mod.parse_value(k, v) for k, v in (attributes or {}).items()}
+        overrides = attrs_mod.parse_mapping(attributes)
         results = screen_dask(frame, layers=layer_set, rule_pack=pack, attributes=overrides,
                               buffers_m=tuple(buffers_m), base_year=base_year, scheduler=scheduler)
         if progress:
             progress(len(results), len(results))
-    elif compute == "local":
-        results = screen_here(frame, layers=layer_set, rule_pack=pack, attributes=attributes, buffers_m=buffers_m,
-                              base_year=base_year, progress=progress)
+    elif compute in ("local", "auto", "processes"):
+        from zoning.engines.pool import AUTO_MIN_SITES, default_workers, screen_processes
+
+        n_workers = workers or default_workers()
+        pooled = compute == "processes" or (compute == "auto" and n_workers > 1 and len(frame) >= AUTO_MIN_SITES)
+        if pooled:
+            from zoning.screening import attributes as attrs_mod
+
+            attrs_mod.parse_mapping(attributes)  # a bad attribute is refused here, before any worker starts
+            results = screen_processes(frame, layers=layer_set, rule_pack=pack, attributes=attributes,
+                                       buffers_m=tuple(buffers_m), base_year=base_year, workers=n_workers,
+                                       progress=progress)
+        else:
+            results = screen_here(frame, layers=layer_set, rule_pack=pack, attributes=attributes,
+                                  buffers_m=buffers_m, base_year=base_year, progress=progress)
     else:
-        raise ZoningError(f"未知计算引擎 {compute!r}", f"unknown compute engine {compute!r}; use local or dask")
+        raise ZoningError(f"未知计算引擎 {compute!r}", f"unknown compute engine {compute!r}; use auto, local, "
+                          f"processes or dask")
     return ScreenResults(results, layer_set)
 
 
@@ -260,55 +285,86 @@ def explore(sites=None, results: Sequence[ScreenResult] | None = None, *, catalo
 def stock(polygons, raster: Path | str | None = None, *, catalog: Catalog | Path | str | None = None,
           units: str | None = None, id_field: str | None = None, layer: str | None = None,
           crs: str | int | None = None, ensemble: Path | str | None = None, workers: int | None = None,
-          compute: str = "local", scheduler: str | None = None, engine: str = "pyogrio") -> gpd.GeoDataFrame:
-    """Forest carbon stock in each polygon, from a carbon density raster (exact pixel coverage).
+          compute: str = "local", scheduler: str | None = None, engine: str = "pyogrio",
+          raster_before: Path | str | None = None, raster_after: Path | str | None = None,
+          year_before: int | None = None, year_after: int | None = None) -> gpd.GeoDataFrame:
+    """Forest carbon stock in each polygon (stand, parcel), from a carbon density raster (exact pixel coverage).
 
-    ``polygons`` is a GeoDataFrame or a file (anything :func:`read_sites` reads); ``raster``
-    defaults to the catalog's ``forest_carbon`` layer (then its declared units are used).
-    Returns a GeoDataFrame in input order with ``id``, ``forest_ha`` (ha), ``stock_tC`` (t C),
-    ``stock_tCO2`` (t CO2 = t C × 44/12), ``mean_tC_ha`` (t C/ha of forest), ``pixels``,
-    ``covered_ha``, ``area_ha`` (geodesic, ha), ``coverage_diff``, ``flags``, ``county``
-    (from the catalog's admin layer, when it has one), and with ``ensemble`` the P2.5/P50/P97.5
-    of the stock (t C). Totals: :func:`stock_totals`.
+    ``polygons`` is a GeoDataFrame or a file (GeoPackage/Shapefile/GeoJSON ``layer``; tables and
+    anything else :func:`read_sites` reads). The result keeps the input's CRS (``crs`` declares
+    it when the input has none), its row order and every attribute; ``id`` holds the ``id_field``
+    values as given (default: a stand/parcel id column such as 小班号, else "1".."n").
+    ``raster`` defaults to the catalog's ``forest_carbon`` layer (then its declared units are used).
+
+    Columns: ``id``, ``forest_ha`` (ha), ``stock_tC`` (t C), ``stock_tCO2`` (t CO2 = t C × 44/12),
+    ``mean_tC_ha`` (t C/ha of forest), ``pixels``, ``covered_ha`` (ha inside the raster),
+    ``valid_ha`` (ha with data), ``coverage_share`` (0-1), ``area_ha`` (ellipsoidal, ha),
+    ``coverage_diff``, ``flags`` (``outside_raster``, ``partly_outside_raster``, ``nodata_only`` …),
+    ``county`` (from the catalog's admin layer, when it has one), the input's attributes, and
+    with ``ensemble`` the P2.5/P50/P97.5 of the stock (t C). A polygon without raster data has NA
+    (NaN) stock, not 0. With ``raster_before`` and ``raster_after`` (two inventory years; years
+    from ``year_before``/``year_after`` or the rasters' tags) it adds the stock difference per
+    polygon: ``stock_before_tC``, ``stock_after_tC``, ``change_tC``, ``change_tCO2`` and
+    ``change_tCO2_per_yr`` (t CO2/yr), NA where either raster does not cover the whole polygon.
+    Totals: :func:`stock_totals`. Input warnings (CRS overrides …) are in ``result.attrs["warnings"]``.
     """
+    from zoning.carbon.density import read_footprints, stock_change
     from zoning.carbon.density import stock as stock_here
     from zoning.geo.locate import locate_sites
 
+    if (raster_before is None) != (raster_after is None):
+        raise ZoningError("存量变化需要同时给出 --raster-before 和 --raster-after",
+                          "a stock change needs both --raster-before and --raster-after")
     cat = None
-    if raster is None or catalog is not None:
+    if (raster is None and raster_after is None) or catalog is not None:
         cat = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
+    if raster is None and raster_after is not None:
+        raster = raster_after
     if raster is None:
         spec = cat.one("forest_carbon")
         raster, units = spec.path, units or spec.units
-    frame = polygons if isinstance(polygons, gpd.GeoDataFrame) and polygons.crs is not None and crs is None \
-        else read_sites(polygons, crs=crs, engine=engine, layer=layer)
+    frame, notes = read_footprints(polygons, crs=crs, layer=layer, engine=engine)
     if id_field and id_field not in frame.columns:
         raise ZoningError(f"字段 {id_field!r} 不在输入中", f"field {id_field!r} is not in the input; fields: "
-                          f"{', '.join(c for c in frame.columns if c not in ('geometry', 'warnings'))}")
+                          f"{', '.join(str(c) for c in frame.columns if c not in ('geometry', 'warnings'))}")
+    if id_field and frame[id_field].duplicated().any():
+        dup = frame.loc[frame[id_field].duplicated(), id_field].astype(str).unique().tolist()[:5]
+        notes.append(f"编号字段 {id_field} 有重复值 {dup} / id field {id_field} has duplicate values {dup}")
     if compute == "dask":
         if ensemble is not None:
             raise ZoningError("集合栅格暂不支持 Dask 引擎", "ensemble is not supported with compute='dask' yet")
         from zoning.engines.dask_engine import stock_dask
 
         result = stock_dask(frame, raster, units=units, id_field=id_field, scheduler=scheduler)
-    elif compute == "local":
+    elif compute in ("local", "auto", "processes"):  # the zonal kernel runs its strips in a process pool itself
         result = stock_here(frame, raster, units=units, id_field=id_field, workers=workers, ensemble=ensemble)
     else:
         raise ZoningError(f"未知计算引擎 {compute!r}", f"unknown compute engine {compute!r}; use local or dask")
     admin = None
     if cat is not None and cat.by_role("admin"):
         admin = load_layer(cat.one("admin"), engine=engine)
-    result["county"] = locate_sites(frame.reset_index(drop=True), admin)["county"].to_numpy()
-    for column in frame.columns:  # keep the input's own attributes beside the stock
-        if column not in result.columns and column not in ("geometry", "warnings", "crs_in", "error"):
-            result[column] = frame[column].to_numpy()
+    located = locate_sites(frame[[frame.geometry.name]].set_geometry(frame.geometry.name), admin)
+    county = located["county"].to_numpy()
+    if "county" in result.columns:  # the input's own county column stays as given
+        result = result.rename(columns={"county": "county_input"})
+    result.insert(result.columns.get_loc("flags") + 1, "county", county)
+    if raster_after is not None:
+        change, meta = stock_change(frame, raster_before, raster_after, units=units, year_before=year_before,
+                                    year_after=year_after, workers=workers)
+        at = result.columns.get_loc("county") + 1
+        for i, column in enumerate(change.columns):
+            result.insert(at + i, column, change[column].to_numpy())
+        result.attrs["stock_change"] = meta
+    result.attrs["warnings"] = notes
     return result
 
 
 def stock_totals(stocks: pd.DataFrame, by: str = "county") -> pd.DataFrame:
     """Totals of :func:`stock` output by a column (default county), with a 合计 total row:
-    ``features``, ``forest_ha`` (ha), ``stock_tC`` (t C), ``stock_tCO2`` (t CO2), ``area_ha``
-    (ha), ``mean_tC_ha`` (t C/ha of forest)."""
+    ``features``, ``features_measured``, ``features_na`` (no raster data: NA stock),
+    ``features_partial``, ``area_ha`` (ha), ``covered_share`` (share of the area with raster data,
+    0-1), ``forest_ha`` (ha), ``stock_tC`` (t C), ``stock_tCO2`` (t CO2), ``mean_tC_ha`` (t C/ha
+    of forest). Stocks sum the measured parts only: a covered share below 1 means incomplete."""
     from zoning.export.carbon import stock_totals as totals
 
     if by not in stocks.columns:
@@ -320,34 +376,66 @@ def program(*, layers: LayerSet | None = None, catalog: Catalog | Path | str | N
             scenarios: Sequence[float] = (2.77, 3.86), target_ha: float = 30_000.0,
             schedule: Path | str | None = None, quota: Path | str | None = None, min_stand_ha: float = 5.0,
             buyback_ha: float = 16_700.0, harvest_rotation: float | None = None,
-            harvest_stock: float | None = None, draws: int = 10_000, seed: int = 20211025,
-            plateau_years: float | None = None, saturation_years: float | None = None,
-            horizon: int = 2060) -> ProgramResult:
-    """Sink gain of the 30,000 ha forest-quality programme and the 16,700 ha buy-back.
+            harvest_stock: float | None = None, harvest_intensity: float = 1.0, draws: int = 10_000,
+            seed: int = 20211025, plateau_years: float | None = None, saturation_years: float | None = None,
+            horizon: int = 2060, stands=None, stands_layer: str | None = None, id_field: str | None = None,
+            stands_crs: str | int | None = None, r_base: float = 1.97, growth: str = "plan",
+            growth_curves: Path | str | None = None, leakage_quality: float = 0.0, leakage_buyback: float = 0.40,
+            buffer: float = 0.10, conservativeness: str | float | None = "auto", rate_u95: float = 0.10,
+            area_u95: float = 0.05, raster_before: Path | str | None = None, raster_after: Path | str | None = None,
+            year_before: int | None = None, year_after: int | None = None,
+            engine: str = "pyogrio") -> ProgramResult:
+    """Carbon accounting of the forest-quality programme (森林质量精准提升) and the buy-back (商品林赎买).
 
-    ``scenarios`` are target sink rates r_target (t CO2/ha/yr; the first is primary) against
-    r_base 1.97; ``schedule`` a CSV of year,area_ha (default 6,000 ha/yr 2021-2025);
-    ``quota`` a CSV of county,quota_ha. Returns a :class:`ProgramResult`: its tables are
-    DataFrames (``annual_table()`` in t CO2, ``county_table()``, ``parameter_table()``),
-    ``to_dict()`` the JSON; write the files with ``zoning.export.carbon.write_program_outputs``.
+    Where: ``stands`` (a file or GeoDataFrame of 小班 with programme, forest type, age, treatment
+    year, county; any CRS; ``id_field`` names them), else the catalog's ``program`` layer, else
+    stands chosen by rule for ``target_ha`` (ha; ``quota`` CSV county,quota_ha) and ``buyback_ha``.
+    ``schedule`` is a CSV year,area_ha (default 6,000 ha/yr 2021-2025; with stands, its yearly shares).
+
+    Rates in t CO2/ha/yr: ``scenarios`` are target rates r_target (the first is primary) against
+    ``r_base`` (1.97); ``growth="curve"`` makes them follow Chapman-Richards curves per forest
+    type and age (``growth_curves`` CSV replaces the defaults). Buy-back baseline:
+    ``harvest_rotation`` (yr), ``harvest_stock`` (t C/ha), ``harvest_intensity`` (share).
+    Deductions (shares 0-1): ``leakage_quality``, ``leakage_buyback``, ``buffer`` (permanence),
+    ``conservativeness`` ("auto": CCER-style DR from the uncertainty; "none"; or a share).
+    Uncertainty: ``rate_u95``/``area_u95`` are 95 % CI half-widths as shares (IPCC 2006 Vol. 1
+    Ch. 3); Approach 2 uses ``draws`` Monte Carlo draws with ``seed``. Two inventory rasters
+    (``raster_before``/``raster_after``, years ``year_before``/``year_after``) add the
+    stock-difference reconciliation. Stands on the catalog's ``registered_carbon`` layer are
+    excluded from creditable removals. ``horizon`` is the last year.
+
+    Returns a :class:`ProgramResult`: ``to_dict()`` the (strict-JSON-safe) program.json content,
+    ``annual_table()`` (t CO2 per year by scenario and deduction), ``county_table()``,
+    ``type_table()``, ``parameter_table()``; write the files with
+    ``zoning.export.carbon.write_program_outputs``.
     """
     from zoning.carbon.run import run_program
 
-    return run_program(_layers(layers, catalog), scenarios=tuple(scenarios), target_ha=target_ha,
+    return run_program(_layers(layers, catalog, engine), scenarios=tuple(scenarios), target_ha=target_ha,
                        schedule_path=schedule, quota_path=quota, min_stand_ha=min_stand_ha, buyback_ha=buyback_ha,
                        rotation_years=harvest_rotation, harvest_stock_tC_ha=harvest_stock, draws=draws, seed=seed,
-                       plateau_years=plateau_years, saturation_years=saturation_years, horizon=horizon)
+                       plateau_years=plateau_years, saturation_years=saturation_years, horizon=horizon,
+                       stands=stands, id_field=id_field, stands_layer=stands_layer, stands_crs=stands_crs,
+                       growth=growth, growth_curves=growth_curves, r_base=r_base, rate_u95=rate_u95,
+                       area_u95=area_u95, leakage_quality=leakage_quality, leakage_buyback=leakage_buyback,
+                       buffer=buffer, conservativeness=conservativeness, harvest_intensity=harvest_intensity,
+                       raster_before=raster_before, raster_after=raster_after, year_before=year_before,
+                       year_after=year_after, engine=engine)
 
 
 # ------------------------------------------------------------------------------ exports
 def export_county(out_dir: Path | str, *, county: str = "all", layers: LayerSet | None = None,
                   catalog: Catalog | Path | str | None = None, roles: str = "all", formats: Sequence[str] = ("shp",),
-                  encoding: str = "utf-8", crs: str | int = "4490", results_dir: Path | str | None = None,
+                  encoding: str = "utf-8", crs: str | int = "auto", results_dir: Path | str | None = None,
                   overwrite: bool = False) -> list[dict]:
     """Per-county bundles of the layers (and screening results) for ArcGIS/QGIS.
 
     ``county`` is a name (延平区), a code (350702) or "all"; ``formats`` any of shp, gpkg,
     geojson, kml, csv; shapefiles are zipped, with .cpg (``encoding`` utf-8 or gbk) and .prj.
+    ``crs="auto"`` puts each county in its own 3-degree Gauss-Kruger zone (EPSG:4548 west of
+    118°30'E, 4549 east, by its centroid); a county outside a chosen zone is warned about in the
+    manifest's notes; AREA_HA is planar only where the CRS keeps areas within 0.1 %, else
+    ellipsoidal (manifest ``area_ha`` says which).
     Each county folder is written whole. Returns one manifest per county (files, features,
     CRS, checksums).
     """

@@ -218,17 +218,48 @@ def _run_strip(args):
     return strip.positions, _strip_sums(raster, strip, ensemble)
 
 
+#: the columns :func:`stock` computes, in order (an input attribute of the same name is kept as ``<name>_input``)
+STOCK_COLUMNS = ("id", "forest_ha", "stock_tC", "stock_tCO2", "mean_tC_ha", "pixels", "covered_ha", "valid_ha",
+                 "coverage_share", "area_ha", "coverage_diff", "flags")
+#: columns of a site frame that are bookkeeping of :func:`zoning.io.sites.read_sites`, not the user's attributes
+_NOT_ATTRIBUTES = ("warnings", "crs_in", "error")
+#: share below which a footprint counts as partly covered (numerical noise of Σ c·a aside)
+FULL_COVERAGE = 1 - 1e-6
+
+
+def default_id_field(frame: pd.DataFrame) -> str | None:
+    """The column that names the features when none is given: the usual stand and parcel id fields
+    (小班号, stand_id, site_id, id, 编号 …), the first whose values are all present; None for 1..n."""
+    from zoning.vocabulary import STAND_FIELDS
+
+    lower = {str(c).lower(): c for c in frame.columns}
+    for name in STAND_FIELDS["id"] + ("项目编号", "地块编号", "宗地号", "parcel_id"):
+        col = lower.get(name.lower())
+        if col is not None and col != "geometry" and frame[col].notna().all():
+            return col
+    return None
+
+
 def stock(polygons: gpd.GeoDataFrame, raster: Path | str | DensityRaster, *, units: str | None = None,
           id_field: str | None = None, workers: int | None = None, strip_rows: int = STRIP_ROWS,
-          ensemble: Path | str | None = None,
+          ensemble: Path | str | None = None, attributes: bool = True,
           progress: Callable[[int, int], None] | None = None) -> gpd.GeoDataFrame:
-    """Forest carbon per polygon, in input order.
+    """Forest carbon per polygon, in input order, in the input's CRS, with the input's attributes.
 
-    Returns a GeoDataFrame with ``id``, ``forest_ha`` (ha of forest, density > 0),
-    ``stock_tC`` (t C), ``stock_tCO2`` (t CO2 = t C × 44/12), ``mean_tC_ha`` (t C/ha of
-    forest), ``pixels`` (coverage-weighted count of valid pixels), ``covered_ha`` (Σ c·a over
-    the raster, ha), ``area_ha`` (geodesic polygon area, ha), ``coverage_diff`` (relative),
-    ``flags`` (semicolon-separated) and the input geometry.
+    Returns a GeoDataFrame with ``id`` (the ``id_field`` values as given; else ``site_id``, a
+    stand/parcel id column such as 小班号, or "1".."n"), ``forest_ha`` (ha of forest, density
+    > 0), ``stock_tC`` (t C), ``stock_tCO2`` (t CO2 = t C × 44/12), ``mean_tC_ha`` (t C/ha of
+    forest), ``pixels`` (coverage-weighted count of valid pixels), ``covered_ha`` (Σ c·a over the
+    raster's extent, ha), ``valid_ha`` (Σ c·a over pixels with data, ha), ``coverage_share``
+    (share of the footprint with raster data, 0-1), ``area_ha`` (ellipsoidal polygon area, ha),
+    ``coverage_diff`` (relative, covered vs ellipsoidal area), ``flags`` (semicolon-separated) and,
+    with ``attributes``, every input column (a column named like a computed one is kept as
+    ``<name>_input``), then the input geometry.
+
+    A footprint without any pixel with data (outside the raster, on nodata only, not a polygon)
+    has NA (NaN) stock, forest area and mean density, never 0: nothing was measured there. One
+    partly outside the raster or partly on nodata has the stock of its measured part and
+    ``coverage_share`` < 1, flagged ``partly_outside_raster`` / ``nodata_in_footprint``.
 
     ``ensemble``: a multi-band raster on the same grid whose bands are realisations of the
     density (e.g. Monte Carlo draws of a density model, same units). The coverage of each strip
@@ -237,13 +268,19 @@ def stock(polygons: gpd.GeoDataFrame, raster: Path | str | DensityRaster, *, uni
     """
     info = raster if isinstance(raster, DensityRaster) else open_density(raster, units=units)
     if polygons.crs is None:
-        raise CarbonError("面要素没有坐标系", "the polygons have no CRS")
+        raise CarbonError("面要素没有坐标系；请用 --crs 声明", "the polygons have no CRS; pass --crs")
     frame = polygons.reset_index(drop=True)
-    ids = frame[id_field].astype(str) if id_field else (
-        frame["site_id"].astype(str) if "site_id" in frame else pd.Series([str(i + 1) for i in range(len(frame))]))
+    if id_field is not None and id_field not in frame.columns:
+        raise CarbonError(f"字段 {id_field!r} 不在输入中", f"field {id_field!r} is not in the input; fields: "
+                          f"{', '.join(str(c) for c in frame.columns if c != frame.geometry.name)}")
+    id_col = id_field or default_id_field(frame)
+    ids = frame[id_col].to_numpy(dtype=object) if id_col else np.array([str(i + 1) for i in range(len(frame))],
+                                                                       dtype=object)
     in_raster_crs = frame.geometry if frame.crs.equals(info.crs) else frame.geometry.to_crs(info.crs)
     geoms = np.asarray(in_raster_crs.values, dtype=object)
-    bad = ~shapely.is_valid(geoms) & ~shapely.is_empty(geoms)
+    geoms = np.array([None if g is None or (isinstance(g, float)) else g for g in geoms], dtype=object)
+    present = ~shapely.is_missing(geoms)
+    bad = present & ~shapely.is_valid(geoms) & ~shapely.is_empty(geoms)
     if bad.any():
         geoms[bad] = shapely.make_valid(geoms[bad])
     strips, outside = _plan_strips(geoms, info, strip_rows)
@@ -258,15 +295,18 @@ def stock(polygons: gpd.GeoDataFrame, raster: Path | str | DensityRaster, *, uni
         # while the workers run: areas on the ellipsoid and, for projected grids, Σ c·a
         area_ha = ellipsoidal_areas(gpd.GeoSeries(geoms, crs=info.crs)) / 1e4
         covered_geom = None
+        # the footprint's area in the measure Σ c·a uses (planar in a projected grid, ellipsoidal in a geographic one)
+        full_ha = np.asarray(area_ha, dtype="float64").copy()
         if not info.geographic:
             # Σ c_i·a_i over a projected grid is the polygon's planar area inside the raster extent
             t, w, h = info.transform, info.width, info.height
             ext = (min(t.c, t.c + t.a * w), min(t.f, t.f + t.e * h), max(t.c, t.c + t.a * w), max(t.f, t.f + t.e * h))
             covered_geom = shapely.area(geoms)
+            full_ha = np.nan_to_num(covered_geom / 1e4)
             b = shapely.bounds(geoms)
-            edge = ~((b[:, 0] >= ext[0]) & (b[:, 1] >= ext[1]) & (b[:, 2] <= ext[2]) & (b[:, 3] <= ext[3]))
+            edge = present & ~((b[:, 0] >= ext[0]) & (b[:, 1] >= ext[1]) & (b[:, 2] <= ext[2]) & (b[:, 3] <= ext[3]))
             covered_geom[edge] = shapely.area(shapely.intersection(geoms[edge], shapely.box(*ext)))
-            covered_geom = covered_geom / 1e4
+            covered_geom = np.nan_to_num(covered_geom / 1e4)
         for done, (pos, part) in enumerate(parts, 1):
             if ens is not None:
                 part, part_members = part
@@ -282,15 +322,20 @@ def stock(polygons: gpd.GeoDataFrame, raster: Path | str | DensityRaster, *, uni
     covered, valid, forest, stock_tc, pixels = sums.T
     if covered_geom is not None:
         covered = covered_geom
+    area_ha = np.nan_to_num(np.asarray(area_ha, dtype="float64"))
     diff = np.where(area_ha > 0, (covered - area_ha) / np.where(area_ha > 0, area_ha, 1), 0.0)
-    polygonal = np.isin(shapely.get_type_id(geoms), (3, 6))
+    polygonal = np.isin(shapely.get_type_id(geoms), (3, 6)) & ~shapely.is_empty(geoms)
     outside &= polygonal
     inside = ~outside & polygonal
+    share = np.where(full_ha > 0, np.clip(valid / np.where(full_ha > 0, full_ha, 1.0), 0.0, 1.0), 0.0)
+    share = np.where(share > FULL_COVERAGE, 1.0, share)
+    measured = polygonal & (valid > 0)
     conditions = [
         ("not_a_polygon", ~polygonal),
         ("outside_raster", outside),
+        ("partly_outside_raster", inside & (full_ha > 0) & (covered < full_ha * FULL_COVERAGE)),
         ("coverage_mismatch", inside & (area_ha > 0) & (np.abs(diff) > COVERAGE_TOLERANCE)),
-        ("nodata_in_footprint", inside & (valid < covered * (1 - 1e-6)) & (valid > 0)),
+        ("nodata_in_footprint", inside & (valid < covered * FULL_COVERAGE) & (valid > 0)),
         ("nodata_only", inside & (valid <= 0) & (covered > 0)),
         ("few_pixels", inside & (pixels > 0) & (pixels < MIN_PIXELS)),
     ]
@@ -298,16 +343,135 @@ def stock(polygons: gpd.GeoDataFrame, raster: Path | str | DensityRaster, *, uni
     for name, mask in conditions:
         if mask.any():
             flags[mask] = [f"{f};{name}" if f else name for f in flags[mask]]
+    na = np.where(measured, 1.0, np.nan)  # nothing measured: NA, not 0
     out = gpd.GeoDataFrame({
-        "id": ids.values, "forest_ha": forest, "stock_tC": stock_tc, "stock_tCO2": stock_tc * CO2_PER_C,
-        "mean_tC_ha": np.where(forest > 0, stock_tc / np.where(forest > 0, forest, 1), 0.0), "pixels": pixels,
-        "covered_ha": covered, "area_ha": area_ha, "coverage_diff": diff, "flags": flags,
+        "id": ids, "forest_ha": forest * na, "stock_tC": stock_tc * na, "stock_tCO2": stock_tc * CO2_PER_C * na,
+        "mean_tC_ha": np.where(forest > 0, stock_tc / np.where(forest > 0, forest, 1), 0.0) * na, "pixels": pixels,
+        "covered_ha": covered, "valid_ha": valid, "coverage_share": np.where(polygonal, share, np.nan),
+        "area_ha": area_ha, "coverage_diff": diff, "flags": flags,
     }, geometry=frame.geometry.values, crs=frame.crs)
     if ens is not None:
         m = members if members is not None else np.zeros((len(frame), 1))
         for name, q in (("p2_5", 2.5), ("p50", 50), ("p97_5", 97.5)):
-            out.insert(out.columns.get_loc("stock_tCO2"), f"stock_tC_{name}", np.percentile(m, q, axis=1))
+            out.insert(out.columns.get_loc("stock_tCO2"), f"stock_tC_{name}", np.percentile(m, q, axis=1) * na)
+    if attributes:
+        out = add_attributes(out, frame, skip=(id_col,) if id_col == "id" else ())
     return out
+
+
+#: years a raster or a programme may plausibly refer to
+YEAR_RANGE = (1950, 2200)
+
+
+def raster_year(path: Path | str, given: int | None = None) -> int | None:
+    """The inventory year of a density raster: ``given``, else its ``year``/``vintage``/``date`` tag."""
+    import re
+
+    if given is not None:
+        year = given
+    else:
+        with rasterio.open(path) as src:
+            tags = {**src.tags(), **src.tags(1)}
+        text = next((str(tags[k]) for k in ("year", "YEAR", "vintage", "date", "TIFFTAG_DATETIME") if k in tags), "")
+        found = re.search(r"(1[89]\d\d|2[01]\d\d)", text)
+        if not found:
+            return None
+        year = int(found.group(1))
+    if not (isinstance(year, (int, np.integer)) and YEAR_RANGE[0] <= int(year) <= YEAR_RANGE[1]):
+        raise CarbonError(f"栅格年份 {year} 不合理（应在 {YEAR_RANGE[0]}–{YEAR_RANGE[1]} 之间）",
+                          f"raster year {year} is implausible (expected {YEAR_RANGE[0]}-{YEAR_RANGE[1]})")
+    return int(year)
+
+
+def stock_change(polygons: gpd.GeoDataFrame, raster_before, raster_after, *, units: str | None = None,
+                 year_before: int | None = None, year_after: int | None = None,
+                 workers: int | None = None) -> tuple[pd.DataFrame, dict]:
+    """Stock change per polygon between two inventory rasters (stock difference), in input order.
+
+    Columns: ``stock_before_tC``, ``stock_after_tC`` (t C), ``change_tC``, ``change_tCO2`` (t CO2;
+    positive = removal), ``change_tCO2_per_yr`` (when both years are known), ``coverage_before``
+    and ``coverage_after`` (shares 0-1). A change is NA unless both rasters cover the whole
+    footprint with data: a partial footprint would compare different areas. Returns (table, meta)
+    with the years and the rasters' names.
+    """
+    before = stock(polygons, raster_before, units=units, workers=workers, attributes=False)
+    after = stock(polygons, raster_after, units=units, workers=workers, attributes=False)
+    y0, y1 = raster_year(raster_before, year_before), raster_year(raster_after, year_after)
+    if y0 is not None and y1 is not None and y1 <= y0:
+        raise CarbonError(f"后一期栅格年份 {y1} 不晚于前一期 {y0}", f"the after raster's year {y1} is not later than "
+                          f"the before raster's {y0}")
+    full = (before["coverage_share"].to_numpy() >= 1.0) & (after["coverage_share"].to_numpy() >= 1.0)
+    change = np.where(full, after["stock_tC"].to_numpy() - before["stock_tC"].to_numpy(), np.nan)
+    table = pd.DataFrame({
+        "stock_before_tC": before["stock_tC"].to_numpy(), "stock_after_tC": after["stock_tC"].to_numpy(),
+        "change_tC": change, "change_tCO2": change * CO2_PER_C,
+        "coverage_before": before["coverage_share"].to_numpy(), "coverage_after": after["coverage_share"].to_numpy(),
+    })
+    if y0 is not None and y1 is not None:
+        table.insert(4, "change_tCO2_per_yr", change * CO2_PER_C / (y1 - y0))
+    meta = {"raster_before": Path(str(raster_before)).name, "raster_after": Path(str(raster_after)).name,
+            "year_before": y0, "year_after": y1, "complete": int(full.sum()), "incomplete": int((~full).sum())}
+    return table, meta
+
+
+def read_footprints(source, *, crs=None, layer: str | None = None,
+                    engine: str = "pyogrio") -> tuple[gpd.GeoDataFrame, list[str]]:
+    """Footprints (stands, parcels) as the user gave them: every attribute, the ids, and the CRS.
+
+    A GeoDataFrame or a vector file (GeoPackage, Shapefile, GeoJSON …) is kept in its own CRS
+    with its own columns; ``crs`` declares the CRS when the input has none, or overrides a
+    wrong one (said in the returned warnings). Tables (CSV/XLSX corner or lon/lat tables),
+    KML, coordinate strings, files without a CRS that zoning has to recognise, and offset
+    datums (gcj02/bd09) go through :func:`zoning.io.sites.read_sites` and come back in
+    CGCS2000 (EPSG:4490). Returns (frame, warnings).
+    """
+    from zoning.geo.crs import crs_label, parse_crs
+    from zoning.io.sites import VECTOR_SUFFIXES, read_sites
+    from zoning.io.vector import read_vector
+
+    user_crs = parse_crs(crs)
+    notes: list[str] = []
+    frame = None
+    if isinstance(source, gpd.GeoDataFrame):
+        frame = source.copy()
+    elif not isinstance(user_crs, str):
+        path = Path(str(source))
+        if path.exists() and (path.suffix.lower() in VECTOR_SUFFIXES - {".kml", ".kmz"} or path.is_dir()):
+            frame = read_vector(path, layer=layer, engine=engine)
+    if frame is not None and not isinstance(user_crs, str):
+        if user_crs is not None:
+            if frame.crs is not None and not frame.crs.equals(user_crs):
+                notes.append(f"--crs {crs_label(user_crs)} 覆盖了输入声明的 {crs_label(frame.crs)} / "
+                             f"--crs overrides the input's {crs_label(frame.crs)}")
+            frame = frame.set_crs(user_crs, allow_override=True)
+        if frame.crs is not None:
+            if len(frame) == 0:
+                raise CarbonError("输入中没有要素", "the input has no features")
+            return frame.reset_index(drop=True), notes
+        if isinstance(source, gpd.GeoDataFrame):
+            raise CarbonError("面要素没有坐标系；请用 --crs 声明", "the polygons have no CRS; pass --crs")
+    sites = read_sites(source, crs=crs, engine=engine, layer=layer)
+    notes += list(dict.fromkeys(w for ws in sites["warnings"] for w in ws))
+    return sites.reset_index(drop=True), notes
+
+
+def add_attributes(out: gpd.GeoDataFrame, frame: pd.DataFrame, *, skip: tuple = ()) -> gpd.GeoDataFrame:
+    """``out`` with every attribute column of ``frame`` appended as given (same row order).
+
+    A column whose name ``out`` already uses is kept as ``<name>_input`` (``id`` when it is the id
+    field itself is not repeated). The geometry stays the last column.
+    """
+    geom_name = out.geometry.name
+    extra = {}
+    for column in frame.columns:
+        if column == frame.geometry.name or column in _NOT_ATTRIBUTES or column in skip:
+            continue
+        name = column if column not in out.columns and column not in extra else f"{column}_input"
+        extra[name] = frame[column].to_numpy()
+    if not extra:
+        return out
+    data = pd.concat([pd.DataFrame(out.drop(columns=geom_name)), pd.DataFrame(extra, index=out.index)], axis=1)
+    return gpd.GeoDataFrame(data, geometry=out.geometry.values, crs=out.crs)
 
 
 def _check_ensemble(path: Path | str, info: DensityRaster) -> Path:
@@ -344,8 +508,10 @@ def footprint_carbon(row: dict, *, clear_share: float | None, base_year: int, ra
     the loss: it is a future flow, the loss is a stock.
     """
     share = 1.0 if clear_share is None else float(clear_share)
-    forest = float(row["forest_ha"])
-    stock_tc = float(row["stock_tC"])
+    # a footprint without raster data has NA stock in :func:`stock`; the screening section keeps 0 with
+    # the flag (outside_raster / nodata_only) and the caller's status, so the result stays strict JSON
+    forest = _finite(row["forest_ha"])
+    stock_tc = _finite(row["stock_tC"])
     cleared_forest = forest * share
     years_2030 = max(0, 2030 - base_year)
     years_2060 = max(0, 2060 - base_year)
@@ -354,7 +520,7 @@ def footprint_carbon(row: dict, *, clear_share: float | None, base_year: int, ra
         "status": "ok",
         "raster": raster_meta,
         "forest_ha": forest, "stock_tC": stock_tc, "stock_tCO2": stock_tc * CO2_PER_C,
-        "mean_tC_ha": float(row["mean_tC_ha"]), "pixels": float(row["pixels"]),
+        "mean_tC_ha": _finite(row["mean_tC_ha"]), "pixels": float(row["pixels"]),
         "covered_ha": float(row["covered_ha"]), "area_ha": float(row["area_ha"]),
         "coverage_diff": float(row["coverage_diff"]), "flags": [f for f in str(row["flags"]).split(";") if f],
         "clear_share": share, "clear_share_given": clear_share is not None,
@@ -377,6 +543,11 @@ def footprint_carbon(row: dict, *, clear_share: float | None, base_year: int, ra
         ],
         "note": "forgone sink is reported separately and never added to the loss",
     }
+
+
+def _finite(value) -> float:
+    value = float(value)
+    return value if math.isfinite(value) else 0.0
 
 
 def carbon_unavailable(status: str, detail: str) -> dict:

@@ -16,6 +16,7 @@ from zoning.cli.map import map_cmd
 from zoning.cli.rules import rules
 from zoning.cli.sample import sample
 from zoning.cli.screen import screen_cmd
+from zoning.cli.serve import serve_cmd
 from zoning.cli.sites import sites_cmd
 
 
@@ -28,7 +29,7 @@ def main(ctx: click.Context, debug: bool) -> None:
     ctx.obj = {"debug": debug}
 
 
-for command in (layers, sample, sites_cmd, screen_cmd, map_cmd, export_cmd, carbon, rules):
+for command in (layers, sample, sites_cmd, screen_cmd, map_cmd, export_cmd, carbon, rules, serve_cmd):
     main.add_command(command)
 
 if __name__ == "__main__":  # pragma: no cover

@@ -19,8 +19,10 @@ from zoning.render.table import format_table
 @click.option("--format", "formats", multiple=True, default=("shp",), show_default=True,
               help="shp, gpkg, geojson, kml or csv; repeatable or comma-separated.")
 @click.option("--encoding", default="utf-8", show_default=True, help="Shapefile DBF encoding: utf-8 or gbk.")
-@click.option("--crs", default="4490", show_default=True, help="Output CRS: 4490, 4548, 4549, 4527, 4528 …")
-@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--crs", default="auto", show_default=True,
+              help="Output CRS: auto (each county in its own 3-degree GK zone, EPSG:4548 west of 118°30'E, 4549 "
+                   "east), 4490, 4548, 4549, 4527, 4528 …")
+@click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path), required=True)
 @OVERWRITE_OPTION
 @CATALOG_OPTION
 @ENGINE_OPTION
@@ -36,4 +38,5 @@ def export_cmd(county, roles, results_dir, formats, encoding, crs, out_dir, over
                                    "目录 folder"], max_width=70))
     for m in manifests:
         for text in m["notes"]:
-            click.echo(f"提示 / note ({m['county']['name']}): {text}")
+            warning = text in m.get("warnings", ())
+            click.echo(f"{'警告 / warning' if warning else '提示 / note'} ({m['county']['name']}): {text}", err=warning)

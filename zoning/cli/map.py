@@ -6,14 +6,16 @@ from pathlib import Path
 import click
 
 from zoning.api import explore, load_layers
-from zoning.cli._common import CATALOG_OPTION, ENGINE_OPTION, LANG_OPTION, OVERWRITE_OPTION, parse_attributes
+from zoning.cli._common import (CATALOG_OPTION, ENGINE_OPTION, EXIT_PARTIAL, LANG_OPTION, OVERWRITE_OPTION,
+                                parse_attributes)
+from zoning.escape import terminal_text
 
 
 @click.command("map")
 @click.argument("sites", nargs=-1)
 @click.option("--result", "result_files", multiple=True, type=click.Path(exists=True, path_type=Path),
               help="A result.json or a zoning screen -o folder (repeatable); drawn without screening again.")
-@click.option("-o", "--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
+@click.option("-o", "--out", "out_path", type=click.Path(path_type=Path), required=True,
               help="The HTML file to write, e.g. maps/nanping.html.")
 @click.option("-a", "--attr", "attrs", multiple=True, metavar="KEY=VALUE", help="Attributes for SITES (as in screen).")
 @click.option("--crs", default=None, help="CRS of SITES when they have none.")
@@ -45,3 +47,8 @@ def map_cmd(sites, result_files, out_path, attrs, crs, lang, tiles, tiles_name, 
                 raster=not no_raster)
     size = save_map(m, out_path, overwrite=overwrite)
     click.echo(f"已写出 / wrote {out_path} ({size / 1e6:.2f} MB)", err=True)
+    failed = [r for r in results if r.error]
+    if failed:
+        click.echo(f"{len(failed)} 个站点无法筛查，未画出 / {len(failed)} site(s) could not be screened and are not "
+                   f"drawn: " + ", ".join(terminal_text(r.site_id) for r in failed[:5]), err=True)
+        raise SystemExit(EXIT_PARTIAL)

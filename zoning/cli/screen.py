@@ -6,11 +6,13 @@ from pathlib import Path
 import click
 
 from zoning.errors import AttributeProblem
+from zoning.io.atomic import check_folder_writable
 from zoning.api import load_layers, screen, write_screen_outputs
 from zoning.cli._common import (CATALOG_OPTION, ENGINE_OPTION, EXIT_PARTIAL, LANG_OPTION, OVERWRITE_OPTION, Bar,
                                 compute_options, parse_attributes)
 from zoning.render.labels import outcome_label
 from zoning.render.table import format_table
+from zoning.render.warnings import reason_lines, short_reason, warning_lines
 from zoning.screening.overlay import DEFAULT_BUFFERS_M
 
 
@@ -31,7 +33,7 @@ def _parse_buffers(ctx, param, text: str) -> tuple[float, ...]:
 @click.option("-a", "--attr", "attrs", multiple=True, metavar="KEY=VALUE",
               help="Project attribute, repeatable: name, industry, two_high, chemical, boiler_th, boiler_fuel, "
                    "energy_tce, renewable_share, clear_share.")
-@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+@click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path), default=None,
               help="Write result.json, report.html, report.docx, sites.gpkg (batch: results/, summary.csv, summary.gpkg).")
 @click.option("--crs", default=None, help="CRS of the input: EPSG code, gcj02 or bd09.")
 @click.option("--layer", default=None, help="Layer name inside a multi-layer site file.")
@@ -45,27 +47,37 @@ def _parse_buffers(ctx, param, text: str) -> tuple[float, ...]:
 @OVERWRITE_OPTION
 @click.option("--base-year", type=int, default=None, help="First year of the forgone forest sink (default: this year).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result(s) as JSON on stdout.")
+@click.option("-q", "--quiet", is_flag=True,
+              help="Do not print warnings (they stay in result.json and the reports).")
 @CATALOG_OPTION
 @ENGINE_OPTION
 @compute_options
 def screen_cmd(site, attrs, out_dir, crs, layer, buffers, lang, rules_path, reports, overwrite, base_year, as_json,
-               catalog, engine, compute, scheduler):
+               quiet, catalog, engine, compute, scheduler):
     """Screen SITE (a file of one or many sites, or coordinates) against the zoning layers and rules."""
     attributes = parse_attributes(attrs)
+    if out_dir is not None:
+        check_folder_writable(out_dir, overwrite=overwrite)  # refuse before any work, not after it
     layers = load_layers(catalog, engine=engine)
     with Bar("筛查 screening") as bar:
         results = screen(site, layers=layers, attributes=attributes, rule_pack=rules_path, buffers_m=buffers,
                          crs=crs, layer=layer, engine=engine, base_year=base_year, compute=compute,
                          scheduler=scheduler, progress=bar)
+    if not (quiet or as_json):  # before the verdicts, Chinese then English (JSON carries them itself)
+        for line in warning_lines(results):
+            click.echo(line)
     if as_json:
         click.echo(results.to_json() if len(results) > 1 else results[0].to_json())
     else:
         rows = [(r.site_id, outcome_label(r.verdict, lang), r.site.county or "—",
-                 ", ".join(f"{x.id}" for x in r.rules if x.outcome != "compliant") or "—",
+                 "; ".join(x for x in (short_reason(r), ", ".join(f"{x.id}" for x in r.rules
+                                                                  if x.outcome != "compliant")) if x) or "—",
                  r.error or "") for r in results]
         click.echo(format_table(rows, ["站点 site", "结论 verdict", "县区 county", "规则 rules", "错误 error"], max_width=80))
-        if len(results) == 1 and results[0].rules:
+        if len(results) == 1 and (results[0].rules or results[0].verdict_reasons):
             click.echo("")
+            for line in reason_lines(results[0]):
+                click.echo(line)
             for x in results[0].rules:
                 msg = x.message_en if lang == "en" else x.message
                 click.echo(f"[{x.id}] {outcome_label(x.outcome, lang)}: {msg}"

@@ -24,12 +24,13 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import CRS
+from pyproj import CRS, Proj
 
 from zoning.vocabulary import role_name
 from zoning.io.atomic import check_folder_writable, staged_folder
 from zoning.errors import OutputExists, OutputProblem, ZoningError, ExportError
 from zoning.io.layerset import LayerSet
+from zoning.geo.crs import STORAGE_EPSG, densify, gk_epsg_for_lon, project
 from zoning.geo.measure import ellipsoidal_areas
 
 FORMATS = ("shp", "gpkg", "geojson", "kml", "csv")
@@ -53,14 +54,19 @@ FIELD_MAP = {
     "county_code": ("CNTY_CODE", "区县代码", "county code (GB/T 2260)", ""),
     "county_name": ("CNTY_NAME", "区县名称", "county name", ""),
     "program": ("PROGRAM", "项目类型", "forest programme", ""),
-    "area_ha": ("AREA_HA", "面积", "area after clipping to the county, in the output CRS (ellipsoidal for EPSG:4490)",
-                "ha"),
+    "area_ha": ("AREA_HA", "面积", "area after clipping to the county: planar in the output CRS when that CRS keeps "
+                "the county's areas within 0.1 % (its own 3-degree Gauss-Kruger zone with --crs auto: the area "
+                "official results use; UTM, equal-area CRSs), else ellipsoidal (EPSG:4490, Web Mercator, far "
+                "zones); manifest.json area_ha says which", "ha"),
     "site_id": ("SITE_ID", "站点编号", "project site id", ""),
     "verdict": ("VERDICT", "结论", "screening verdict prohibited/conditional/needs_info/compliant", ""),
     "verdict_zh": ("VERDICT_ZH", "结论（中文）", "screening verdict in Chinese", ""),
     "county": ("COUNTY", "所在县区", "county of the site", ""),
     "geom_type": ("GEOM_TYPE", "几何类型", "geometry type of the site", ""),
-    "area_m2": ("AREA_M2", "站点面积", "site area (geodesic)", "m²"),
+    "area_m2": ("AREA_M2", "站点面积（椭球面）", "site area on the CGCS2000 ellipsoid (geodesic)", "m²"),
+    "area_gk_m2": ("AREA_GK_M2", "站点面积（高斯平面）", "site area, planar in its 3-degree Gauss-Kruger zone (the area "
+                   "land surveys and official results use)", "m²"),
+    "length_m": ("LENGTH_M", "站点长度", "length of a line site (geodesic)", "m"),
     "restrictive_rules": ("RULES", "禁止/有条件规则", "rules that fired as prohibited or conditional", ""),
     "needs_info_rules": ("NEED_INFO", "需补充信息规则", "rules that need more information", ""),
     "crs_used": ("CRS_USED", "量算坐标系", "CRS the overlay was measured in", ""),
@@ -123,7 +129,77 @@ def resolve_roles(layers_opt: str, available: list[str]) -> list[str]:
     return roles
 
 
-def _output_crs(text: str | int) -> CRS:
+#: planar areas in an export CRS may differ from the ellipsoid by this much (relative) before
+#: AREA_HA is computed on the ellipsoid instead
+MAX_AREA_SCALE_ERROR = 0.001
+AUTO_CRS = "auto"
+
+
+def auto_crs(county: "CountyTarget") -> CRS:
+    """The county's own 3-degree GK zone: EPSG:4548 west of 118°30'E, 4549 east (by its centroid)."""
+    return CRS.from_epsg(gk_epsg_for_lon(county.geometry.centroid.x))
+
+
+def _tm_zone(crs: CRS) -> tuple[float, float] | None:
+    """(central meridian, half width in degrees) of a Transverse Mercator CRS, else None."""
+    op = crs.coordinate_operation
+    if op is None or "transverse mercator" not in (op.method_name or "").lower():
+        return None
+    cm = next((p.value for p in op.params if p.name == "Longitude of natural origin"), None)
+    if cm is None:
+        return None
+    name = crs.name.lower()
+    return float(cm), 1.5 if "3-degree" in name else 3.0
+
+
+def area_mode(out_crs: CRS, county: "CountyTarget") -> tuple[str, float, list[str]]:
+    """How AREA_HA is measured for ``county`` in ``out_crs``.
+
+    Returns ("planar" | "ellipsoidal", the largest relative error of planar areas anywhere in
+    the county (areal scale factor − 1 at its vertices, so every feature in it is within this),
+    bilingual warnings). Planar only while that error is ≤ MAX_AREA_SCALE_ERROR (0.1 %).
+    """
+    if out_crs.is_geographic:
+        return "ellipsoidal", 0.0, []
+    xy = shapely.get_coordinates(densify([county.geometry], 0.05)[0])
+    scale = np.asarray(Proj(out_crs).get_factors(xy[:, 0], xy[:, 1]).areal_scale, dtype="float64") - 1
+    scale = scale[np.isfinite(scale)]
+    error = float(scale[np.argmax(np.abs(scale))]) if len(scale) else float("inf")
+    label = f"EPSG:{out_crs.to_epsg()}"
+    warnings = []
+    zone = _tm_zone(out_crs)
+    lon = county.geometry.centroid.x
+    if zone is not None and abs(lon - zone[0]) > zone[1]:
+        own = gk_epsg_for_lon(lon)
+        warnings.append(f"{county.name}（中心经度 {lon:.2f}°E）位于所选投影带 {label}（中央经线 {zone[0]:g}°E，"
+                        f"{zone[0] - zone[1]:g}-{zone[0] + zone[1]:g}°E）以外，平面面积偏差最大 {error:+.2%}；"
+                        f"建议使用 --crs auto（本县为 EPSG:{own}） / {county.name_en} (centroid {lon:.2f}°E) lies "
+                        f"outside the chosen zone {label} (central meridian {zone[0]:g}°E, {zone[0] - zone[1]:g}-"
+                        f"{zone[0] + zone[1]:g}°E): planar areas are off by up to {error:+.2%}; use --crs auto "
+                        f"(EPSG:{own} for this county)")
+    if not abs(error) <= MAX_AREA_SCALE_ERROR:
+        warnings.append(f"{label} 在{county.name}的面积变形最大 {error:+.2%}（> 0.1%），AREA_HA 按椭球面面积计算 / "
+                        f"{label} distorts areas over {county.name_en} by up to {error:+.2%} (> 0.1 %): AREA_HA "
+                        f"is the ellipsoidal (geodesic) area, not the planar area in this CRS")
+        return "ellipsoidal", error, warnings
+    return "planar", error, warnings
+
+
+def _area_ha_note(out_crs: CRS, county: "CountyTarget", mode: str, error: float) -> str:
+    """What AREA_HA is in this county's export (written to manifest.json)."""
+    label = f"EPSG:{out_crs.to_epsg()}"
+    if mode == "ellipsoidal":
+        return "ellipsoidal (geodesic, CGCS2000 ellipsoid)" + (
+            "" if out_crs.is_geographic else f"; planar areas in {label} would be off by up to {error:+.2%}")
+    own = out_crs.to_epsg() == gk_epsg_for_lon(county.geometry.centroid.x)
+    return (f"planar in {label} (within {abs(error):.3%} of the ellipsoidal area anywhere in this county)"
+            + ("; the county's own 3-degree Gauss-Kruger zone: the area official results use" if own else ""))
+
+
+def _output_crs(text: str | int) -> CRS | None:
+    """The export CRS, or None for ``auto`` (each county in its own GK zone)."""
+    if str(text).strip().lower() == AUTO_CRS:
+        return None
     try:
         crs = CRS.from_user_input(f"EPSG:{text}" if str(text).isdigit() else text)
     except Exception:
@@ -133,8 +209,12 @@ def _output_crs(text: str | int) -> CRS:
     return crs
 
 
-def clip_to_county(frame: gpd.GeoDataFrame, county: CountyTarget, out_crs: CRS) -> gpd.GeoDataFrame:
-    """Features of ``frame`` clipped to the county, in ``out_crs``, with ``area_ha`` recomputed."""
+def clip_to_county(frame: gpd.GeoDataFrame, county: CountyTarget, out_crs: CRS, *,
+                   mode: str | None = None) -> gpd.GeoDataFrame:
+    """Features of ``frame`` clipped to the county, in ``out_crs``, with ``area_ha`` recomputed:
+    planar in ``out_crs`` or on the ellipsoid (``mode``, default :func:`area_mode`). Geometries
+    are densified before they are projected, so their edges stay where they are stored."""
+    mode = mode or area_mode(out_crs, county)[0]
     sub = frame[frame.intersects(county.geometry)].copy()
     if len(sub) == 0:
         return sub.assign(area_ha=pd.Series(dtype="float64")).to_crs(out_crs)
@@ -143,11 +223,11 @@ def clip_to_county(frame: gpd.GeoDataFrame, county: CountyTarget, out_crs: CRS) 
              if g.geom_type == "GeometryCollection" else g for g in clipped]
     sub["geometry"] = polys
     sub = sub[~sub.geometry.is_empty & (shapely.area(sub.geometry.values) > 0)]
-    sub = sub.to_crs(out_crs)
-    if out_crs.is_geographic:
-        sub["area_ha"] = ellipsoidal_areas(sub.geometry) / 1e4
-    else:
-        sub["area_ha"] = sub.area / 1e4
+    ellipsoidal = ellipsoidal_areas(sub.geometry) / 1e4
+    if not out_crs.is_geographic:
+        sub = gpd.GeoDataFrame(sub.drop(columns="geometry"), geometry=project(sub.geometry.values, out_crs),
+                               crs=out_crs)
+    sub["area_ha"] = ellipsoidal if mode == "ellipsoidal" else sub.area.to_numpy() / 1e4
     # neighbours' features that share the county edge leave sub-m² slivers after clipping
     return sub[sub["area_ha"] >= MIN_PIECE_HA]
 
@@ -184,8 +264,9 @@ def write_shapefile(frame: gpd.GeoDataFrame, stem: Path, *, encoding: str) -> li
     notes, schema_props, keep = [], {}, []
     for c in cols:
         series = frame[c]
-        if c in ("area_ha", "area_m2", "forest_ha", "stock_tC", "stock_tCO2", "loss_tCO2", "mean_tC_ha", "pixels"):
-            schema_props[FIELD_MAP[c][0]] = "float:19.6" if c != "area_m2" else "float:19.2"
+        if c in ("area_ha", "area_m2", "area_gk_m2", "length_m", "forest_ha", "stock_tC", "stock_tCO2", "loss_tCO2",
+                 "mean_tC_ha", "pixels"):
+            schema_props[FIELD_MAP[c][0]] = "float:19.2" if c in ("area_m2", "area_gk_m2", "length_m") else "float:19.6"
         elif c == "chemical":
             schema_props[FIELD_MAP[c][0]] = "int:1"
         else:
@@ -288,7 +369,7 @@ def _results_frame(results_dir: Path) -> dict[str, gpd.GeoDataFrame]:
 
 
 def export_county(layers: LayerSet, out_dir: Path | str, *, county: str = "all", roles: str = "all",
-                  formats: tuple[str, ...] = ("shp",), encoding: str = "utf-8", crs: str | int = 4490,
+                  formats: tuple[str, ...] = ("shp",), encoding: str = "utf-8", crs: str | int = AUTO_CRS,
                   results_dir: Path | str | None = None, overwrite: bool = False) -> list[dict]:
     """Export layers (and results) per county. Returns the manifest records written."""
     formats = tuple(dict.fromkeys(f.lower() for f in formats))
@@ -298,7 +379,7 @@ def export_county(layers: LayerSet, out_dir: Path | str, *, county: str = "all",
     if encoding.lower() not in ("utf-8", "utf8", "gbk"):
         raise ExportError("编码只能是 utf-8 或 gbk", "encoding must be utf-8 or gbk")
     encoding = "gbk" if encoding.lower() == "gbk" else "utf-8"
-    out_crs = _output_crs(crs)
+    chosen_crs = _output_crs(crs)  # None: each county in its own GK zone
     admin = layers.frames.get("admin")
     if admin is None:
         raise ExportError("图层目录中没有县级行政区图层", "the catalog has no admin layer to clip by")
@@ -321,23 +402,28 @@ def export_county(layers: LayerSet, out_dir: Path | str, *, county: str = "all",
     manifests = []
     for target, final in zip(targets, finals):
         with staged_folder(final, overwrite=overwrite) as stage:
-            manifest = _export_one(layers, target, stage, chosen, extra, formats, encoding, out_crs)
+            manifest = _export_one(layers, target, stage, chosen, extra, formats, encoding,
+                                   chosen_crs or auto_crs(target), auto=chosen_crs is None)
         manifest["folder"] = str(final)
         manifests.append(manifest)
     return manifests
 
 
-def _export_one(layers, target: CountyTarget, stage: Path, roles, extra, formats, encoding, out_crs) -> dict:
+def _export_one(layers, target: CountyTarget, stage: Path, roles, extra, formats, encoding, out_crs,
+                auto: bool = False) -> dict:
+    mode, error, warnings = area_mode(out_crs, target)
     frames: dict[str, gpd.GeoDataFrame] = {}
     for role in roles:
         frame = layers.frames[role].drop(columns=["layer"], errors="ignore")
-        frames[role] = clip_to_county(frame, target, out_crs)
+        frames[role] = clip_to_county(frame, target, out_crs, mode=mode)
     for key, frame in extra.items():
         inside = frame[frame.to_crs(4490).intersects(target.geometry)] if len(frame) else frame
-        frames[key] = inside.to_crs(out_crs)
+        frames[key] = inside.to_crs(out_crs) if out_crs.is_geographic else gpd.GeoDataFrame(
+            inside.drop(columns=inside.geometry.name), geometry=project(inside.geometry.values, out_crs,
+                                                                        src=inside.crs or STORAGE_EPSG), crs=out_crs)
     files: list[WrittenFile] = []
     columns: dict[str, list[str]] = {}
-    notes_all: list[str] = []
+    notes_all: list[str] = list(warnings)
     for name, frame in frames.items():
         cols = _canonical_columns(frame)
         columns[name] = cols
@@ -389,6 +475,9 @@ def _export_one(layers, target: CountyTarget, stage: Path, roles, extra, formats
     manifest = {
         "county": {"code": target.code, "name": target.name, "name_en": target.name_en},
         "crs": f"EPSG:{out_crs.to_epsg()}", "crs_name": out_crs.name, "encoding": encoding,
+        "crs_choice": "auto: the county's own 3-degree Gauss-Kruger zone (by its centroid)" if auto else "as given",
+        "area_ha": _area_ha_note(out_crs, target, mode, error),
+        "warnings": warnings,
         "synthetic_layers": [r for r in frames if r in layers.info and layers.info[r].synthetic],
         "notes": notes_all,
         "files": [{"file": f.path.name, "layer": f.layer, "format": f.fmt, "features": f.features, "crs": f.crs,

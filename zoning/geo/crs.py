@@ -7,9 +7,11 @@ CM 120°E east of it) or, for city-wide sums, in one Albers equal-area CRS.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import numpy as np
-from pyproj import CRS, Geod
+import shapely
+from pyproj import CRS, Geod, Transformer
 
 from zoning.errors import CRSProblem
 
@@ -32,10 +34,90 @@ CHINA_LAT = (3.0, 54.0)
 
 OFFSET_DATUMS = {"gcj02", "bd09"}
 
+#: Longest edge (degrees) a stored lon/lat geometry keeps before it is projected. An edge is a
+#: straight line in the stored CRS (EPSG:4490) but a curve in Gauss-Kruger or Albers; projecting
+#: only its vertices puts a chord in its place, off by about 129 m × (L / 1°)² in the middle
+#: (measured over Nanping, 116.9-119.6°E, 26-28.5°N, in EPSG:4548, EPSG:4549 and EQUAL_AREA_CRS:
+#: 16.7 m for the 0.36° edges of the sample units, 1.3 m for 0.1°, 1.3 cm for 0.01°). Edges cut
+#: to 0.005° (~500 m) stay within 3.2 mm of the true edge (tests/test_geometry_truth.py).
+DENSIFY_DEG = 0.005
+#: the same for geometries stored in a projected CRS (metres)
+DENSIFY_M = 500.0
+
 
 def gk_epsg_for_lon(lon: float) -> int:
     """The 3-degree Gauss-Kruger CRS (EPSG code) for a site at longitude ``lon`` (degrees)."""
     return GK_CM117_EPSG if lon < GK_ZONE_BOUNDARY_LON else GK_CM120_EPSG
+
+
+def densify(geoms, max_segment: float = DENSIFY_DEG) -> np.ndarray:
+    """Geometries with extra vertices so no edge is longer than ``max_segment`` (CRS units).
+
+    Vertices are inserted on the straight edges in the geometry's own CRS, so the shape does not
+    change there (areas equal to 1e-13); projected afterwards, the edges follow their true
+    curves. Rings and lines are densified one by one and the polygons rebuilt: GEOS densifies a
+    polygon and then "repairs" it with buffer(0), which drops parts of valid MultiPolygons
+    (seen with GEOS 3.14 on the sample control units), so polygons never go through it whole.
+    """
+    arr = np.array(geoms, dtype=object, copy=True).ravel()
+    if len(arr) == 0:
+        return arr
+    tid = shapely.get_type_id(arr)
+    filled = ~(shapely.is_missing(arr) | shapely.is_empty(arr))
+    # no edge is longer than the bounding box's diagonal: small geometries need nothing
+    b = shapely.bounds(arr)
+    filled &= ~(np.hypot(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) <= max_segment)
+    polys = np.flatnonzero(np.isin(tid, (3, 6)) & filled)
+    if len(polys):
+        parts, part_of = shapely.get_parts(arr[polys], return_index=True)
+        parts_ok = ~shapely.is_empty(parts)
+        parts, part_of = parts[parts_ok], part_of[parts_ok]
+        rings, ring_of = shapely.get_rings(parts, return_index=True)
+        rebuilt = shapely.polygons(shapely.segmentize(rings, max_segment), indices=ring_of)
+        single = (tid[polys] == 3) & (np.bincount(part_of, minlength=len(polys)) == 1)
+        first = np.searchsorted(part_of, np.arange(len(polys)))
+        arr[polys[single]] = rebuilt[first[single]]
+        multi = np.flatnonzero(~single)
+        if len(multi):
+            keep = np.isin(part_of, multi)
+            arr[polys[multi]] = shapely.multipolygons(rebuilt[keep], indices=np.searchsorted(multi, part_of[keep]))
+    lines = np.flatnonzero(np.isin(tid, (1, 2, 5)) & filled)
+    if len(lines):
+        arr[lines] = shapely.segmentize(arr[lines], max_segment)
+    for i in np.flatnonzero((tid == 7) & filled):  # collections: part by part
+        arr[i] = shapely.GeometryCollection(list(densify(shapely.get_parts(arr[i]), max_segment)))
+    return arr
+
+
+@lru_cache(maxsize=64)
+def transformer(src, dst) -> Transformer:
+    """A cached always-xy transformer between two CRSs (EPSG codes or CRS objects)."""
+    return Transformer.from_crs(src, dst, always_xy=True)
+
+
+def transform(geoms, src, dst) -> np.ndarray:
+    """Geometries' vertices moved from ``src`` to ``dst`` (no densification: see :func:`project`)."""
+    tr = transformer(src if isinstance(src, (int, str)) else CRS.from_user_input(src),
+                     dst if isinstance(dst, (int, str)) else CRS.from_user_input(dst))
+
+    def move(xy: np.ndarray) -> np.ndarray:
+        x, y = tr.transform(xy[:, 0], xy[:, 1])
+        return np.column_stack([x, y])
+
+    arr = np.array(geoms, dtype=object, copy=True).ravel()
+    return shapely.transform(arr, move) if len(arr) else arr
+
+
+def project(geoms, dst, *, src=STORAGE_EPSG, max_segment: float | None = None) -> np.ndarray:
+    """Stored geometries faithfully in ``dst``: densified in ``src`` first, then projected.
+
+    Containment, areas and distances measured on the result agree with the stored geometry
+    (edges straight in ``src``) to a few millimetres. ``max_segment`` defaults to
+    :data:`DENSIFY_DEG` for a geographic ``src`` and :data:`DENSIFY_M` for a projected one.
+    """
+    if max_segment is None:
+        max_segment = DENSIFY_DEG if CRS.from_user_input(src).is_geographic else DENSIFY_M
+    return transform(densify(geoms, max_segment), src, dst)
 
 
 def parse_crs(text: str | int | None) -> CRS | str | None:

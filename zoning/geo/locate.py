@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from zoning.geo.crs import EQUAL_AREA_CRS, STORAGE_EPSG, gk_epsg_for_lon
+from zoning.geo.crs import EQUAL_AREA_CRS, STORAGE_EPSG, gk_epsg_for_lon, project
 from zoning.geo.measure import geodesic_area, geodesic_length
 
 
@@ -39,7 +39,7 @@ class AdminIndex:
 
 
 def admin_index(admin: gpd.GeoDataFrame) -> AdminIndex:
-    geoms = admin.to_crs(EQUAL_AREA_CRS).geometry.values
+    geoms = shapely.make_valid(project(admin.geometry.values, EQUAL_AREA_CRS, src=admin.crs or STORAGE_EPSG))
     city = shapely.union_all(geoms)
     outline = city.simplify(100)
     shapely.prepare(city)
@@ -63,7 +63,7 @@ def locate_sites(sites: gpd.GeoDataFrame, admin: gpd.GeoDataFrame | AdminIndex |
     geoms = out.geometry
     ok = ~(geoms.isna() | geoms.is_empty).to_numpy()
     pos_ok = np.flatnonzero(ok)
-    site_ea = geoms[ok].to_crs(EQUAL_AREA_CRS).values
+    site_ea = shapely.make_valid(project(geoms[ok].values, EQUAL_AREA_CRS, src=geoms.crs or STORAGE_EPSG))
     admin_ea = index.geoms
     s_idx, a_idx = index.tree.query(site_ea, predicate="intersects")
     best = np.full(len(site_ea), -1)

@@ -30,9 +30,12 @@ def _writable_parent(path: Path) -> Path:
 def check_writable(path: Path, *, overwrite: bool) -> None:
     """Refuse to clobber ``path`` unless ``overwrite``; make sure its folder can be written."""
     path = Path(path)
+    if path.is_dir():
+        raise OutputExists(f"输出路径是一个目录：{path}；请给出文件名，例如 {path / 'map.html'}",
+                           f"output path is a folder: {path}; name a file, e.g. {path / 'map.html'}")
     if path.exists() and not overwrite:
         raise OutputExists(f"输出已存在：{path}；如需覆盖请加 --overwrite",
-                           f"output exists: {path}; pass --overwrite to replace it")
+                           f"output exists: {path}; pass --overwrite (overwrite=True in Python) to replace it")
     _writable_parent(path)
 
 
@@ -113,7 +116,7 @@ def check_folder_writable(final: Path | str, *, overwrite: bool) -> Path:
                                f"choose a new folder")
         if not overwrite:
             raise OutputExists(f"输出已存在：{final}；如需覆盖请加 --overwrite",
-                               f"output exists: {final}; pass --overwrite to replace it")
+                               f"output exists: {final}; pass --overwrite (overwrite=True in Python) to replace it")
     _writable_parent(final)
     return final
 

@@ -18,7 +18,11 @@ from zoning.errors import CatalogError, InputFileNotFound, LayerError, ZoningErr
 from zoning.io.vector import read_vector
 
 _ENTRY_KEYS = {"name", "role", "kind", "path", "layer", "fields", "vintage", "synthetic", "source",
-               "licence", "crs", "units", "pools", "encoding", "description"}
+               "licence", "crs", "units", "pools", "encoding", "description", "coverage", "table"}
+#: the ``coverage:`` of an entry that covers exactly its own features
+COVERAGE_SELF = "self"
+#: the default coverage of every layer: the area of the admin layer (the layer set's area)
+COVERAGE_DEFAULT = "admin"
 
 
 @dataclass
@@ -40,6 +44,16 @@ class LayerSpec:
     pools: str | None = None
     encoding: str | None = None
     description: str = ""
+    #: the area this layer is complete for: "admin" (default: the admin layer's area), "self"
+    #: (its own features), or another layer's role or name. Outside it, the layer says nothing.
+    coverage: str = COVERAGE_DEFAULT
+    #: a PostGIS table ``schema.name`` (then ``source`` is its ``postgresql://`` URL and ``path`` unused)
+    table: str | None = None
+
+    @property
+    def location(self) -> str:
+        """Where the layer is read from: its file, or ``postgresql://user@host/db#schema.table``."""
+        return f"{_safe_source(self.source)}#{self.table}" if self.table else str(self.path)
 
     @property
     def role_zh(self) -> str:
@@ -48,9 +62,9 @@ class LayerSpec:
     def as_record(self) -> dict[str, Any]:
         return {
             "role": self.role, "role_zh": self.role_zh, "name": self.name, "kind": self.kind,
-            "path": str(self.path), "layer": self.layer, "vintage": self.vintage,
-            "synthetic": self.synthetic, "source": self.source, "licence": self.licence,
-            "units": self.units, "pools": self.pools,
+            "path": self.location, "layer": self.layer, "vintage": self.vintage,
+            "synthetic": self.synthetic, "source": _safe_source(self.source), "licence": self.licence,
+            "units": self.units, "pools": self.pools, "coverage": self.coverage,
         }
 
 
@@ -78,7 +92,7 @@ class Catalog:
         return any(spec.synthetic for spec in self.layers)
 
     def missing_files(self) -> list[LayerSpec]:
-        return [spec for spec in self.layers if not spec.path.exists()]
+        return [spec for spec in self.layers if not spec.table and not spec.path.exists()]
 
 
 def default_catalog_path() -> Path:
@@ -94,6 +108,50 @@ def default_catalog_path() -> Path:
 
 def _bad(path: Path, where: str, zh: str, en: str) -> CatalogError:
     return CatalogError(f"{path}：{where}：{zh}", f"{path}: {where}: {en}")
+
+
+def _coverage_key(path: Path, where: str, value) -> str:
+    if value is None or value == "":
+        return COVERAGE_DEFAULT
+    if not isinstance(value, str):
+        raise _bad(path, where, "coverage 应为图层名、角色或 self", "'coverage' must be a layer name, a role or 'self'")
+    return value.strip()
+
+
+def _safe_source(source: str) -> str:
+    from zoning.io.postgis import is_database_url, safe_url
+
+    return safe_url(source) if is_database_url(source) else source
+
+
+def _postgis_entry(path: Path, where: str, entry: dict) -> str | None:
+    """``schema.name`` of a PostGIS entry (``source: postgresql://…`` + ``table:``), else None."""
+    from zoning.io.postgis import is_database_url, split_table
+
+    table, source = entry.get("table"), str(entry.get("source") or "")
+    if not table and not is_database_url(source):
+        return None
+    if not table or not is_database_url(source):
+        raise _bad(path, where, "PostGIS 图层需要 source: postgresql://… 和 table: 模式.表名",
+                   "a PostGIS layer needs both 'source: postgresql://…' and 'table: schema.name'")
+    if entry.get("path"):
+        raise _bad(path, where, "PostGIS 图层不用 path", "a PostGIS layer takes 'source' and 'table', not 'path'")
+    if (entry.get("kind") or "vector") != "vector":
+        raise _bad(path, where, "PostGIS 只支持矢量图层", "PostGIS layers must be vector layers")
+    try:
+        schema, name = split_table(str(table))
+    except CatalogError as exc:
+        raise _bad(path, where, exc.zh, exc.en) from None
+    return f"{schema}.{name}"
+
+
+def read_source(spec: LayerSpec, *, engine: str = "pyogrio") -> gpd.GeoDataFrame:
+    """The raw features of a vector entry: its file, or its PostGIS table."""
+    if spec.table:
+        from zoning.io.postgis import read_postgis_table
+
+        return read_postgis_table(spec.source, spec.table)
+    return read_vector(spec.path, layer=spec.layer, engine=engine, encoding=spec.encoding)
 
 
 def load_catalog(path: Path | str | None = None) -> Catalog:
@@ -128,12 +186,14 @@ def load_catalog(path: Path | str | None = None) -> Catalog:
         if name in names:
             raise _bad(path, where, f"图层名重复 {name!r}", f"duplicate layer name {name!r}")
         names.add(name)
-        if not entry.get("path"):
-            raise _bad(path, where, "缺少 path", "missing 'path'")
-        src = str(entry["path"])
-        if "://" in src or src.startswith("PG:"):
-            raise _bad(path, where, "暂不支持数据库图层源（PostGIS），请先导出为 GeoPackage",
-                       "database sources (PostGIS) are not supported yet; export the table to GeoPackage")
+        table = _postgis_entry(path, where, entry)
+        if not table and not entry.get("path"):
+            raise _bad(path, where, "缺少 path（或 PostGIS 的 source + table）",
+                       "missing 'path' (or 'source: postgresql://…' and 'table: schema.name' for PostGIS)")
+        src = str(entry.get("path") or table)
+        if not table and ("://" in src or src.startswith("PG:")):
+            raise _bad(path, where, "PostGIS 数据库图层请写 source: postgresql://… 与 table: 模式.表名，不用 path",
+                       "for a PostGIS layer write 'source: postgresql://…' and 'table: schema.name' instead of path")
         fields = entry.get("fields") or {}
         if not isinstance(fields, dict):
             raise _bad(path, where, "fields 应为 源字段: 标准字段 映射", "'fields' must map source field -> canonical field")
@@ -149,7 +209,13 @@ def load_catalog(path: Path | str | None = None) -> Catalog:
             licence=str(entry.get("licence") or ""), crs=entry.get("crs"), units=entry.get("units"),
             pools=entry.get("pools"), encoding=entry.get("encoding"),
             description=str(entry.get("description") or ""),
+            coverage=_coverage_key(path, where, entry.get("coverage")), table=table,
         ))
+    for i, spec in enumerate(specs, 1):
+        if spec.coverage not in (COVERAGE_SELF, COVERAGE_DEFAULT) and spec.coverage not in ROLES \
+                and spec.coverage not in names:
+            raise _bad(path, f"layers[{i}]", f"coverage {spec.coverage!r} 不是图层名、角色或 self",
+                       f"coverage {spec.coverage!r} is neither a layer name, a role nor 'self'")
     rules = doc.get("rules")
     return Catalog(path=path.resolve(), name=str(doc.get("name") or path.stem), layers=specs,
                    rule_pack=(base / rules).resolve() if rules else None)
@@ -163,7 +229,7 @@ def load_layer(spec: LayerSpec, *, engine: str = "pyogrio") -> gpd.GeoDataFrame:
     if spec.kind != "vector":
         raise LayerError(f"图层 {spec.name} 是栅格，不能按矢量读取", f"layer {spec.name} is a raster, not a vector")
     try:
-        gdf = read_vector(spec.path, layer=spec.layer, engine=engine, encoding=spec.encoding)
+        gdf = read_source(spec, engine=engine)
     except ZoningError as exc:
         raise LayerError(f"图层 {spec.name}（{spec.role}）无法读取：{exc.zh}",
                          f"layer {spec.name} ({spec.role}) cannot be read: {exc.en}") from None

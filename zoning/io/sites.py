@@ -10,6 +10,7 @@ accepted only when the caller says so, and the conversion is recorded on each si
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -17,14 +18,14 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import shapely
-from pyproj import CRS
+from pyproj import CRS, Transformer
 from shapely.geometry import Point, Polygon
 
 from zoning.geo.crs import (CHINA_LAT, CHINA_LON, GK_ZONE_PREFIX_EPSG, OFFSET_TO_WGS84, STORAGE_EPSG,
-                  crs_label, parse_crs, parse_dms_pair)
+                  crs_label, parse_crs, parse_dms_pair, wgs84_to_bd09, wgs84_to_gcj02)
 from zoning.errors import CRSProblem, InputFileNotFound, SiteError, UnreadableInput
 from zoning.io.vector import read_vector
-from zoning.geo.measure import geodesic_area
+from zoning.geo.measure import geodesic_area, polygon_ring_areas
 
 #: relative area change above which a repaired polygon is refused instead of accepted
 MAX_REPAIR_CHANGE = 0.01
@@ -297,19 +298,30 @@ def _check_geometry(geom, sid: str) -> tuple[object, list[str]]:
         if shapely.area(geom) == 0 or shapely.get_num_coordinates(geom) < 4:
             raise _err(f"站点 {sid} 多边形面积为零（退化）", f"site {sid}: degenerate polygon with zero area")
         if not geom.is_valid:
-            before = geodesic_area(geom)
             reason = shapely.is_valid_reason(geom)
+            # the area as drawn, whatever the winding: per polygon |shell| − Σ|holes|
+            rings = polygon_ring_areas(geom)
+            for shell, holes in rings:
+                if sum(holes) >= shell:
+                    raise _err(f"站点 {sid} 多边形无效（{reason}）：内环面积 {sum(holes):,.1f} m² 不小于外环 "
+                               f"{shell:,.1f} m²，外环与内环可能颠倒；请把外边界写在第一环",
+                               f"site {sid}: invalid polygon ({reason}): its holes ({sum(holes):,.1f} m²) are not "
+                               f"smaller than its shell ({shell:,.1f} m²); the rings are probably swapped: put the "
+                               f"outer boundary first")
+            before = sum(shell - sum(holes) for shell, holes in rings)
             fixed = shapely.make_valid(geom)
             polys = [p for p in shapely.get_parts(fixed) if p.geom_type in ("Polygon", "MultiPolygon")]
             fixed = shapely.union_all(polys) if polys else shapely.Polygon()
             after = geodesic_area(fixed)
-            change = abs(after - before) / max(after, before, 1e-9)
+            change = abs(after - before) / max(before, 1e-9)
             if fixed.is_empty or change > MAX_REPAIR_CHANGE:
-                raise _err(f"站点 {sid} 多边形无效（{reason}），修复后面积变化 {change:.1%} 超过 1%；请检查边界点顺序",
+                raise _err(f"站点 {sid} 多边形无效（{reason}），修复后面积变化 {after - before:+,.1f} m²"
+                           f"（{change:.1%}）超过 1%；请检查边界点顺序",
                            f"site {sid}: invalid polygon ({reason}); repair would change its area by "
-                           f"{change:.1%} (> 1 %); check the order of its boundary points")
-            warnings.append(f"多边形无效已修复（{reason}，面积变化 {change:.3%}）/ "
-                            f"invalid polygon repaired ({reason}; area change {change:.3%})")
+                           f"{after - before:+,.1f} m² ({change:.1%}, > 1 %); check the order of its boundary points")
+            warnings.append(f"多边形无效已修复（{reason}，面积变化 {after - before:+,.1f} m²，{change:.3%}）/ "
+                            f"invalid polygon repaired ({reason}; area change {after - before:+,.1f} m², "
+                            f"{change:.3%})")
             geom = fixed
         if geodesic_area(geom) < 1e-3:
             raise _err(f"站点 {sid} 多边形面积为零（退化）", f"site {sid}: degenerate polygon with zero area")
@@ -321,7 +333,185 @@ def _check_geometry(geom, sid: str) -> tuple[object, list[str]]:
     return geom, warnings
 
 
-def _check_plausible(geom, sid: str) -> None:
+# ---------------------------------------------------------------------------------------
+# CRS plausibility: the other ways the same numbers could have been meant
+#: CGCS2000 3-degree Gauss-Kruger zone z (25..45, CM = 3z °E): with zone prefix, and without
+#: the largest easting offset (m) from a 3-degree zone's central meridian worth suggesting (±1.5° is ~170 km)
+MAX_GK_OFFSET_M = 400_000
+
+
+def _gk_prefixed_epsg(zone: int) -> int:
+    return 4488 + zone
+
+
+def _gk_bare_epsg(zone: int) -> int:
+    return 4509 + zone
+
+
+def _gk_zone(epsg: int | None) -> tuple[int, bool] | None:
+    """(zone, prefixed) of a CGCS2000 3-degree GK EPSG code, else None."""
+    if epsg is None:
+        return None
+    if 4513 <= epsg <= 4533:
+        return epsg - 4488, True
+    if 4534 <= epsg <= 4554:
+        return epsg - 4509, False
+    return None
+
+
+@dataclass(frozen=True)
+class Reading:
+    """Another reading of a site's coordinates: what to pass or change, in Chinese and English."""
+
+    option: str  # e.g. "--crs 4548", "swap X/Y", "--crs gcj02"
+    zh: str
+    en: str
+
+    def text(self) -> str:
+        return f"{self.zh} / {self.en}"
+
+
+def source_crs(crs_in: str | None):
+    """The CRS (pyproj CRS, or "gcj02"/"bd09") a site was read in, from its ``crs_in`` label."""
+    if not crs_in:
+        return None
+    if crs_in.startswith("GCJ-02"):
+        return "gcj02"
+    if crs_in.startswith("BD-09"):
+        return "bd09"
+    m = re.match(r"EPSG:(\d+)", crs_in)
+    return CRS.from_epsg(int(m.group(1))) if m else None
+
+
+def _transform(geom, func):
+    """``geom`` with ``func(x, y) -> (x, y)`` applied to every vertex; None if any is not finite."""
+    def conv(coords):
+        x, y = func(coords[:, 0], coords[:, 1])
+        return np.column_stack([np.asarray(x, dtype=float), np.asarray(y, dtype=float)])
+    with np.errstate(all="ignore"):
+        out = shapely.transform(geom, conv)
+    return out if np.isfinite(shapely.get_coordinates(out)).all() else None
+
+
+def _proj(src, dst):
+    tr = Transformer.from_crs(src, dst, always_xy=True)
+    return lambda x, y: tr.transform(x, y, errcheck=False)
+
+
+def to_source(geom, src):
+    """A stored (EPSG:4490) geometry back in the numbers it was given in (``src`` from :func:`source_crs`)."""
+    if isinstance(src, str):
+        forward = {"gcj02": wgs84_to_gcj02, "bd09": wgs84_to_bd09}[src]
+        return _transform(geom, forward)
+    if src.to_epsg() == STORAGE_EPSG:
+        return geom
+    return _transform(geom, _proj(STORAGE_EPSG, src))
+
+
+def _swap(x, y):
+    return y, x
+
+
+def _candidate_zones(area_bounds) -> list[int]:
+    """GK zones whose central meridian is within 3° of the area (EPSG:4490 bounds)."""
+    x0, _, x1, _ = area_bounds
+    return [z for z in range(25, 46) if x0 - 3 <= 3 * z <= x1 + 3]
+
+
+def alternative_readings(geom_src, src, area_bounds) -> list[tuple[Reading, object]]:
+    """Other readings of the numbers in ``geom_src`` (as given, in ``src``) and where each puts the
+    site (EPSG:4490, or None when it is nowhere). Never applied silently: they become suggestions."""
+    out: list[tuple[Reading, object]] = []
+
+    def add(reading: Reading, func):
+        out.append((reading, _transform(geom_src, func)))
+
+    if isinstance(src, str) or src.is_geographic:
+        current = src if isinstance(src, str) else "plain"
+        if current != "plain":
+            add(Reading(f"--crs {STORAGE_EPSG}", f"坐标可能已是 CGCS2000/WGS84：改用 --crs {STORAGE_EPSG}（不做转换）",
+                        f"the coordinates may already be CGCS2000/WGS84: try --crs {STORAGE_EPSG} (no conversion)"),
+                lambda x, y: (x, y))
+        swapped = Reading("swap lon/lat", "经纬度可能颠倒：请交换经度、纬度", "longitude and latitude look swapped: "
+                          "swap them")
+        add(swapped, (lambda x, y: OFFSET_TO_WGS84[current](*_swap(x, y))) if current != "plain" else _swap)
+        for datum, zh, en in (("gcj02", "高德/腾讯地图", "Amap/Tencent"), ("bd09", "百度地图", "Baidu")):
+            if datum != current:
+                add(Reading(f"--crs {datum}", f"若坐标来自{zh}，请加 --crs {datum}",
+                            f"if the coordinates come from {en}, pass --crs {datum}"), OFFSET_TO_WGS84[datum])
+        return out
+    xs = shapely.get_coordinates(geom_src)[:, 0]
+    zone_now = _gk_zone(src.to_epsg())
+    prefixed_values = bool(len(xs)) and bool(np.all(xs >= 1e7))
+    for swap in (False, True):
+        first = shapely.get_coordinates(geom_src)[:, 1 if swap else 0]
+        if len(first) and np.all(first >= 1e7):  # the easting carries its zone: trust it
+            zones = sorted({int(z) for z in np.floor(first / 1e6)})
+            options = [(z, True) for z in zones if 25 <= z <= 45]
+        else:
+            options = [(z, False) for z in _candidate_zones(area_bounds)]
+        if zone_now is not None:  # the zone that was meant is most likely the one named, or its neighbour
+            options.sort(key=lambda o: abs(o[0] - zone_now[0]))
+        for zone, prefixed in options:
+            epsg = _gk_prefixed_epsg(zone) if prefixed else _gk_bare_epsg(zone)
+            if not swap and epsg == src.to_epsg():
+                continue
+            false_easting = zone * 1e6 * prefixed + 500_000
+            if len(first) and np.max(np.abs(first - false_easting)) > MAX_GK_OFFSET_M:
+                continue  # no point of a 3-degree zone lies that far from its central meridian
+            cm = 3 * zone
+            crs = CRS.from_epsg(epsg)
+            func = _proj(crs, STORAGE_EPSG)
+            if swap:
+                zh = f"X、Y 可能颠倒（X 为北坐标、Y 为东坐标）：请交换 X、Y 两列" + \
+                     ("" if epsg == src.to_epsg() else f"，并用 --crs {epsg}")
+                en = "X and Y look swapped (X = northing, Y = easting): swap the two columns" + \
+                     ("" if epsg == src.to_epsg() else f" and pass --crs {epsg}")
+                add(Reading(f"swap X/Y" + ("" if epsg == src.to_epsg() else f" --crs {epsg}"), zh, en),
+                    lambda x, y, f=func: f(y, x))
+                continue
+            if prefixed:
+                zh = f"东坐标带有带号 {zone}：请用 --crs {epsg}（3度带第 {zone} 带，中央经线 {cm}°E）"
+                en = f"the eastings carry the zone prefix {zone}: try --crs {epsg} (3-degree zone {zone}, CM {cm}E)"
+            elif zone_now is not None and zone_now[1] and not prefixed_values:
+                zh = (f"东坐标没有带号：请在东坐标前加带号 {zone}，或用 --crs {epsg}（中央经线 {cm}°E）")
+                en = (f"the eastings carry no zone prefix: add {zone} in front of them, or try --crs {epsg} "
+                      f"(CM {cm}E)")
+            else:
+                zh = f"可能是另一投影带：请用 --crs {epsg}（CGCS2000 3度带，中央经线 {cm}°E）"
+                en = f"another Gauss-Kruger zone: try --crs {epsg} (CGCS2000 3-degree zone, CM {cm}E)"
+            add(Reading(f"--crs {epsg}", zh, en), func)
+    return out
+
+
+def crs_suggestions(geom, crs_in: str | None, area, *, limit: int = 3) -> list[Reading]:
+    """The readings of ``geom``'s coordinates (stored, EPSG:4490; read as ``crs_in``) that would put
+    it wholly inside ``area`` (EPSG:4490) while it is not there now. Suggestions only: nothing is
+    converted. Empty when there is no such reading, no area, or the input CRS is unknown."""
+    src = source_crs(crs_in)
+    if geom is None or geom.is_empty or area is None or src is None:
+        return []
+    if shapely.covers(area, geom):
+        return []
+    original = to_source(geom, src)
+    if original is None:
+        return []
+    found: list[Reading] = []
+    for reading, moved in alternative_readings(original, src, area.bounds):
+        if moved is not None and _in_box(*shapely.get_coordinates(moved).T) and shapely.covers(area, moved):
+            if reading not in found:
+                found.append(reading)
+    return found[:limit]
+
+
+def suggestion_text(readings: list[Reading]) -> tuple[str, str]:
+    """One sentence each (zh, en) naming what to try; empty strings when there is nothing."""
+    if not readings:
+        return "", ""
+    return ("；".join(r.zh for r in readings), "; or ".join(r.en for r in readings))
+
+
+def _check_plausible(geom, sid: str, original=None, src=None) -> None:
     x0, y0, x1, y1 = geom.bounds
     xs, ys = np.array([x0, x1]), np.array([y0, y1])
     if _in_box(xs, ys):
@@ -329,9 +519,15 @@ def _check_plausible(geom, sid: str) -> None:
     if _in_box(ys, xs):
         raise _err(f"站点 {sid} 经纬度疑似颠倒（{x0:.4f}, {y0:.4f}）；请交换经度与纬度",
                    f"site {sid}: longitude/latitude look swapped ({x0:.4f}, {y0:.4f}); swap them", CRSProblem)
-    raise _err(f"站点 {sid} 位于中国范围以外（{x0:.4f}, {y0:.4f}）；坐标系可能有误，请检查 --crs",
-               f"site {sid} lies outside China ({x0:.4f}, {y0:.4f}); the CRS is probably wrong, check --crs",
-               CRSProblem)
+    china = shapely.box(CHINA_LON[0], CHINA_LAT[0], CHINA_LON[1], CHINA_LAT[1])
+    tries = []
+    if original is not None and src is not None:
+        tries = [r for r, moved in alternative_readings(original, src, china.bounds)
+                 if moved is not None and shapely.covers(china, moved)][:3]
+    zh, en = suggestion_text(list(dict.fromkeys(tries)))
+    raise _err(f"站点 {sid} 位于中国范围以外（{x0:.4f}, {y0:.4f}）；坐标系可能有误，请检查 --crs" + (f"：{zh}" if zh else ""),
+               f"site {sid} lies outside China ({x0:.4f}, {y0:.4f}); the CRS is probably wrong, check --crs"
+               + (f": {en}" if en else ""), CRSProblem)
 
 
 def read_sites(source, *, crs=None, engine: str = "pyogrio", layer: str | None = None,
@@ -402,6 +598,7 @@ def read_sites(source, *, crs=None, engine: str = "pyogrio", layer: str | None =
                 raise CRSProblem(f"--crs {user_crs} 只能用于经纬度坐标，但 {label} 的坐标不是经纬度",
                                  f"--crs {user_crs} applies to lon/lat degrees, but {label} holds projected coordinates")
         gdf = gdf.set_crs(STORAGE_EPSG, allow_override=True)
+        originals, src_crs = list(gdf.geometry.values), user_crs  # the numbers as given, for plausibility hints
         ok = ~(gdf.geometry.isna() | gdf.geometry.is_empty)
         gdf.loc[ok, "geometry"] = _apply_offset(gdf[ok], user_crs).geometry
         crs_in = f"{crs_label(user_crs)} (converted to CGCS2000)"
@@ -428,19 +625,21 @@ def read_sites(source, *, crs=None, engine: str = "pyogrio", layer: str | None =
                 notes.append("未声明坐标系，按 CGCS2000 经纬度处理；若来自高德/腾讯请加 --crs gcj02 / "
                              "no CRS given: read as CGCS2000 lon/lat; if from Amap/Tencent pass --crs gcj02")
         ok = ~(gdf.geometry.isna() | gdf.geometry.is_empty)
+        originals, src_crs = list(gdf.geometry.values), gdf.crs  # the numbers as given, for plausibility hints
         if gdf.crs.to_epsg() != STORAGE_EPSG:
             gdf.loc[ok, "geometry"] = gdf[ok].to_crs(STORAGE_EPSG).geometry
             gdf = gdf.set_crs(STORAGE_EPSG, allow_override=True)
 
     out_geoms, warnings, errors = [], [], []
-    for sid, geom in zip(gdf["site_id"], gdf.geometry):
+    for sid, geom, original in zip(gdf["site_id"], gdf.geometry, originals):
         try:
+            if geom is not None and not geom.is_empty:  # first: a wrong CRS can leave non-finite coordinates
+                _check_plausible(geom, sid, original, src_crs)
             g, w = _check_geometry(geom, sid)
-            _check_plausible(g, sid)
             out_geoms.append(g)
             warnings.append(notes + w)
             errors.append(None)
-        except SiteError as exc:
+        except (SiteError, CRSProblem) as exc:  # one implausible site is an error row in a batch
             if on_error == "raise":
                 raise
             out_geoms.append(None)

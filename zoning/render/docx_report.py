@@ -11,7 +11,8 @@ from docx.shared import Cm, Pt, RGBColor
 from zoning.screening.result import ScreenResult
 from zoning.render.carbon_rows import carbon_rows
 from zoning.render.compliance import compliance_rows
-from zoning.render.labels import STATUS_ZH, dimension_label, fmt_area, fmt_m, outcome_label, role_label, t
+from zoning.render.labels import STATUS_ZH, dimension_label, fmt_m, outcome_label, role_label, t
+from zoning.render.sizes import area_note, hit_cells, hit_headers, site_size_rows
 
 COLOURS = {"prohibited": RGBColor(0xC6, 0x28, 0x28), "conditional": RGBColor(0xEF, 0x6C, 0x00),
            "needs_info": RGBColor(0x6D, 0x4C, 0x41), "compliant": RGBColor(0x2E, 0x7D, 0x32)}
@@ -54,15 +55,24 @@ def render_docx(result: ScreenResult, *, lang: str = "zh", figure_png: bytes | N
         run.font.color.rgb = COLOURS[r.verdict]
     if r.error:
         doc.add_paragraph(r.error)
+    # why the verdict, then every warning: at the top, where a reviewer reads first
+    for x in r.verdict_reasons:
+        doc.add_paragraph(x, style="List Bullet")
+    if r.warnings:
+        doc.add_heading(t("warnings", lang), level=2)
+        for w in r.warnings:
+            doc.add_paragraph(w, style="List Bullet")
     s = r.site
     doc.add_heading(t("site", lang), level=2)
     _table(doc, ["", ""], [
         (t("site_id", lang), r.site_id), (t("name", lang), s.name or r.inputs.get("name") or "—"),
         (t("county", lang), s.county or "—"), (t("geom", lang), s.geom_type or "—"),
         (t("centroid", lang), f"{s.lon:.6f}°E, {s.lat:.6f}°N" if s.lon is not None else "—"),
-        (t("area", lang), fmt_area(s.area_m2) if s.area_m2 else (f"{s.length_m:,.0f} m" if s.length_m else "—")),
+        *site_size_rows(r, lang),
         (t("crs_in", lang), s.crs_in), (t("crs_used", lang), r.crs_used or "—"),
         (t("rule_pack", lang), f"{r.rule_pack['name']} v{r.rule_pack['version']}")])
+    if area_note(r, lang):
+        doc.add_paragraph(area_note(r, lang))
     if not r.error:
         doc.add_heading(t("compliance", lang), level=2)
         _table(doc, [t("line", lang), t("situation", lang), t("conformity", lang), t("notes", lang)],
@@ -72,9 +82,9 @@ def render_docx(result: ScreenResult, *, lang: str = "zh", figure_png: bytes | N
                [(x.id, outcome_label(x.outcome, lang), dimension_label(x.dimension, lang),
                  x.message_en if lang == "en" else x.message, x.citation, "; ".join(x.reasons)) for x in r.rules])
         doc.add_heading(t("hits", lang), level=2)
-        _table(doc, [t(k, lang) for k in ("role", "feature", "class", "area", "share")],
-               [(role_label(h.role, lang), f"{h.name} ({h.id})", h.cls or "—",
-                 fmt_area(h.area_m2) if h.area_m2 else "—", f"{h.share:.1%}") for h in r.hits])
+        _table(doc, [t(k, lang) for k in ("role", "feature", "class")] + hit_headers(r, lang),
+               [(role_label(h.role, lang), f"{h.name} ({h.id})", h.cls or "—", *hit_cells(h, r, lang))
+                for h in r.hits])
         doc.add_heading(t("nearest", lang), level=2)
         _table(doc, [t(k, lang) for k in ("role", "feature", "distance")],
                [(role_label(n.target, lang), f"{n.name} ({n.id})" if n.id else "—", fmt_m(n.distance_m))
@@ -97,10 +107,6 @@ def render_docx(result: ScreenResult, *, lang: str = "zh", figure_png: bytes | N
     _table(doc, [t(k, lang) for k in ("role", "name", "vintage", "status", "synthetic")],
            [(role_label(x.role, lang), x.name, x.vintage, STATUS_ZH.get(x.status, x.status) if lang != "en" else x.status,
              t("yes" if x.synthetic else "no", lang)) for x in r.layers])
-    if r.warnings:
-        doc.add_heading(t("warnings", lang), level=2)
-        for w in r.warnings:
-            doc.add_paragraph(w, style="List Bullet")
     doc.add_paragraph(t("disclaimer", lang))
     doc.add_paragraph(f"{t('generated_by', lang)} {r.zoning_version} · schema {r.schema_version}")
     buf = io.BytesIO()

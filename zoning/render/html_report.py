@@ -7,7 +7,8 @@ from html import escape
 from zoning.screening.result import ScreenResult
 from zoning.render.carbon_rows import carbon_rows
 from zoning.render.compliance import compliance_rows
-from zoning.render.labels import (STATUS_ZH, dimension_label, fmt_area, fmt_m, outcome_label, role_label, t)
+from zoning.render.labels import (STATUS_ZH, dimension_label, fmt_m, outcome_label, role_label, t)
+from zoning.render.sizes import area_note, hit_cells, hit_headers, site_size_rows
 
 CSS = """
 body{font-family:"Noto Sans CJK SC","Microsoft YaHei","PingFang SC",SimSun,sans-serif;margin:2em auto;max-width:60em;
@@ -44,14 +45,22 @@ def render_html(result: ScreenResult, *, lang: str = "zh", figure_png: bytes | N
     parts.append(f"<p>{L('verdict')}：<span class=\"v {verdict_cls}\">{_e(outcome_label(r.verdict, lang))}</span></p>")
     if r.error:
         parts.append(f"<p class=\"note\">{_e(r.error)}</p>")
+    # why the verdict, then every warning: at the top, where a reviewer reads first
+    if r.verdict_reasons:
+        parts.append("<ul class=\"reasons\">" + "".join(f"<li>{_e(x)}</li>" for x in r.verdict_reasons) + "</ul>")
+    if r.warnings:
+        parts.append(f"<h2 id=\"warnings\">{L('warnings')}</h2><ul class=\"warnings\">"
+                     + "".join(f"<li>{_e(w)}</li>" for w in r.warnings) + "</ul>")
     s = r.site
     info = [(t("site_id", lang), _e(r.site_id)), (t("name", lang), _e(s.name or r.inputs.get("name") or "—")),
             (t("county", lang), _e(s.county or "—")), (t("geom", lang), _e(s.geom_type or "—")),
             (t("centroid", lang), _e(f"{s.lon:.6f}°E, {s.lat:.6f}°N" if s.lon is not None else "—")),
-            (t("area", lang), _e(fmt_area(s.area_m2) if s.area_m2 else (f"{s.length_m:,.0f} m" if s.length_m else "—"))),
+            *((label, _e(value)) for label, value in site_size_rows(r, lang)),
             (t("crs_in", lang), _e(s.crs_in)), (t("crs_used", lang), _e(r.crs_used or "—")),
             (t("rule_pack", lang), _e(f"{r.rule_pack['name']} v{r.rule_pack['version']}"))]
     parts.append(f"<h2>{L('site')}</h2>" + _table(None, [(f"<b>{_e(k)}</b>", v) for k, v in info]))
+    if area_note(r, lang):
+        parts.append(f"<p class=\"small\">{_e(area_note(r, lang))}</p>")
     if not r.error:
         rows = [(_e(c.line), _e(c.situation), f"<span class=\"v {c.outcome}\">{_e(c.conformity)}</span>",
                  "<br>".join(_e(n) for n in c.notes)) for c in compliance_rows(r, lang)]
@@ -64,9 +73,9 @@ def render_html(result: ScreenResult, *, lang: str = "zh", figure_png: bytes | N
                                                                               "message", "citation", "reasons")], rrows)
                                                  if rrows else f"<p>{L('none')}</p>"))
         hrows = [(_e(role_label(h.role, lang)), _e(f"{h.name} ({h.id})"), _e(h.cls or "—"),
-                  _e(fmt_area(h.area_m2) if h.area_m2 else "—"), _e(f"{h.share:.1%}")) for h in r.hits]
-        parts.append(f"<h2>{L('hits')}</h2>" + _table([t(k, lang) for k in ("role", "feature", "class", "area", "share")],
-                                                      hrows))
+                  *(_e(c) for c in hit_cells(h, r, lang))) for h in r.hits]
+        parts.append(f"<h2>{L('hits')}</h2>" + _table([t(k, lang) for k in ("role", "feature", "class")]
+                                                      + hit_headers(r, lang), hrows))
         nrows = [(_e(role_label(n.target, lang)), _e(f"{n.name} ({n.id})" if n.id else "—"), _e(fmt_m(n.distance_m)))
                  for n in r.nearest]
         parts.append(f"<h2>{L('nearest')}</h2>" + _table([t(k, lang) for k in ("role", "feature", "distance")], nrows))
@@ -89,8 +98,6 @@ def render_html(result: ScreenResult, *, lang: str = "zh", figure_png: bytes | N
     parts.append(f"<h2>{L('layers')}</h2>" + _table([t(k, lang) for k in ("role", "name", "vintage", "status",
                                                                           "synthetic")], lrows))
     parts.append(f"<p>{L('rule_pack')}：{_e(r.rule_pack['name'])}，{_e('version')} {_e(r.rule_pack['version'])}</p>")
-    if r.warnings:
-        parts.append(f"<h2>{L('warnings')}</h2><ul>" + "".join(f"<li>{_e(w)}</li>" for w in r.warnings) + "</ul>")
     parts.append(f"<p class=\"note\">{L('disclaimer')}</p>")
     parts.append(f"<p class=\"small\">{L('generated_by')} {_e(r.zoning_version)} · schema {_e(r.schema_version)}</p>")
     parts.append("</body></html>")

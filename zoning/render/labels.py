@@ -1,6 +1,7 @@
 """Words shown to people, in Chinese (default) and English."""
 from __future__ import annotations
 
+from zoning.geo.measure import MU_M2
 from zoning.vocabulary import DIMENSION_EN, LAYER_STATUS_ZH as STATUS_ZH, LINE_EN, OUTCOME_EN, OUTCOME_ZH, role_name
 
 
@@ -14,6 +15,20 @@ T = {
     "geom": ("几何类型", "Geometry"),
     "centroid": ("中心点（CGCS2000）", "Centroid (CGCS2000)"),
     "area": ("面积", "Area"),
+    "area_ellipsoidal": ("面积（椭球面）", "Area (ellipsoidal)"),
+    "area_gk": ("面积（高斯-克吕格平面）", "Area (Gauss-Kruger plane)"),
+    "area_note": ("面积说明：高斯-克吕格平面面积为站点所在 3 度带（量算坐标系）中的平面面积，勘测定界等正式成果采用此面积；"
+                  "椭球面面积为 CGCS2000 椭球面上的面积。两者在南平相差约 0.01-0.06 %。1 亩 = 666.667 m²。",
+                  "Areas: the Gauss-Kruger planar area is measured in the site's 3-degree zone (the measurement "
+                  "CRS) and is the one land surveys (勘测定界) and official results use; the ellipsoidal area is "
+                  "measured on the CGCS2000 ellipsoid. In Nanping they differ by about 0.01-0.06 %. "
+                  "1 mu (亩) = 666.667 m²."),
+    "length": ("长度（椭球面）", "Length (ellipsoidal)"),
+    "hit_area_gk": ("占用面积（高斯平面）", "Overlap (GK plane)"),
+    "hit_area_ellipsoidal": ("占用面积（椭球面）", "Overlap (ellipsoidal)"),
+    "crossing": ("穿越长度", "Crossing length"),
+    "length_share": ("占线路长度比例", "Share of line length"),
+    "contains_site": ("站点位于其内", "contains the site"),
     "crs_in": ("输入坐标系", "Input CRS"),
     "crs_used": ("量算坐标系", "Measurement CRS"),
     "compliance": ("符合性分析", "Compliance analysis"),
@@ -90,5 +105,16 @@ def fmt_m(value: float | None) -> str:
     return f"{value / 1000:,.2f} km" if value >= 10_000 else f"{value:,.0f} m"
 
 
-def fmt_area(m2: float) -> str:
-    return f"{m2:,.0f} m² ({m2 / 1e4:,.2f} ha)"
+def fmt_area(m2: float | None) -> str:
+    """An area in m², ha and 亩 (1 亩 = 10000/15 m²), e.g. ``97,173 m² (9.7173 ha, 145.76 亩)``."""
+    if m2 is None:
+        return "—"
+    value = f"{m2:,.0f}" if m2 >= 100 else f"{m2:,.2f}"
+    return f"{value} m² ({m2 / 1e4:,.4f} ha, {m2 / MU_M2:,.2f} 亩)"
+
+
+def fmt_length(m: float | None) -> str:
+    """A length in metres (km from 10 km), e.g. ``1,234.5 m``."""
+    if m is None:
+        return "—"
+    return f"{m / 1000:,.3f} km" if m >= 10_000 else f"{m:,.1f} m"

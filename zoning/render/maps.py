@@ -82,7 +82,7 @@ def js_data(obj) -> str:
 
 # --- words shown on the map -----------------------------------------------------------------
 LABELS = {
-    "zh": {"no_basemap": "无底图", "layer": "图层", "source": "数据", "code": "编码", "name": "名称", "cls": "类别",
+    "zh": {"fold": "点击折叠/展开图例", "no_basemap": "无底图", "layer": "图层", "source": "数据", "code": "编码", "name": "名称", "cls": "类别",
            "area": "面积（椭球面）", "legend": "图例", "length": "长度（椭球面）", "fullscreen": "全屏", "measure": "量算",
            "draw": "绘制范围", "export": "导出 GeoJSON", "measure_help": "单击添加点，双击结束；Esc 取消",
            "draw_help": "单击添加顶点，双击完成多边形；然后点“导出 GeoJSON”", "nothing_drawn": "尚未绘制多边形",
@@ -92,7 +92,7 @@ LABELS = {
            "synthetic": "注意：图层为合成示例数据，非官方成果",
            "offset": "警告：底图“{name}”（高德/百度/腾讯）采用 GCJ-02/BD-09 偏移坐标，与本图 CGCS2000 数据相差数百米",
            "units": "{cls}单元"},
-    "en": {"no_basemap": "No basemap", "layer": "Layer", "source": "Data", "code": "Code", "name": "Name",
+    "en": {"fold": "Click to fold or unfold the legend", "no_basemap": "No basemap", "layer": "Layer", "source": "Data", "code": "Code", "name": "Name",
            "cls": "Class", "area": "Area (ellipsoidal)", "legend": "Legend", "length": "Length (ellipsoidal)",
            "fullscreen": "Full screen",
            "measure": "Measure", "draw": "Draw site", "export": "Export GeoJSON",
@@ -150,7 +150,7 @@ GROUPS: tuple[_Group, ...] = (
     _Group("park", "park", (), "#4a148c", "#ab47bc", 0.45, 1.0, True),
     _Group("no_burn", "no_burn", (), "#5d4037", "#a1887f", 0.35, 1.0, True),
 )
-VERDICT_COLORS = {"prohibited": "#c62828", "conditional": "#ef6c00", "needs_info": "#8d6e63", "compliant": "#2e7d32"}
+VERDICT_COLORS = {"prohibited": "#c62828", "conditional": "#ef6c00", "needs_info": "#00acc1", "compliant": "#2e7d32"}
 ERROR_COLOR = "#424242"
 EXTRA_COLORS = ("#00838f", "#6d4c41", "#283593")
 RAMP = ["#ffffcc", "#d9f0a3", "#addd8e", "#78c679", "#31a354", "#006837"]
@@ -580,13 +580,19 @@ def _geojson_layer(fc: dict, *, name: str | None, style, on_each_feature: str | 
                         on_each_feature=on_each_feature, show=show, control=control, **options)
 
 
+def _inline_assets(m: folium.Map) -> None:
+    """Leaflet inlined on THIS map instance (folium's class-level CDN lists stay as they are, so a
+    plain folium.Map() made afterwards still gets folium's own defaults). jQuery, Bootstrap and
+    Font Awesome, which folium lists by default, are not needed by anything zoning draws."""
+    js, css = _leaflet_uris()
+    m.default_js = [tuple(x) for x in js]
+    m.default_css = [tuple(x) for x in css]
+
+
 def _new_map(center: tuple[float, float], title: str) -> folium.Map:
     m = folium.Map(location=list(center), zoom_start=8, tiles=None, prefer_canvas=True, zoom_control=True,
                    font_size="12px")
-    js, css = _leaflet_uris()
-    # per map: a plain folium.Map() made afterwards still gets folium's own defaults
-    m.default_js = [tuple(x) for x in js]
-    m.default_css = [tuple(x) for x in css]
+    _inline_assets(m)
     figure = m.get_root()
     if isinstance(figure, Figure):
         figure.title = html_text(title)
@@ -622,6 +628,12 @@ def build_map(layers: LayerSet, results: Sequence[ScreenResult] | None = None, *
     user_map = m is not None
     if m is None:
         m = _new_map(((extent[1] + extent[3]) / 2, (extent[0] + extent[2]) / 2), title)
+    elif isinstance(m, folium.Map) and not getattr(m, "_zoning_controls", False):
+        _inline_assets(m)  # the user's map loads Leaflet from folium's CDN list: make it offline too
+    # drawing into a map that already shows this layer set (e.g. results.explore()) adds only the sites
+    layers_drawn = getattr(m, "_zoning_layer_sets", set())
+    again = id(layers) in layers_drawn
+    m._zoning_layer_sets = layers_drawn | {id(layers)}
 
     # basemaps: none shown by default, so the page makes no request until the user picks one
     basemaps = list(basemaps or [])
@@ -638,7 +650,7 @@ def build_map(layers: LayerSet, results: Sequence[ScreenResult] | None = None, *
 
     labels = {k: L[k] for k in ("layer", "source", "code", "name", "cls", "area")}
     legend_groups = []
-    for group, frame in _group_frames(layers):
+    for group, frame in ([] if again else _group_frames(layers)):
         name = group.title(lang)
         fc = _feature_collection(frame, _props(frame, group.role), tol,
                                  coverage=group.role in ("admin", "control_unit"))
@@ -664,7 +676,7 @@ def build_map(layers: LayerSet, results: Sequence[ScreenResult] | None = None, *
                        on_each_feature=f"ZoningMap.featureBinder({js_data(spec)})").add_to(m)
         legend_groups.append({"title": str(name), "fill": colour, "stroke": colour, "opacity": 0.3})
 
-    overlay = _raster_overlay(layers, lang) if raster else None
+    overlay = _raster_overlay(layers, lang) if raster and not again else None
     if overlay:
         # its own pane under the vectors (which share one canvas in the overlay pane), never catching clicks
         folium.map.CustomPane("zoning-raster", z_index=350, pointer_events=False).add_to(m)
@@ -694,6 +706,10 @@ def build_map(layers: LayerSet, results: Sequence[ScreenResult] | None = None, *
     else:
         bounds = [[extent[1], extent[0]], [extent[3], extent[2]]]
 
+    if getattr(m, "_zoning_controls", False):  # controls are on the map already: just show the new sites
+        _Finish(bounds, lang=None, front=front).add_to(m)
+        return m
+    m._zoning_controls = True
     # controls: title and notices, legend, pointer position, scale, tools, layer switcher
     InfoBox(title, kind="title").add_to(m)
     if layers.synthetic:
@@ -702,7 +718,10 @@ def build_map(layers: LayerSet, results: Sequence[ScreenResult] | None = None, *
         if any(OFFSET_TILE_HOSTS.search(u) for u in bm["urls"]):
             InfoBox(L["offset"].format(name=bm["name"]), kind="warning").add_to(m)
     legend = {"id": "zn-legend", "title": L["legend"], "groups": legend_groups, "sites_title": L["verdict"],
-              "verdicts": [[VERDICT_COLORS[o], outcome_label(o, lang)] for o in OUTCOMES] if sites else [],
+              "verdicts": ([[VERDICT_COLORS[o], outcome_label(o, lang)] for o in OUTCOMES]
+                           + ([[ERROR_COLOR, outcome_label(None, lang)]] if any(r.verdict is None for r in results)
+                              else [])) if sites else [],
+              "fold": L["fold"],
               "raster": None}
     if overlay:
         legend["raster"] = {k: overlay[k] for k in ("title", "min", "max", "units", "ramp")}

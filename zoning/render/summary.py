@@ -5,13 +5,15 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
+from zoning.geo.measure import MU_M2
 from zoning.screening.result import ScreenResult
 from zoning.render.labels import outcome_label
 
 CSV_COLUMNS = {  # key -> (Chinese header, English header)
     "site_id": ("站点编号", "site_id"), "name": ("项目名称", "name"), "verdict_zh": ("结论", "verdict_zh"),
     "verdict": ("结论（英文）", "verdict"), "county": ("县区", "county"), "geom_type": ("几何类型", "geom_type"),
-    "area_m2": ("面积（平方米）", "area_m2"), "restrictive_rules": ("禁止/有条件规则", "restrictive_rules"),
+    "area_m2": ("面积·椭球面（平方米）", "area_m2"), "area_gk_m2": ("面积·高斯平面（平方米，正式成果采用）", "area_gk_m2"),
+    "length_m": ("长度·椭球面（米）", "length_m"), "restrictive_rules": ("禁止/有条件规则", "restrictive_rules"),
     "needs_info_rules": ("需补充信息规则", "needs_info_rules"), "crs_used": ("量算坐标系", "crs_used"),
     "forest_ha": ("森林面积（公顷）", "forest_ha"), "stock_tCO2": ("碳储量（吨CO2）", "stock_tCO2"),
     "loss_tCO2": ("清除碳损失（吨CO2）", "loss_tCO2"),
@@ -26,7 +28,7 @@ def summary_frame(results: list[ScreenResult]) -> pd.DataFrame:
         rows.append({
             "site_id": r.site_id, "name": r.site.name or r.inputs.get("name"), "verdict_zh": outcome_label(r.verdict, "zh"),
             "verdict": r.verdict or "error", "county": r.site.county, "geom_type": r.site.geom_type,
-            "area_m2": r.site.area_m2,
+            "area_m2": r.site.area_m2, "area_gk_m2": r.site.area_gk_m2, "length_m": r.site.length_m or None,
             "restrictive_rules": ";".join(f"{x.id}:{x.outcome}" for x in r.rules if x.outcome in ("prohibited", "conditional")),
             "needs_info_rules": ";".join(x.id for x in r.rules if x.outcome == "needs_info"),
             "crs_used": r.crs_used,
@@ -36,9 +38,20 @@ def summary_frame(results: list[ScreenResult]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(CSV_COLUMNS))
 
 
+#: the site areas again in 公顷 and 亩 in summary.csv: (source key, unit) -> header
+AREA_UNIT_HEADERS = {("area_m2", "ha"): "面积·椭球面（公顷）", ("area_m2", "mu"): "面积·椭球面（亩）",
+                     ("area_gk_m2", "ha"): "面积·高斯平面（公顷）", ("area_gk_m2", "mu"): "面积·高斯平面（亩）"}
+
+
 def csv_frame(results: list[ScreenResult]) -> pd.DataFrame:
-    """The summary with Chinese headers, as written to summary.csv."""
-    return summary_frame(results).rename(columns={k: v[0] for k, v in CSV_COLUMNS.items()})
+    """The summary with Chinese headers, as written to summary.csv: both site areas (ellipsoidal,
+    and Gauss-Kruger planar, the one official results use) in m², 公顷 and 亩; lines' lengths in m."""
+    frame = summary_frame(results)
+    for key in ("area_m2", "area_gk_m2"):
+        at = frame.columns.get_loc(key) + 1
+        for unit, divisor in (("mu", MU_M2), ("ha", 1e4)):  # each inserted right after the m² column
+            frame.insert(at, AREA_UNIT_HEADERS[(key, unit)], pd.to_numeric(frame[key], errors="coerce") / divisor)
+    return frame.rename(columns={k: v[0] for k, v in CSV_COLUMNS.items()})
 
 
 def summary_geoframe(results: list[ScreenResult]) -> gpd.GeoDataFrame:

@@ -261,6 +261,10 @@ def build_sample(out_dir: Path | str, *, admin_path: Path | str, resolution: flo
         written.update(_write_projects(out_dir, np.random.default_rng(seed + 2), admin=admin,
                                        red=red_gdf, units=unit_gdf, parks=park_gdf, prot=prot_gdf,
                                        no_burn=nb_gdf))
+    if with_vectors:  # forest-carbon samples (issue 14): registered carbon projects and programme stands
+        _progress(progress, "registered carbon projects and sample stands")
+        written.update(_write_carbon_samples(out_dir, np.random.default_rng(seed + 3), admin=admin, red=red_gdf,
+                                             prot=prot_gdf, parks=park_gdf, no_burn=nb_gdf))
     return written
 
 
@@ -400,13 +404,13 @@ def _write_projects(out_dir: Path, rng, *, admin, red, units, parks, prot, no_bu
         ("P01", "建阳区某建筑石料采石场", in_red("350703"), 600, 4.0,
          dict(industry="B1012", two_high=False, chemical=False, clear_share=1.0), "红线内采矿：禁止"),
         ("P02", "延平区森林公园游步道", in_red("350702"), 500, None,
-         dict(industry="N7852", two_high=False, chemical=False, clear_share=0.1), "红线内有限人为活动：有条件"),
+         dict(industry="N7862", two_high=False, chemical=False, clear_share=0.1), "红线内有限人为活动：有条件"),
         ("P03", "延平区食品厂燃煤锅炉", nb("350702"), 400, None,
          dict(industry="C1371", two_high=False, chemical=False, boiler_th=8, boiler_fuel="coal",
               energy_tce=3000), "禁燃区 10 蒸吨以下燃煤锅炉：禁止"),
         ("P04", "建阳区热电联产燃煤锅炉", nb("350703"), 400, 3.0,
          dict(industry="D4412", two_high=True, chemical=False, boiler_th=75, boiler_fuel="coal",
-              energy_tce=60000), "35 蒸吨以上燃煤锅炉需超低排放；两高：有条件"),
+              energy_tce=60000), "禁燃区内新建燃煤设施（大气法第三十八条）：禁止；35 蒸吨及以上超低排放、两高：有条件"),
         ("P05", "顺昌县有机化学原料项目", gen("350721"), 800, 6.0,
          dict(industry="C2614", two_high=True, chemical=True, energy_tce=20000), "化工园区外化工项目：禁止"),
         ("P06", "邵武金塘氟化工精细化学品项目", park("邵武金塘工业园区"), 300, 5.0,
@@ -436,7 +440,7 @@ def _write_projects(out_dir: Path, rng, *, admin, red, units, parks, prot, no_bu
         ("P15", "武夷山国家公园内度假酒店", prot("武夷山国家公园"), 1500, 2.0,
          dict(industry="H6110", two_high=False, chemical=False, clear_share=0.8), "国家公园内开发：禁止"),
         ("P16", "茫荡山保护区内养殖场", prot("茫荡山自然保护区"), 800, None,
-         dict(industry="A0313", two_high=False, chemical=False), "自然保护区内：禁止"),
+         dict(industry="A0311", two_high=False, chemical=False), "自然保护区内：禁止"),
         ("P17", "松溪县未申报行业的厂房", gen("350724"), 800, 1.0,
          dict(two_high=False, chemical=False), "缺少行业代码：需补充"),
         ("P18", "光泽县行业代码有误的项目", gen("350723"), 800, None,
@@ -495,4 +499,124 @@ def _write_projects(out_dir: Path, rng, *, admin, red, units, parks, prot, no_bu
     with atomic_path(path) as tmp:
         pd.DataFrame(jzd).to_csv(tmp, index=False, encoding="utf-8-sig")
     out["sample_parcels_jzd"] = path
+    return out
+
+
+# --- forest-carbon samples (issue 14) -----------------------------------------------------------------
+#: CRS of the sample stand file: CGCS2000 3-degree Gauss-Kruger zone 39 with the zone prefix, as
+#: Fujian forest-inventory (二类调查) deliveries often come; zoning keeps it
+STANDS_EPSG = 4527
+#: registered carbon projects: name, scheme, county, registered year, radius (m), where (lon, lat)
+REGISTERED = [
+    ("建阳区国有林场森林经营碳汇项目（合成）", "FFCER", "350703", 2019, 1700, 118.210, 27.420),
+    ("顺昌县国有林场森林经营碳汇项目（合成）", "FFCER", "350721", 2018, 1500, 117.720, 26.880),
+    ("邵武市森林经营碳汇项目（合成）", "CCER", "350781", 2017, 1800, 117.560, 27.180),
+    ("延平区林业碳票地块（合成）", "林业碳票", "350702", 2022, 600, 118.300, 26.560),
+    ("建瓯市林业碳票地块（合成）", "林业碳票", "350783", 2022, 550, 118.420, 27.150),
+    ("政和县林业碳票地块（合成）", "林业碳票", "350725", 2023, 500, 118.980, 27.250),
+]
+
+
+def _write_carbon_samples(out_dir: Path, rng, *, admin, red, prot, parks, no_burn) -> dict[str, Path]:
+    """A ``registered_carbon`` layer (CCER/FFCER projects and 林业碳票 parcels) and a programme stand
+    file (小班) that the quality programme and the buy-back can be run on; a few stands overlap
+    registered parcels so that the double-counting guard has something to catch. Synthetic."""
+    import shapely.affinity
+
+    from zoning.vocabulary import NATURE_AREA_KINDS
+
+    def ea(gdf):
+        out = gdf.to_crs(EQUAL_AREA_CRS)
+        out["geometry"] = shapely.make_valid(out.geometry.values)
+        return out
+
+    county_ea = dict(zip(admin["code"], ea(admin).geometry))
+    blocked = shapely.union_all(list(ea(parks).geometry) + list(ea(no_burn).geometry)).buffer(300)
+    prot_ea = ea(prot)
+    reserves = shapely.union_all(list(prot_ea[prot_ea["kind"].isin(NATURE_AREA_KINDS)].geometry))
+    red_ea = ea(red)
+    rows = []
+    for i, (name, scheme, code, year, radius, lon, lat) in enumerate(REGISTERED, 1):
+        x, y = _to_ea(lon, lat)
+        geom = blob(rng, x, y, radius, wobble=0.18, aspect=rng.uniform(1.0, 1.4), angle_deg=rng.uniform(0, 180))
+        geom = _polygonal(shapely.difference(shapely.intersection(geom, county_ea[code].buffer(-200)), blocked))
+        rows.append({"id": f"RC{i:02d}-{scheme if scheme.isascii() else 'TP'}-{code}", "name": name, "scheme": scheme,
+                     "county_code": code, "registered_year": year, "status": "已登记 registered",
+                     "note": SYNTHETIC_NOTE, "geometry": geom})
+    reg = gpd.GeoDataFrame(pd.DataFrame(rows), geometry="geometry", crs=EQUAL_AREA_CRS)
+    reg["area_ha"] = (reg.geometry.area / 1e4).round(2)
+    reg_4490 = reg.to_crs(STORAGE_EPSG)
+    reg_4490["geometry"] = shapely.set_precision(reg_4490.geometry.values, 1e-7)
+    out: dict[str, Path] = {}
+    path = out_dir / "registered_carbon.gpkg"
+    write_vector(reg_4490, path, driver="GPKG", layer="registered_carbon")
+    out["registered_carbon"] = path
+
+    # stands: quality stands in general forest land, buy-back stands in red lines outside reserves
+    kinds = ["杉木", "马尾松", "阔叶林"]
+    codes = sorted(county_ea)
+    stands = []
+
+    def rectangle(cx, cy, ha):
+        ratio = rng.uniform(1.0, 2.2)
+        h = np.sqrt(ha * 1e4 / ratio)
+        box = shapely.box(cx - h * ratio / 2, cy - h / 2, cx + h * ratio / 2, cy + h / 2)
+        return shapely.affinity.rotate(box, rng.uniform(0, 180), origin=(cx, cy))
+
+    def add(region, programme, code, n, overlap_with=None):
+        for _ in range(n):
+            ha = float(rng.uniform(6, 40))
+            if overlap_with is not None:
+                c = overlap_with.representative_point()
+                cx, cy = c.x + rng.uniform(-150, 150), c.y + rng.uniform(-150, 150)
+            else:
+                pt = interior_point(region, rng, 400)
+                cx, cy = pt.x, pt.y
+            geom = shapely.intersection(rectangle(cx, cy, ha), county_ea[code].buffer(-50))
+            if geom.is_empty or geom.area < 5e4:
+                continue
+            stands.append({"programme": programme, "code": code, "geometry": _polygonal(geom)})
+
+    for code in codes:
+        general = shapely.difference(county_ea[code], shapely.union_all([blocked, reserves, red_ea.geometry.union_all()]))
+        add(general, "森林质量精准提升", code, 4)
+        buy_region = shapely.difference(shapely.intersection(red_ea.geometry.union_all(), county_ea[code]),
+                                        shapely.union_all([blocked, reserves]))
+        if not buy_region.is_empty and buy_region.area > 4e6:
+            add(buy_region, "商品林赎买", code, 1)
+    for geom, code in zip(reg.geometry.iloc[:3], reg["county_code"].iloc[:3]):  # stands on FFCER/CCER projects
+        add(None, "森林质量精准提升", code, 1, overlap_with=geom)
+    add(None, "商品林赎买", reg["county_code"].iloc[3], 1, overlap_with=reg.geometry.iloc[3])  # one on a 碳票 parcel
+    frame = gpd.GeoDataFrame(pd.DataFrame(stands), geometry="geometry", crs=EQUAL_AREA_CRS)
+    # no two stands overlap: later ones give way to earlier ones
+    kept, taken = [], shapely.Polygon()
+    for g in frame.geometry:
+        g2 = _polygonal(shapely.difference(g, taken))
+        kept.append(g2)
+        taken = shapely.union(taken, g2)
+    frame["geometry"] = kept
+    frame = frame[~frame.geometry.is_empty & (frame.geometry.area > 5e4)].reset_index(drop=True)
+    names = dict(zip(admin["code"], admin["name"]))
+    counter: dict[str, int] = {}
+    ids, compartments = [], []
+    for code in frame["code"]:
+        counter[code] = counter.get(code, 0) + 1
+        compartments.append(f"{(counter[code] - 1) // 3 + 1:03d}")
+        ids.append(f"{code}-{compartments[-1]}-{counter[code]:04d}")
+    frame.insert(0, "小班号", ids)
+    frame.insert(1, "林班号", compartments)
+    frame["县"] = frame["code"].map(names)
+    frame["树种"] = [kinds[int(k)] for k in rng.integers(0, 3, len(frame))]
+    frame["林龄"] = [int(a) for a in np.where(frame["programme"] == "商品林赎买", rng.integers(18, 36, len(frame)),
+                                               rng.integers(4, 30, len(frame)))]
+    frame["项目"] = frame["programme"]
+    frame["实施年度"] = [int(y) for y in rng.integers(2021, 2026, len(frame))]
+    frame["面积"] = (frame.geometry.area / 1e4).round(1)
+    frame["起源"] = np.where(frame["树种"] == "阔叶林", "天然", "人工")
+    frame["备注"] = SYNTHETIC_NOTE
+    stands_out = frame.drop(columns=["programme", "code"]).to_crs(STANDS_EPSG)
+    stands_out["geometry"] = shapely.set_precision(stands_out.geometry.values, 0.001)
+    path = out_dir / "sample_stands.gpkg"
+    write_vector(stands_out, path, driver="GPKG", layer="stands")
+    out["sample_stands"] = path
     return out

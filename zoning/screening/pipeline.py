@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -11,15 +12,18 @@ import pandas as pd
 import shapely
 
 from zoning.screening import attributes as attrs_mod
-from zoning.io.catalog import Catalog, load_catalog
+from zoning.io.catalog import COVERAGE_DEFAULT, Catalog, load_catalog
 from zoning.errors import ZoningError
-from zoning.io.layerset import LayerSet, load_layerset
+from zoning.io.layerset import LayerSet, coverage_keys, load_layerset
 from zoning.geo.locate import locate_sites, site_centroids
-from zoning.geo.measure import ellipsoidal_areas, geodesic_length
+from zoning.geo.crs import GEOD
+from zoning.geo.measure import ellipsoidal_areas, geodesic_area, geodesic_length
 from zoning.screening.overlay import DEFAULT_BUFFERS_M, NEAREST_TARGETS, overlay_sites
 from zoning.screening.result import LayerRecord, RuleRecord, ScreenResult, SiteInfo
-from zoning.screening.rules import Facts, RulePack, apply_rules, load_rule_pack, overall_verdict
-from zoning.io.sites import read_sites
+from zoning.screening.rules import (Facts, RulePack, apply_rules, load_rule_pack, overall_verdict, possible_verdicts,
+                                    undecided_notes)
+from zoning.io.sites import crs_suggestions, read_sites, suggestion_text
+from zoning.vocabulary import LAYER_STATUS_ZH, OUTCOME_ZH, SEVERITY
 
 
 def _text_or_none(value):
@@ -35,6 +39,168 @@ def _clean(value):
     if isinstance(value, np.bool_):
         return bool(value)
     return value
+
+
+#: at most this many unusable feature ids are carried in each result's layer record
+MAX_BAD_IDS = 100
+#: a site with less than this share outside a coverage area counts as inside (rounding noise)
+OUTSIDE_TOLERANCE = 1e-6
+
+
+@dataclass
+class Cover:
+    """How a coverage area holds one site, measured on the stored (EPSG:4490) geometries."""
+
+    status: str  # inside | partial | outside | unknown
+    outside_share: float = 0.0  # of the site's area (polygons), length (lines) or points
+    distance_m: float | None = None  # outside: geodesic distance (m) from the site to the area
+
+
+def _measure(geom) -> float:
+    if geom is None or geom.is_empty:
+        return 0.0
+    kind = geom.geom_type
+    if kind.endswith("Polygon") or kind == "GeometryCollection":
+        polys = [p for p in shapely.get_parts(geom) if p.geom_type.endswith("Polygon")]
+        return float(sum(geodesic_area(p) for p in polys))
+    if kind.endswith("LineString"):
+        return float(geodesic_length(geom))
+    return float(len(shapely.get_parts(geom)))
+
+
+def _outside_share(geom, area) -> float:
+    """Share (0-1) of ``geom`` outside ``area``, in the measure of its kind (m², m, points)."""
+    whole = _measure(geom)
+    if whole <= 0:
+        return 0.0 if shapely.covers(area, geom) else 1.0
+    if geom.geom_type.endswith("Point"):
+        return float(np.mean(~shapely.covers(area, shapely.get_parts(geom))))
+    inside = shapely.intersection(geom, area)
+    if not geom.geom_type.endswith("Polygon"):
+        inside = shapely.line_merge(shapely.union_all([p for p in shapely.get_parts(inside)
+                                                       if p.geom_type.endswith("LineString")])) \
+            if not inside.is_empty else inside
+    return float(min(1.0, max(0.0, 1.0 - _measure(inside) / whole)))
+
+
+#: outline simplification (degrees, ~20 m) for "how far outside" figures: fast, and close enough
+DISTANCE_OUTLINE_DEG = 0.0002
+
+
+def _distances_m(geoms, outline) -> np.ndarray:
+    """Geodesic distances (m) between the nearest points of each of ``geoms`` and ``outline``."""
+    if not len(geoms):
+        return np.zeros(0)
+    ends = shapely.get_coordinates(shapely.shortest_line(geoms, outline)).reshape(-1, 2, 2)
+    return np.abs(GEOD.inv(ends[:, 0, 0], ends[:, 0, 1], ends[:, 1, 0], ends[:, 1, 1])[2])
+
+
+def site_coverage(geoms, ok, layers: LayerSet) -> list[dict[str, Cover]]:
+    """For every site and coverage area of the layer set: inside, partly or wholly outside.
+
+    Vectorised per area (one prepared ``covers``/``intersects`` over all sites); shares and
+    distances are measured geodesically only for the few sites not inside.
+    """
+    out: list[dict[str, Cover]] = [{} for _ in range(len(geoms))]
+    idx = np.flatnonzero(ok)
+    g = np.asarray(geoms, dtype=object)[idx]
+    for key, area in layers.coverages.items():
+        if area is None or not len(idx):
+            for i in idx:
+                out[i][key] = Cover("unknown")
+            continue
+        shapely.prepare(area)
+        inside = shapely.covers(area, g)
+        touching = shapely.intersects(area, g)
+        far = np.flatnonzero(~touching)
+        dist = dict(zip(far, _distances_m(g[far], area.simplify(DISTANCE_OUTLINE_DEG)))) if len(far) else {}
+        for k, i in enumerate(idx):
+            if inside[k]:
+                out[i][key] = Cover("inside")
+            elif touching[k]:
+                share = _outside_share(g[k], area)
+                out[i][key] = (Cover("inside") if share < OUTSIDE_TOLERANCE else
+                               Cover("outside", 1.0, 0.0) if share > 1 - OUTSIDE_TOLERANCE else  # touches only
+                               Cover("partial", share))
+            else:
+                out[i][key] = Cover("outside", 1.0, float(dist[k]))
+    return out
+
+
+def _reach(info, cover: dict | None) -> Cover | None:
+    """How the coverage of a role (the union of its entries' areas) holds the site; None if unknown."""
+    if not cover:
+        return None
+    found = [cover[k] for k in coverage_keys(info) if k in cover and cover[k].status != "unknown"]
+    if not found:
+        return None
+    for status in ("inside", "partial", "outside"):
+        same = [c for c in found if c.status == status]
+        if same:
+            return min(same, key=lambda c: c.outside_share)
+    return None
+
+
+def _rule_roles(cond, out: set | None = None) -> set[str]:
+    """The layer roles a rule condition looks at (county conditions look at the admin layer)."""
+    out = set() if out is None else out
+    if not isinstance(cond, dict) or len(cond) != 1:
+        return out
+    (op, arg), = cond.items()
+    if op in ("all", "any"):
+        for sub in arg:
+            _rule_roles(sub, out)
+    elif op == "not":
+        _rule_roles(arg, out)
+    elif op in ("hit", "within", "near"):
+        out.add(arg if isinstance(arg, str) else arg.get("role"))
+    elif op == "county":
+        out.add("admin")
+    return out
+
+
+def _headline(verdict: str, fired, status: dict[str, str], reach: Cover | None, hint: tuple[str, str],
+              names: dict[str, str]) -> tuple[str, list[str]]:
+    """The verdict a reviewer can sign, and why it differs from the rules' own (reasons first).
+
+    - A site wholly outside the layers' coverage gets no verdict: ``needs_info``.
+    - A site partly outside is never compliant or conditional: what lies outside is unknown.
+    - A rule left undecided by a layer that failed, lacks features or does not cover the site,
+      and that could end worse than the verdict, makes the verdict ``needs_info``.
+    """
+    reasons: list[str] = []
+    hint_zh = f"；坐标系可能有误：{hint[0]}" if hint[0] else ""
+    hint_en = f"; the CRS may be wrong: {hint[1]}" if hint[1] else ""
+    if reach is not None and reach.status == "outside":
+        reasons.append(f"站点位于图层覆盖范围以外，无法给出结论{hint_zh} / the site lies outside the layers' coverage: "
+                       f"no verdict is possible{hint_en}")
+        verdict = "needs_info"
+    elif reach is not None and reach.status == "partial":
+        if verdict != "prohibited":
+            verdict = "needs_info"
+        reasons.append(f"站点约 {reach.outside_share:.0%} 超出图层覆盖范围，超出部分无法判定{hint_zh} / about "
+                       f"{reach.outside_share:.0%} of the site lies outside the layers' coverage; that part cannot be "
+                       f"screened{hint_en}")
+    by_rules = verdict if reach is None or reach.status == "inside" else "compliant"
+    site_outside = reach is not None and reach.status in ("outside", "partial")
+    blocked: dict[str, list] = {}  # role -> the undecided rules it blocks that could end worse
+    for o in fired:
+        if o.outcome != "needs_info" or SEVERITY[o.rule.outcome] <= SEVERITY[by_rules]:
+            continue
+        for role in sorted(_rule_roles(o.rule.scope) | _rule_roles(o.rule.when)):
+            st = status.get(role, "failed")
+            if st in ("ok", "gap") or (site_outside and st in ("outside", "partly_outside")):
+                continue  # decided, a coverage gap of the units, or said by the coverage reason above
+            blocked.setdefault(role, []).append(o.rule)
+    for role, rules in blocked.items():
+        st = status.get(role, "failed")
+        worst = max((r.outcome for r in rules), key=lambda x: SEVERITY[x])
+        ids = ", ".join(r.id for r in rules)
+        reasons.append(f"图层 {names.get(role, role)}（{role}）{LAYER_STATUS_ZH.get(st, st)}，规则 {ids} 无法判定，"
+                       f"最严可能为“{OUTCOME_ZH[worst]}” / layer {role} is {st}: rule(s) {ids} could not be decided "
+                       f"and could end {worst}")
+        verdict = "needs_info"
+    return verdict, reasons
 
 
 def default_rule_pack(catalog: Catalog) -> RulePack:
@@ -87,9 +253,13 @@ def screen(sites, *, catalog: Catalog | Path | str | None = None, layers: LayerS
         cat = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
         layers = load_layerset(cat, engine=engine)
     pack = resolve_rule_pack(rule_pack, layers.catalog)
-    overrides = {k: attrs_mod.parse_value(k, v) for k, v in (attributes or {}).items()}
-    sites = prepare_sites(sites, crs=crs, engine=engine)
-    sites = locate_sites(sites.reset_index(drop=True), layers.admin_index())
+    overrides = attrs_mod.parse_mapping(attributes)
+    sites = prepare_sites(sites, crs=crs, engine=engine).reset_index(drop=True)
+    # county only: whether the layers cover a site is measured below, per coverage area, on the
+    # stored geometry (locate_sites' own coverage notes are replaced by those, with figures and hints)
+    given_warnings = list(sites["warnings"])
+    sites = locate_sites(sites.assign(warnings=[[] for _ in range(len(sites))]), layers.admin_index())
+    sites["warnings"] = given_warnings
     ok = np.array([e is None and g is not None and not g.is_empty for e, g in zip(sites["error"], sites.geometry)])
     overlays = overlay_sites(sites[ok], layers, buffers_m=tuple(buffers_m)) if ok.any() else []
     overlay_of = dict(zip(np.flatnonzero(ok), overlays))
@@ -99,6 +269,11 @@ def screen(sites, *, catalog: Catalog | Path | str | None = None, layers: LayerS
     if polygonal.any():
         areas[polygonal] = ellipsoidal_areas(sites.geometry[polygonal])
     carbon = _carbon_sections(sites, ok, layers, overrides, base_year or datetime.date.today().year)
+    coverage = site_coverage(sites.geometry.values, ok, layers)
+    for i, ov in overlay_of.items():  # one answer to "is the site covered", measured on the stored geometry
+        cov = coverage[i].get(COVERAGE_DEFAULT)
+        if cov is not None and cov.status != "unknown":
+            ov.in_coverage = cov.status
     results = []
     total = len(sites)
     # plain dicts: pandas row access costs more than screening a site
@@ -109,6 +284,7 @@ def screen(sites, *, catalog: Catalog | Path | str | None = None, layers: LayerS
         row = records[i]
         row["geometry"] = geoms[i]
         row["_area_m2"] = float(areas[i])
+        row["_coverage"] = coverage[i]
         results.append(_screen_one(row, cent_list[i], overlay_of.get(i), layers, pack, overrides,
                                    list(buffers_m), carbon.get(i)))
         if progress:
@@ -163,29 +339,38 @@ def _site_info(row, cent, ov) -> SiteInfo:
         geom_type=geom.geom_type if has else None,
         lon=round(cent.x, 7) if cent is not None else None,
         lat=round(cent.y, 7) if cent is not None else None,
-        area_m2=round(row["_area_m2"], 2),
+        area_m2=round(row["_area_m2"], 4),
         length_m=round(geodesic_length(geom), 2) if has and geom.geom_type.endswith("LineString") else 0.0,
         county=_text_or_none(row.get("county")), county_code=_text_or_none(row.get("county_code")),
         coverage=ov.in_coverage if ov else "unknown", crs_in=_text_or_none(row.get("crs_in")),
         wkt=shapely.to_wkt(geom, rounding_precision=7) if has else None,
+        area_gk_m2=round(ov.area_m2, 4) if ov is not None else None,
     )
 
 
-def _layer_records(layers: LayerSet, ov, hits) -> list[LayerRecord]:
+def _layer_records(layers: LayerSet, ov, hits, cover: dict | None = None,
+                   carbon: dict | None = None) -> list[LayerRecord]:
+    """Every layer's status at this site: its integrity (ok/empty/partial/failed, from the one
+    validation ``layers check`` runs), then whether its coverage reaches the site."""
     out = []
     hit_roles = {h.role for h in hits}
     for role, info in layers.info.items():
-        status = info.status
-        if status == "ok" and ov is not None and ov.in_coverage == "outside" and role != "admin":
+        status, detail = info.integrity, info.detail
+        if info.kind == "raster" and carbon is not None and carbon.get("status") == "failed" and status != "failed":
+            status, detail = "failed", str(carbon.get("detail") or "the raster could not be read")
+        reach = _reach(info, cover)
+        if status in ("ok", "partial") and reach is not None and reach.status in ("outside", "partial"):
+            note = (f"site outside the layer's coverage ({info.coverage})" if reach.status == "outside" else
+                    f"{reach.outside_share:.1%} of the site outside the layer's coverage ({info.coverage})")
+            detail = note + (f"; {detail}" if status == "partial" else "")
+            status = "outside" if reach.status == "outside" else "partly_outside"
+        elif status == "ok" and ov is not None and ov.in_coverage == "outside" and role != "admin":
             status = "outside"
         elif status == "ok" and role == "control_unit" and ov is not None and "control_unit" not in hit_roles \
                 and ov.in_coverage != "outside":
             status = "gap"
-        out.append(LayerRecord(role, info.name, info.vintage, status, info.synthetic, info.detail))
-    for spec in layers.catalog.layers:  # rasters are listed for their vintage and provenance
-        if spec.kind == "raster":
-            out.append(LayerRecord(spec.role, spec.name, spec.vintage, "ok" if spec.path.exists() else "failed",
-                                   spec.synthetic, "" if spec.path.exists() else f"missing file {spec.path}"))
+        out.append(LayerRecord(role, info.name, info.vintage, status, info.synthetic, detail,
+                               info.bad_ids[:MAX_BAD_IDS]))
     return out
 
 
@@ -211,7 +396,8 @@ def _screen_one(row, cent, ov, layers: LayerSet, pack: RulePack, overrides: dict
     derived = attrs_mod.derived(attrs, footprint_ha=ov.area_m2 / 1e4)
     derived.update(_carbon_derived(carbon, attrs))
     hits = ov.hits
-    layer_records = _layer_records(layers, ov, hits)
+    cover = row.get("_coverage") or {}
+    layer_records = _layer_records(layers, ov, hits, cover, carbon)
     status = {lr.role: lr.status for lr in layer_records}
     nearest = {n.target: n for n in ov.nearest}
     geom = row["geometry"]
@@ -232,15 +418,20 @@ def _screen_one(row, cent, ov, layers: LayerSet, pack: RulePack, overrides: dict
                   county_code=_text_or_none(row.get("county_code")), distance_fn=distance_fn)
     fired = apply_rules(pack, facts)
     verdict = overall_verdict(fired)
+    reach = cover.get(COVERAGE_DEFAULT)
+    hint = suggestion_text(crs_suggestions(geom, row.get("crs_in"), layers.coverages.get(COVERAGE_DEFAULT))
+                           if reach is not None and reach.status in ("outside", "partial") else [])
+    verdict, verdict_reasons = _headline(verdict, fired, status, reach, hint,
+                                         {role: info.name for role, info in layers.info.items()})
+    # rules undecided for want of attributes, that could end worse than what fired: say so
+    verdict_reasons += undecided_notes(fired) if verdict == "needs_info" else []
     rules = [RuleRecord(o.rule.id, o.outcome, o.rule.dimension, o.rule.line, o.rule.title_zh, o.rule.title_en,
-                        o.rule.message_zh, o.rule.message_en, o.rule.citation, o.reasons) for o in fired]
-    warnings = list(row.get("warnings") or [])
+                        o.rule.message_zh, o.rule.message_en, o.rule.citation, o.reasons, o.possible_outcomes)
+             for o in fired]
+    # most important first: where the site is, then what is wrong with the layers, then the rest
+    warnings = _coverage_warnings(reach, hint) + _layer_warnings(layer_records, reach) + list(row.get("warnings") or [])
     if derived.get("industry_note"):
         warnings.append(f"行业代码 {attrs.get('industry')}：{derived['industry_note']}")
-    for lr in layer_records:
-        if lr.status == "failed":
-            warnings.append(f"图层 {lr.name}（{lr.role}）加载失败，相关规则为“需补充信息” / layer {lr.role} failed "
-                            f"to load ({lr.detail}); dependent rules are needs_info")
     if layers.synthetic or pack.synthetic:
         warnings.append("本结果使用了合成示例图层/规则，仅供演示，不能作为审批依据 / made with SYNTHETIC sample "
                         "layers or rules: for demonstration only, not a basis for approval")
@@ -254,7 +445,46 @@ def _screen_one(row, cent, ov, layers: LayerSet, pack: RulePack, overrides: dict
         crs_used=f"EPSG:{ov.crs_used}", warnings=warnings,
         inputs={k: v for k, v in attrs.items()}, derived={k: _clean(v) for k, v in derived.items()},
         site=_site_info(row, cent, ov), synthetic_layers=layers.synthetic, carbon=carbon,
+        verdict_reasons=verdict_reasons,
+        possible_verdicts=possible_verdicts((o.outcome, o.possible_outcomes) for o in fired)
+        if overall_verdict(fired) == "needs_info" else [],
     )
+
+
+def _coverage_warnings(reach: Cover | None, hint: tuple[str, str]) -> list[str]:
+    """The site against the layer set's area (the admin layer, unless the catalog says otherwise)."""
+    hint_zh = f"；坐标系可能有误：{hint[0]}" if hint[0] else ""
+    hint_en = f"; the CRS may be wrong: {hint[1]}" if hint[1] else ""
+    if reach is None or reach.status == "inside":
+        return []
+    if reach.status == "outside":
+        km = (reach.distance_m or 0.0) / 1000
+        return [f"站点位于图层覆盖范围以外（距边界约 {km:.1f} km），相关规则为“需补充信息”，不能给出结论{hint_zh} / "
+                f"site lies outside the layers' coverage, i.e. outside the layer set's area (about {km:.1f} km from its "
+                f"edge): "
+                f"dependent rules are needs_info and no verdict is possible{hint_en}"]
+    return [f"站点约 {reach.outside_share:.1%} 超出图层覆盖范围，超出部分无法判定{hint_zh} / site partly outside the "
+            f"layers' coverage: about {reach.outside_share:.1%} of it lies outside the layer set's area and cannot be "
+            f"screened{hint_en}"]
+
+
+def _layer_warnings(records: list[LayerRecord], reach: Cover | None) -> list[str]:
+    """One line per layer that failed, lacks features, or does not cover the site (when the site
+    itself is inside the layer set's area: otherwise the coverage warning says it already)."""
+    out = []
+    for lr in records:
+        if lr.status == "failed":
+            out.append(f"图层 {lr.name}（{lr.role}）加载失败，相关规则为“需补充信息” / layer {lr.role} failed "
+                       f"to load ({lr.detail}); dependent rules are needs_info")
+        elif lr.status == "partial":
+            ids = ", ".join(lr.bad_ids[:10]) + (" …" if len(lr.bad_ids) > 10 else "")
+            out.append(f"图层 {lr.name}（{lr.role}）有 {len(lr.bad_ids)} 个要素无法使用（{ids}），未命中时相关规则为"
+                       f"“需补充信息” / layer {lr.role} has unusable features ({lr.detail}); dependent rules are "
+                       f"needs_info unless a usable feature decides them")
+        elif lr.status in ("outside", "partly_outside") and (reach is None or reach.status == "inside"):
+            out.append(f"图层 {lr.name}（{lr.role}）的覆盖范围不含（全部）站点，相关规则为“需补充信息” / layer "
+                       f"{lr.role} does not cover (all of) the site ({lr.detail}); dependent rules are needs_info")
+    return out
 
 
 def _carbon_derived(carbon: dict | None, attrs: dict) -> dict:

@@ -27,6 +27,8 @@ class RuleRecord:
     message_en: str
     citation: str
     reasons: list[str] = field(default_factory=list)
+    #: needs_info: the outcome(s) the rule could end as once the missing information is known
+    possible_outcomes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -35,9 +37,11 @@ class HitRecord:
     id: str
     name: str
     cls: str | None
-    area_m2: float
-    share: float
+    area_m2: float  # overlap, planar in the site's GK zone (crs_used): the area official results use
+    share: float  # overlap / site area (polygons), crossing length / site length (lines), 1 (points)
     props: dict = field(default_factory=dict)
+    area_ellipsoidal_m2: float | None = None  # the same overlap on the CGCS2000 ellipsoid (None: older results)
+    length_m: float = 0.0  # lines: geodesic length of the site inside the feature
 
 
 @dataclass
@@ -64,9 +68,10 @@ class LayerRecord:
     role: str
     name: str
     vintage: str
-    status: str  # ok | empty | failed | outside | gap
+    status: str  # ok | empty | partial | failed | outside | partly_outside | gap
     synthetic: bool
     detail: str = ""
+    bad_ids: list[str] = field(default_factory=list)  # features that could not be used (partial/failed layers)
 
 
 @dataclass
@@ -75,13 +80,14 @@ class SiteInfo:
     geom_type: str | None
     lon: float | None
     lat: float | None
-    area_m2: float
-    length_m: float
+    area_m2: float  # ellipsoidal (geodesic) area on the CGCS2000 ellipsoid
+    length_m: float  # geodesic length of a line site
     county: str | None
     county_code: str | None
     coverage: str  # inside | partial | outside | unknown
     crs_in: str | None
     wkt: str | None  # EPSG:4490 geometry, for renderers (maps, figures, exports)
+    area_gk_m2: float | None = None  # planar area in the site's 3-degree GK zone (勘测定界 / official results)
 
 
 @dataclass
@@ -103,8 +109,15 @@ class ScreenResult:
     synthetic_layers: bool
     carbon: dict | None = None
     error: str | None = None
+    #: why the verdict is what it is when the rules alone would say otherwise (coverage, layer
+    #: problems), most important first; each "中文 / English"
+    verdict_reasons: list[str] = field(default_factory=list)
+    #: needs_info: every verdict the site could get once the missing information is known
+    possible_verdicts: list[str] = field(default_factory=list)
     zoning_version: str = __version__
     schema_version: str = SCHEMA_VERSION
+    #: key of the stored screening in the service's history (``zoning serve``); None elsewhere
+    id: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -10,9 +10,15 @@
     options: {position: "bottomright"},
     initialize: function (data, options) { L.setOptions(this, options); this._data = data; },
     onAdd: function () {
-      var d = this._data, box = L.DomUtil.create("div", "zn-legend");
-      box.id = d.id || "zn-legend";
-      Z.el("b", null, d.title, box);
+      var d = this._data, outer = L.DomUtil.create("div", "zn-legend");
+      outer.id = d.id || "zn-legend";
+      // the title folds the legend away, so it never hides the layer switcher on a small screen
+      var head = Z.el("b", "zn-legend-head", d.title, outer), box = Z.el("div", "zn-legend-body", null, outer);
+      head.setAttribute("role", "button");
+      head.title = d.fold || "";
+      function fold(closed) { L.DomUtil[closed ? "addClass" : "removeClass"](outer, "zn-folded"); }
+      fold(window.innerHeight < 700);
+      L.DomEvent.on(head, "click", function () { fold(!L.DomUtil.hasClass(outer, "zn-folded")); });
       (d.groups || []).forEach(function (g) {
         var row = Z.el("div", "zn-legend-item", null, box), sw = Z.el("i", null, null, row);
         sw.style.backgroundColor = color(g.fill);
@@ -36,9 +42,9 @@
         ramp.style.backgroundImage = "linear-gradient(to right," + r.ramp.map(color).join(",") + ")";
         Z.el("div", "zn-ramp-labels", r.min + " – " + r.max + " " + (r.units || ""), box);
       }
-      L.DomEvent.disableClickPropagation(box);
-      L.DomEvent.disableScrollPropagation(box);
-      return box;
+      L.DomEvent.disableClickPropagation(outer);
+      L.DomEvent.disableScrollPropagation(outer);
+      return outer;
     }
   });
 })();

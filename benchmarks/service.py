@@ -1,0 +1,180 @@
+"""Service and process-pool benchmarks (``make bench`` runs this after benchmarks/run.py).
+
+    python benchmarks/service.py [--quick] [pool] [load]
+
+pool  N polygon sites (100,000; --quick 10,000) screened by ``zoning.screen`` in one process
+      and on the process pool over every core, in the same run; the results are compared.
+      Target on 2 cores: <= 25 s for 100,000 (issue 13).
+load  ``zoning serve`` in its own process on 127.0.0.1; 4 concurrent clients (keep-alive) POST
+      /api/v1/screen: a point, then a 12-vertex polygon (with its forest-carbon section), a
+      bounded number of requests each (and at most 120 s). p50/p95 latency against the same
+      screening in-process (one process, warm). Targets: p95 <= 150 ms (point), <= 250 ms (polygon).
+
+Traffic goes to 127.0.0.1 only. Prints a table; writes benchmarks/results/service.json.
+"""
+from __future__ import annotations
+
+import http.client
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+CATALOG = ROOT / "layers" / "catalog.yaml"
+
+
+def pool_figures(quick: bool) -> list[dict]:
+    import zoning
+    from workloads import land_sites
+    from zoning.engines.pool import default_workers
+
+    layers = zoning.load_layers(CATALOG)
+    n = 10_000 if quick else 100_000
+    sites = land_sites(layers, n, polygons=1.0, seed=n + 1)
+    zoning.screen(sites.iloc[:50], layers=layers, compute="local")  # warm caches, as a server would be
+    t = time.perf_counter()
+    one = zoning.screen(sites, layers=layers, compute="local")
+    t_one = time.perf_counter() - t
+    cpu = os.times()
+    t = time.perf_counter()
+    many = zoning.screen(sites, layers=layers, compute="processes")
+    t_pool = time.perf_counter() - t
+    cpu2 = os.times()
+    same = all(a.to_dict() == b.to_dict() for a, b in zip(one, many)) and len(one) == len(many)
+    return [{"workload": f"pool: {n:,} polygon sites, {default_workers()} processes", "seconds": t_pool,
+             "baseline": "same run, one process", "baseline_seconds": t_one, "same_results": same,
+             "target_s": 25.0 if n == 100_000 else None,
+             "parent_cpu_s": round((cpu2.user - cpu.user) + (cpu2.system - cpu.system), 1),
+             "children_cpu_s": round((cpu2.children_user - cpu.children_user), 1)}]
+
+
+def _square12(lon: float, lat: float, d: float = 0.004) -> dict:
+    ring = [[lon + d * math.cos(2 * math.pi * k / 12), lat + d * math.sin(2 * math.pi * k / 12)] for k in range(12)]
+    return {"type": "Polygon", "coordinates": [ring + [ring[0]]]}
+
+
+def _client(port: int, bodies: list[bytes], out: list[float], errors: list[str], deadline: float) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    for body in bodies:
+        if time.time() > deadline:
+            break
+        t = time.perf_counter()
+        conn.request("POST", "/api/v1/screen", body=body, headers={"Content-Type": "application/json"})
+        resp = conn.getresponse()
+        data = resp.read()
+        out.append(time.perf_counter() - t)
+        if resp.status != 200:
+            errors.append(f"{resp.status} {data[:200]!r}")
+    conn.close()
+
+
+def _quantile(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(math.ceil(q * len(values))) - 1)]
+
+
+def load_figures(quick: bool) -> list[dict]:
+    import numpy as np
+
+    import zoning
+
+    port = 18000 + os.getpid() % 1000
+    tmp = Path(tempfile.mkdtemp(prefix="zoning-bench-"))
+    server = subprocess.Popen([sys.executable, "-m", "zoning.cli", "serve", "--port", str(port), "--catalog",
+                               str(CATALOG), "--db", str(tmp / "history.sqlite"), "--tmp-dir", str(tmp),
+                               "--log-level", "warning"], cwd=ROOT, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE)
+    rows = []
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                c.request("GET", "/api/v1/health")
+                if c.getresponse().status == 200:
+                    break
+            except OSError:
+                pass
+            if time.time() > deadline or server.poll() is not None:
+                raise RuntimeError("zoning serve did not start: " + (server.stderr.read().decode()[-500:]
+                                                                     if server.poll() is not None else "timeout"))
+            time.sleep(0.2)
+        layers = zoning.load_layers(CATALOG)
+        rng = np.random.default_rng(5)
+        per_client = 25 if quick else 100
+        attrs = {"industry": "C2041", "two_high": False, "chemical": False}
+        for kind in ("point", "polygon"):
+            lon = rng.uniform(117.9, 118.4, 4 * per_client)
+            lat = rng.uniform(26.7, 27.3, 4 * per_client)
+            sites = [{"type": "Point", "coordinates": [x, y]} if kind == "point" else _square12(x, y)
+                     for x, y in zip(lon, lat)]
+            bodies = [json.dumps({"site": s, "attributes": attrs}).encode() for s in sites]
+            for b in bodies[:8]:  # warm-up, not measured
+                _client(port, [b], [], [], time.time() + 30)
+            times: list[float] = []
+            errors: list[str] = []
+            threads = [threading.Thread(target=_client, args=(port, bodies[i::4], times, errors, time.time() + 120))
+                       for i in range(4)]
+            t0 = time.perf_counter()
+            for th in threads:
+                th.start()
+            for th in threads:
+                th.join()
+            wall = time.perf_counter() - t0
+            # the one-process figure: the same screening in this process, warm
+            one = []
+            for s in sites[:40]:
+                from shapely.geometry import shape
+
+                import geopandas as gpd
+
+                frame = gpd.GeoDataFrame({"site_id": ["x"]}, geometry=[shape(s)], crs=4326)
+                t = time.perf_counter()
+                zoning.screen(frame, layers=layers, attributes=attrs, compute="local")
+                one.append(time.perf_counter() - t)
+            rows.append({"workload": f"API, 4 clients, {kind}{' (12 vertices, carbon)' if kind == 'polygon' else ''}: "
+                                     f"p95 of {len(times)} requests",
+                         "seconds": _quantile(times, 0.95), "p50_s": statistics.median(times),
+                         "max_s": max(times), "requests_per_s": len(times) / wall, "errors": errors[:3],
+                         "baseline": "same screening in one process, warm (median)",
+                         "baseline_seconds": statistics.median(one),
+                         "target_s": 0.150 if kind == "point" else 0.250})
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    return rows
+
+
+def main() -> None:
+    quick = "--quick" in sys.argv
+    chosen = [a for a in sys.argv[1:] if not a.startswith("--")] or ["pool", "load"]
+    rows = []
+    if "pool" in chosen:
+        rows += pool_figures(quick)
+    if "load" in chosen:
+        rows += load_figures(quick)
+    print(f"{'workload':64s} {'ours s':>9s} {'baseline s':>11s} {'target s':>9s}  notes")
+    for r in rows:
+        base = r.get("baseline_seconds")
+        notes = {k: v for k, v in r.items() if k in ("p50_s", "requests_per_s", "same_results", "errors",
+                                                      "parent_cpu_s", "children_cpu_s") and v not in ([], None)}
+        print(f"{r['workload'][:64]:64s} {r['seconds']:9.3f} {base if base is None else round(base, 3)!s:>11s} "
+              f"{r.get('target_s') or '-'!s:>9s}  {json.dumps(notes, default=lambda x: round(x, 3))}")
+    out = ROOT / "benchmarks" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "service.json").write_text(json.dumps(rows, indent=2, ensure_ascii=False, default=float))
+
+
+if __name__ == "__main__":
+    main()

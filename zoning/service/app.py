@@ -1,0 +1,688 @@
+"""The ASGI app behind ``zoning serve``: pages for reviewers and a JSON API, over the public API.
+
+The layer set and the rule pack are loaded once, when the app is made; every request screens
+with :func:`zoning.screen`, renders with the report and map renderers and stores the result in
+the history (:mod:`zoning.service.history`). Nothing is recomputed here.
+
+Endpoints (see README "Service" and ``/docs``):
+
+    GET  /                                      page: site input, attributes, map (Chinese; ?lang=en)
+    GET  /map                                   the folium map of the layers (offline, inline assets)
+    GET  /screenings/{id}                       page: verdict, 符合性分析, clauses, warnings, map, downloads
+    POST /api/v1/screen                         JSON {"site", "attributes", "crs"} or multipart (file + fields)
+    GET  /api/v1/screenings/{id}[/report.html|/report.docx|/map.html|/sites.gpkg|/sites_shp.zip]
+    GET  /api/v1/screenings                     the latest screenings (history)
+    POST /api/v1/jobs                           multipart file of any size -> {"id"}
+    GET  /api/v1/jobs/{id}[/summary.csv|/results.zip]
+    GET  /api/v1/industries?q=                  GB/T 4754-2017 search (codes and names)
+    GET  /api/v1/health, /api/v1/openapi.json, /docs
+"""
+from __future__ import annotations
+
+import dataclasses
+import hmac
+import io
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+import zipfile
+from contextlib import asynccontextmanager
+from pathlib import Path
+from urllib.parse import quote
+
+import geopandas as gpd
+import pandas as pd
+import python_multipart  # noqa: F401  (FastAPI's form parser: fail at start, not at the first upload)
+import shapely
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from zoning._version import __version__
+from zoning.api import explore, load_layers, screen
+from zoning.errors import (AttributeProblem, NotFound, OutsideLayers, RequestProblem, SiteError, UnsafeUpload,
+                           UploadTooLarge, ZoningError)
+from zoning.render.compliance import compliance_rows
+from zoning.render.carbon_rows import carbon_rows
+from zoning.render.labels import outcome_label, role_label, t
+from zoning.screening.result import ScreenResult
+from zoning.service.errors import error_body, error_response, install
+from zoning.service.history import History
+from zoning.service.jobs import JobRunner
+from zoning.service.pages import csp, labels, lang_of, new_nonce, render, static_file, tile_hosts, with_nonce
+from zoning.service.settings import Settings
+from zoning.service.uploads import Upload, check_size, read_upload, save_files
+from zoning.vocabulary import OUTCOMES
+
+log = logging.getLogger("zoning.service")
+
+API = "/api/v1"
+#: members a JSON screening request may have
+JSON_KEYS = {"site", "attributes", "crs", "layer", "lang"}
+#: multipart fields that are not project attributes
+FORM_KEYS = {"file", "crs", "layer", "lang", "attributes", "text"}
+#: paths open without the token (the login page, static files and the health check)
+OPEN_PATHS = ("/login", "/static/", f"{API}/health")
+
+
+class Service:
+    """Everything the app holds: settings, layers, rule pack, history, jobs, caches."""
+
+    def __init__(self, settings: Settings, layers=None, history: History | None = None):
+        from zoning.screening.pipeline import resolve_rule_pack
+
+        self.settings = settings
+        self.layers = layers if layers is not None else load_layers(settings.catalog, engine=settings.engine)
+        self.rule_pack = resolve_rule_pack(None, self.layers.catalog)
+        self.history = history if history is not None else History(settings.db_url())
+        self.work = settings.work_dir()
+        self.jobs = JobRunner(self)
+        self.tile_hosts = tile_hosts(settings.basemaps)
+        self._maps: dict[str, str] = {}
+        self._industries: list[dict] | None = None
+        self.started = time.time()
+
+    def close(self) -> None:
+        self.jobs.shutdown()
+        self.history.close()
+        if self.settings.work is None:  # a shared work folder belongs to ``serve``
+            shutil.rmtree(self.work, ignore_errors=True)
+
+    def new_folder(self, kind: str) -> Path:
+        return Path(tempfile.mkdtemp(prefix=f"{kind}-", dir=self.work))
+
+    # -- cached pages ----------------------------------------------------------------------------
+    def layers_map(self, lang: str) -> str:
+        if lang not in self._maps:
+            m = explore(layers=self.layers, lang=lang, basemaps=self.settings.basemaps)
+            from zoning.render.maps import map_html
+
+            self._maps[lang] = map_html(m)
+        return self._maps[lang]
+
+    def industries(self) -> list[dict]:
+        if self._industries is None:
+            from zoning.screening.attributes import industry_table
+
+            table = industry_table()
+            letter = {}
+            for sec, info in table["sections"].items():
+                lo, hi = (int(x) for x in info["divisions"])
+                for d in range(lo, hi + 1):
+                    letter[f"{d:02d}"] = sec
+            items = [{"code": sec, "name": info["name"], "level": "section"} for sec, info in table["sections"].items()]
+            for level, key in (("division", "divisions"), ("group", "groups"), ("class", "classes")):
+                for code, name in table[key].items():
+                    code = str(code)
+                    items.append({"code": letter.get(code[:2], "") + code, "name": str(name), "level": level})
+            self._industries = items
+        return self._industries
+
+    # -- screening -------------------------------------------------------------------------------
+    def screen_and_store(self, sites, *, attributes: dict, crs, source: str, inputs: dict, single: bool) -> list[dict]:
+        results = screen(sites, layers=self.layers, rule_pack=self.rule_pack, attributes=attributes, crs=crs,
+                                compute="local")
+        if not len(results):
+            raise SiteError("没有可筛查的站点", "no site to screen")
+        if all(r.error for r in results):
+            zh, en = _split_error(results[0].error)
+            raise SiteError(zh, en)
+        if single and len(results) == 1 and results[0].site.coverage == "outside":
+            name = self.layers.catalog.name
+            raise OutsideLayers(f"站点 {results[0].site_id} 完全位于图层范围（{name}）以外，无法筛查；请检查坐标和坐标系",
+                                f"site {results[0].site_id} lies wholly outside the area of the layer set ({name}); "
+                                f"nothing can be screened there: check the coordinates and the CRS")
+        keys = self.history.add_screenings(list(results), source=source, inputs=inputs)
+        return [dataclasses.replace(r, id=k).to_dict() for r, k in zip(results, keys)]
+
+    def result(self, key: str) -> ScreenResult:
+        row = self.history.screening(key)
+        return ScreenResult.from_dict(json.loads(row["result"]))
+
+
+def _split_error(text: str | None) -> tuple[str, str]:
+    """The Chinese and English halves of ``ZoningError.one_line()`` text."""
+    text = text or "无法筛查 | Error: the site could not be screened"
+    zh, _, en = text.partition(" | Error: ")
+    return zh.removeprefix("错误：").strip(), (en or zh).strip()
+
+
+def _site_frame(site, crs):
+    """A GeoJSON geometry, Feature or FeatureCollection (or a coordinate string) as sites."""
+    if isinstance(site, str):
+        if not site.strip() or len(site) > 100_000:
+            raise RequestProblem("site 为空或过长", "'site' is empty or too long")
+        return site.strip(), crs, False
+    if not isinstance(site, dict) or not isinstance(site.get("type"), str):
+        raise RequestProblem("site 应为 GeoJSON 几何、Feature 或 FeatureCollection（或坐标字符串）",
+                             "'site' must be a GeoJSON geometry, Feature or FeatureCollection (or a coordinate string)")
+    kind = site["type"]
+    if kind == "FeatureCollection":
+        features = site.get("features")
+        if not isinstance(features, list) or not features:
+            raise RequestProblem("FeatureCollection 中没有要素", "the FeatureCollection has no features")
+        many = True
+    elif kind == "Feature":
+        features, many = [site], False
+    else:
+        features, many = [{"type": "Feature", "properties": {}, "geometry": site}], False
+    geoms, props = [], []
+    for i, f in enumerate(features, 1):
+        if not isinstance(f, dict) or f.get("type") != "Feature":
+            raise RequestProblem(f"第 {i} 个要素不是 GeoJSON Feature", f"feature {i} is not a GeoJSON Feature")
+        try:
+            geom = shapely.geometry.shape(f.get("geometry")) if f.get("geometry") else None
+        except Exception as exc:  # noqa: BLE001 - shapely refuses malformed GeoJSON in many ways
+            raise RequestProblem(f"第 {i} 个要素的几何无效：{exc}", f"feature {i} has an invalid geometry: {exc}") \
+                from None
+        p = f.get("properties") or {}
+        if not isinstance(p, dict):
+            raise RequestProblem(f"第 {i} 个要素的 properties 应为对象", f"feature {i}: 'properties' must be an object")
+        if "id" in f and "id" not in p:
+            p = {**p, "id": f["id"]}
+        geoms.append(geom)
+        props.append(p)
+    declared = crs
+    legacy = (site.get("crs") or {}).get("properties", {}).get("name") if isinstance(site.get("crs"), dict) else None
+    frame_crs = None
+    if declared is None:
+        if legacy and "CRS84" not in legacy.upper():
+            declared = legacy.rsplit(":", 1)[-1] if "EPSG" in legacy.upper() else legacy
+        else:
+            frame_crs = 4326  # RFC 7946: GeoJSON is WGS 84 longitude/latitude
+    frame = gpd.GeoDataFrame(pd.DataFrame(props, index=range(len(geoms))), geometry=geoms, crs=frame_crs)
+    return frame, declared, many
+
+
+def _check_attributes(value) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise RequestProblem("attributes 应为对象，例如 {\"industry\": \"C2614\"}",
+                             "'attributes' must be an object, e.g. {\"industry\": \"C2614\"}")
+    from zoning.screening.attributes import parse_mapping
+
+    parse_mapping(value)  # unknown keys and bad values are refused here with the list of keys
+    return value
+
+
+def _crs_value(value):
+    if value in (None, "", "auto"):
+        return None
+    if not isinstance(value, (str, int)):
+        raise RequestProblem("crs 应为字符串，例如 \"4490\"、\"EPSG:4548\" 或 \"gcj02\"",
+                             "'crs' must be a string such as \"4490\", \"EPSG:4548\" or \"gcj02\"")
+    return str(value)
+
+
+def _download(content: bytes, filename: str, media: str) -> Response:
+    ascii_name = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in filename)
+    disp = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+    return Response(content, media_type=media, headers={"Content-Disposition": disp})
+
+
+class BodyLimit:
+    """Refuses request bodies over the limit while they stream in (pure ASGI, before any parsing)."""
+
+    def __init__(self, app, limit: int):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit + 64 * 1024:
+            return await self._refuse(send)
+        seen = 0
+        refused = False
+
+        async def limited():
+            nonlocal seen, refused
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit + 64 * 1024:  # multipart framing on top of the files
+                    refused = True
+                    raise UploadTooLarge("请求体过大", "request body too large")
+            return message
+
+        try:
+            return await self.app(scope, limited, send)
+        except UploadTooLarge:
+            if refused:
+                return await self._refuse(send)
+            raise
+
+    async def _refuse(self, send):
+        mib = self.limit / 1024 / 1024
+        body = json.dumps(error_body(
+            "too_large", f"上传内容超过 {mib:,.0f} MiB 上限", f"the upload exceeds the limit of {mib:,.0f} MiB"),
+            ensure_ascii=False).encode("utf-8")
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                                (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": body})
+
+
+def create_app(settings: Settings | None = None, *, layers=None, history: History | None = None) -> FastAPI:
+    """The app. ``layers`` (a LayerSet) and ``history`` may be given, else they are loaded/opened
+    from ``settings`` (catalog, db)."""
+    settings = settings or Settings()
+    svc = Service(settings, layers=layers, history=history)
+
+    @asynccontextmanager
+    async def lifespan(app):
+        yield
+        svc.close()
+
+    app = FastAPI(title="zoning: 生态环境分区管控 screening service", version=__version__, lifespan=lifespan,
+                  docs_url=None, redoc_url=None, openapi_url=f"{API}/openapi.json",
+                  description="Screen project sites against Nanping's zoning layers and access-list rules. "
+                              "Errors are JSON {error, message_zh, message_en} with a 4xx status.")
+    app.state.service = svc
+    install(app)
+    app.add_middleware(BodyLimit, limit=settings.limits.max_upload_bytes)
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next):
+        nonce = new_nonce()
+        request.state.nonce = nonce
+        request.state.lang = lang_of(request.query_params.get("lang"))
+        path = request.url.path
+        if settings.token and not path.startswith(OPEN_PATHS) and not _authorised(request, settings.token):
+            if path.startswith(API) or request.method != "GET":
+                from zoning.errors import AuthRequired
+
+                response = error_response(AuthRequired(
+                    "需要访问令牌（Authorization: Bearer …）", "a bearer token is required (Authorization: Bearer …)"))
+            else:
+                response = _login_page(request, status=401)
+        else:
+            response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", csp(nonce, tile_hosts=svc.tile_hosts))
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["X-Frame-Options"] = "SAMEORIGIN"
+        response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
+        response.headers["Cross-Origin-Resource-Policy"] = "same-origin"
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    def page(request: Request, body: str, status: int = 200) -> HTMLResponse:
+        return HTMLResponse(body, status_code=status)
+
+    def _login_page(request: Request, status: int = 200, error: bool = False) -> HTMLResponse:
+        lang = request.state.lang
+        return HTMLResponse(render("login.html", L=labels(lang), lang=lang, nonce=request.state.nonce, error=error),
+                            status_code=status)
+
+    # -- pages -----------------------------------------------------------------------------------
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def index(request: Request):
+        lang = request.state.lang
+        verdicts = {o: outcome_label(o, lang) for o in (*OUTCOMES, None)}
+        verdicts["error"] = verdicts.pop(None)
+        return page(request, render("index.html", L=labels(lang), lang=lang, other="en" if lang == "zh" else "zh",
+                                    verdicts=verdicts, nonce=request.state.nonce, catalog=svc.layers.catalog.name,
+                                    rule_pack=f"{svc.rule_pack.name} v{svc.rule_pack.version}",
+                                    synthetic=svc.layers.synthetic, token=bool(settings.token)))
+
+    @app.get("/map", response_class=HTMLResponse, include_in_schema=False)
+    async def layers_map(request: Request):
+        html = await run_in_threadpool(svc.layers_map, request.state.lang)
+        return HTMLResponse(with_nonce(html, request.state.nonce))
+
+    @app.get("/screenings/{key}", response_class=HTMLResponse, include_in_schema=False)
+    def screening_page(key: str, request: Request):
+        lang = request.state.lang
+        row = svc.history.screening(key)
+        r = ScreenResult.from_dict(json.loads(row["result"]))
+        doc = json.loads(row["result"])
+        return page(request, render(
+            "screening.html", L=labels(lang), R=lambda k: t(k, lang), lang=lang, other="en" if lang == "zh" else "zh",
+            nonce=request.state.nonce, r=r, key=key, row=row, verdict_label=outcome_label(r.verdict, lang),
+            compliance=compliance_rows(r, lang) if not r.error else [], carbon=carbon_rows(r.carbon, lang),
+            clauses=doc.get("clauses") or [], role_label=lambda role: role_label(role, lang),
+            outcome_label=lambda o: outcome_label(o, lang), opinion=doc.get("opinion")))
+
+    @app.get("/login", response_class=HTMLResponse, include_in_schema=False)
+    def login_form(request: Request):
+        return _login_page(request)
+
+    @app.post("/login", include_in_schema=False)
+    async def login(request: Request):
+        form = await request.form()
+        given = str(form.get("token") or "")
+        if not settings.token or not hmac.compare_digest(given.encode(), settings.token.encode()):
+            return _login_page(request, status=401, error=True)
+        response = RedirectResponse(f"/?lang={request.state.lang}", status_code=303)
+        response.set_cookie("zoning_token", given, httponly=True, samesite="strict", path="/")
+        return response
+
+    @app.get("/static/{name}", include_in_schema=False)
+    def static(name: str):
+        found = static_file(name)
+        if found is None:
+            raise NotFound(f"没有静态文件 {name}", f"no static file {name}")
+        return Response(found[0], media_type=found[1], headers={"Cache-Control": "public, max-age=3600"})
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi_alias():
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", response_class=HTMLResponse, include_in_schema=False)
+    def docs(request: Request):
+        spec = app.openapi()
+        lang = request.state.lang
+        return page(request, render("docs.html", L=labels(lang), lang=lang, nonce=request.state.nonce, spec=spec))
+
+    # -- API: screening --------------------------------------------------------------------------
+    @app.post(f"{API}/screen", summary="Screen one site or several",
+              description="JSON body {\"site\": GeoJSON geometry | Feature | FeatureCollection | coordinate string, "
+                          "\"attributes\": {…}, \"crs\": \"…\"}, or a multipart upload (field `file`, repeatable, plus "
+                          "`crs`, `layer` and attribute fields). Returns the result JSON (result.schema.json) with "
+                          "`id`, the key of the stored screening; a list for a FeatureCollection or an upload.",
+              openapi_extra={"requestBody": {"content": {
+                  "application/json": {"schema": {"type": "object", "required": ["site"], "properties": {
+                      "site": {"description": "GeoJSON geometry, Feature or FeatureCollection, or a coordinate string"},
+                      "attributes": {"type": "object"}, "crs": {"type": "string"}}}},
+                  "multipart/form-data": {"schema": {"type": "object", "properties": {
+                      "file": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                      "crs": {"type": "string"}}}}}}})
+    async def api_screen(request: Request):
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind == "application/json" or kind.endswith("+json"):
+            return await _screen_json(request)
+        if kind == "multipart/form-data":
+            return await _screen_upload(request)
+        raise RequestProblem(f"不支持的内容类型 {kind or '（无）'}：请发送 application/json 或 multipart/form-data",
+                             f"unsupported content type {kind or '(none)'}: send application/json or multipart/form-data")
+
+    async def _screen_json(request: Request):
+        raw = await request.body()
+        try:
+            doc = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            err = RequestProblem(f"请求体不是有效的 JSON（{exc}）", f"the request body is not valid JSON ({exc})")
+            err.code = "invalid_json"
+            raise err from None
+        if not isinstance(doc, dict):
+            raise RequestProblem("请求体应为 JSON 对象 {\"site\": …, \"attributes\": {…}}",
+                                 "the request body must be a JSON object {\"site\": …, \"attributes\": {…}}")
+        unknown = sorted(set(doc) - JSON_KEYS)
+        if unknown:
+            raise RequestProblem(f"未知字段 {unknown}；可用：{sorted(JSON_KEYS)}",
+                                 f"unknown members {unknown}; allowed: {sorted(JSON_KEYS)}")
+        if "site" not in doc:
+            raise RequestProblem("缺少 site（GeoJSON 几何、Feature 或 FeatureCollection）",
+                                 "missing 'site' (a GeoJSON geometry, Feature or FeatureCollection)")
+        attributes = _check_attributes(doc.get("attributes"))
+        crs = _crs_value(doc.get("crs"))
+        sites, crs, many = _site_frame(doc["site"], crs)
+        if not isinstance(sites, str):
+            check_size(sites, settings.limits)
+        inputs = {"attributes": attributes, "crs": crs, "site": doc["site"] if len(raw) <= 1_000_000 else "(large)"}
+        out = await run_in_threadpool(svc.screen_and_store, sites, attributes=attributes, crs=crs, source="json",
+                                      inputs=inputs, single=not many)
+        return JSONResponse(out if many or len(out) > 1 else out[0])
+
+    async def _form(request: Request):
+        try:
+            return await request.form(max_files=settings.limits.max_files, max_fields=100)
+        except UploadTooLarge:
+            raise
+        except Exception as exc:  # the multipart parser's own refusals (malformed body, too many parts)
+            if isinstance(exc, ZoningError):
+                raise
+            raise RequestProblem(f"multipart 请求无效：{exc}", f"invalid multipart request: {exc}") from None
+
+    def _form_fields(form) -> tuple[dict, str | None, str | None]:
+        attributes: dict = {}
+        for key, value in form.multi_items():
+            if key in FORM_KEYS or not isinstance(value, str):
+                continue
+            if value.strip():
+                attributes[key] = value.strip()
+        if form.get("attributes"):
+            try:
+                extra = json.loads(str(form.get("attributes")))
+            except ValueError:
+                raise RequestProblem("attributes 字段不是有效的 JSON", "the 'attributes' field is not valid JSON") from None
+            attributes.update(_check_attributes(extra))
+        _check_attributes(attributes)
+        return attributes, _crs_value(form.get("crs")), (str(form.get("layer")) if form.get("layer") else None)
+
+    async def _save(form, kind: str) -> Upload:
+        files = [v for k, v in form.multi_items() if k == "file" and not isinstance(v, str)]
+        if not files:
+            raise RequestProblem("没有收到文件（multipart 字段 file）", "no file received (multipart field 'file')")
+        folder = svc.new_folder(kind)
+        try:
+            return await save_files(files, folder, settings.limits)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+
+    async def _screen_upload(request: Request):
+        form = await _form(request)
+        try:
+            attributes, crs, layer = _form_fields(form)
+            upload = await _save(form, "upload")
+            try:
+                sites = await run_in_threadpool(read_upload, upload, settings.limits, crs=crs, layer=layer,
+                                                engine=settings.engine)
+                inputs = {"attributes": attributes, "crs": crs, "layer": layer, "files": upload.names}
+                out = await run_in_threadpool(svc.screen_and_store, sites, attributes=attributes, crs=crs,
+                                              source="upload", inputs=inputs, single=False)
+            finally:
+                upload.cleanup()
+        finally:
+            await form.close()
+        return JSONResponse(out)
+
+    @app.get(f"{API}/screenings", summary="The latest screenings (history)")
+    def api_recent(limit: int = 50):
+        return svc.history.recent(max(1, min(limit, 500)))
+
+    @app.get(f"{API}/screenings/{{key}}", summary="A stored screening: the result JSON with its id")
+    def api_screening(key: str):
+        row = svc.history.screening(key)
+        return Response(row["result"], media_type="application/json")
+
+    @app.get(f"{API}/screenings/{{key}}/report.html", response_class=HTMLResponse, summary="The HTML report")
+    async def api_report_html(key: str, request: Request):
+        from zoning.render.figure import site_figure
+        from zoning.render.html_report import render_html
+
+        r = svc.result(key)
+        html = await run_in_threadpool(lambda: render_html(r, lang=request.state.lang,
+                                                           figure_png=site_figure(r, svc.layers)))
+        return HTMLResponse(with_nonce(html, request.state.nonce))
+
+    @app.get(f"{API}/screenings/{{key}}/report.docx", summary="The Word (DOCX) report")
+    async def api_report_docx(key: str, request: Request):
+        from zoning.render.docx_report import render_docx
+        from zoning.render.figure import site_figure
+
+        r = svc.result(key)
+        data = await run_in_threadpool(lambda: render_docx(r, lang=request.state.lang,
+                                                           figure_png=site_figure(r, svc.layers)))
+        return _download(data, f"report_{r.site_id}.docx",
+                         "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+
+    @app.get(f"{API}/screenings/{{key}}/map.html", response_class=HTMLResponse, summary="The map with the site")
+    async def api_map(key: str, request: Request):
+        from zoning.render.maps import map_html
+
+        r = svc.result(key)
+        html = await run_in_threadpool(lambda: map_html(explore(results=[r], layers=svc.layers,
+                                                                       lang=request.state.lang,
+                                                                       basemaps=settings.basemaps)))
+        return HTMLResponse(with_nonce(html, request.state.nonce))
+
+    @app.get(f"{API}/screenings/{{key}}/sites.gpkg", summary="The site with its verdict (GeoPackage)")
+    async def api_gpkg(key: str):
+        from zoning.io.vector import write_vector
+        from zoning.render.summary import summary_geoframe
+
+        r = svc.result(key)
+
+        def build() -> bytes:
+            folder = svc.new_folder("gpkg")
+            try:
+                path = folder / "sites.gpkg"
+                write_vector(summary_geoframe([r]), path, driver="GPKG", layer="sites")
+                return path.read_bytes()
+            finally:
+                shutil.rmtree(folder, ignore_errors=True)
+
+        return _download(await run_in_threadpool(build), f"sites_{r.site_id}.gpkg", "application/geopackage+sqlite3")
+
+    @app.get(f"{API}/screenings/{{key}}/sites_shp.zip", summary="The site with its verdict (zipped shapefile)")
+    async def api_shp(key: str, encoding: str = "utf-8"):
+        from zoning.export.county import dictionary_frame, write_shapefile
+        from zoning.render.summary import summary_geoframe
+
+        if encoding not in ("utf-8", "gbk"):
+            raise RequestProblem("encoding 应为 utf-8 或 gbk", "encoding must be utf-8 or gbk")
+        r = svc.result(key)
+        if not r.site.wkt:
+            raise NotFound("此记录没有站点几何（无法筛查的站点）", "this screening has no site geometry (an error row)")
+
+        def build() -> bytes:
+            folder = svc.new_folder("shp")
+            try:
+                frame = summary_geoframe([r])
+                written = write_shapefile(frame, folder / "sites", encoding=encoding)
+                buf = io.BytesIO()
+                with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+                    for shp, _, _ in written:
+                        for part in sorted(folder.glob(shp.stem + ".*")):
+                            z.write(part, part.name)
+                    cols = [c for c in frame.columns if c != "geometry"]
+                    z.writestr("dictionary.csv", dictionary_frame({"results": cols}).to_csv(index=False)
+                               .encode("utf-8-sig"))
+                return buf.getvalue()
+            finally:
+                shutil.rmtree(folder, ignore_errors=True)
+
+        return _download(await run_in_threadpool(build), f"sites_{r.site_id}_shp.zip", "application/zip")
+
+    # -- API: jobs -------------------------------------------------------------------------------
+    @app.post(f"{API}/jobs", status_code=202, summary="Start a batch job",
+              description="Multipart upload: `file` (a site file of any size, or a zip / shapefile set), `crs`, "
+                          "`layer` and attribute fields. Returns {\"id\", \"state\"}; poll GET /api/v1/jobs/{id}.",
+              openapi_extra={"requestBody": {"content": {"multipart/form-data": {"schema": {
+                  "type": "object", "required": ["file"], "properties": {
+                      "file": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                      "crs": {"type": "string"}}}}}}})
+    async def api_job(request: Request):
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind != "multipart/form-data":
+            raise RequestProblem("批量任务需要 multipart/form-data 上传（字段 file）",
+                                 "a batch job takes a multipart/form-data upload (field 'file')")
+        form = await _form(request)
+        try:
+            attributes, crs, layer = _form_fields(form)
+            upload = await _save(form, "job")
+        finally:
+            await form.close()
+        job_id = svc.history.add_job(input_name=", ".join(upload.names), workers=settings.workers,
+                                     inputs={"files": upload.names, "attributes": attributes, "crs": crs,
+                                             "layer": layer})
+        svc.jobs.submit(job_id, upload, attributes=attributes, crs=crs, layer=layer, lang=request.state.lang)
+        return JSONResponse({"id": job_id, "state": "queued", "links": _job_links(job_id)}, status_code=202)
+
+    def _job_links(job_id: str) -> dict:
+        return {"self": f"{API}/jobs/{job_id}", "summary.csv": f"{API}/jobs/{job_id}/summary.csv",
+                "results.zip": f"{API}/jobs/{job_id}/results.zip"}
+
+    @app.get(f"{API}/jobs/{{key}}", summary="State and progress of a batch job")
+    def api_job_state(key: str):
+        job = svc.history.job(key)
+        out = {"id": job["id"], "state": job["state"], "progress": job["progress"], "done": job["done"],
+               "total": job["total"], "created_at": job["created_at"], "updated_at": job["updated_at"],
+               "input": job["input_name"], "counts": job["counts"], "error": job["error"],
+               "seconds": job["seconds"]}
+        if job["state"] == "done":
+            out["links"] = _job_links(key)
+        return out
+
+    @app.get(f"{API}/jobs/{{key}}/summary.csv", summary="Summary of a finished job (CSV, UTF-8 with BOM)")
+    async def api_job_summary(key: str, request: Request):
+        path = await run_in_threadpool(svc.jobs.output, key, "summary.csv", request.state.lang)
+        return _download(path.read_bytes(), f"summary_{key[:8]}.csv", "text/csv; charset=utf-8")
+
+    @app.get(f"{API}/jobs/{{key}}/results.zip", summary="Every result of a finished job (zip)")
+    async def api_job_zip(key: str, request: Request):
+        path = await run_in_threadpool(svc.jobs.output, key, "results.zip", request.state.lang)
+        return _download(path.read_bytes(), f"results_{key[:8]}.zip", "application/zip")
+
+    # -- API: reference and health ---------------------------------------------------------------
+    @app.get(f"{API}/industries", summary="Search GB/T 4754-2017 industry codes and names")
+    def api_industries(q: str = "", limit: int = 20):
+        q = q.strip().upper()[:40]
+        limit = max(1, min(limit, 100))
+        items = svc.industries()
+        if q:
+            items = [i for i in items if i["code"].startswith(q) or (q.isdigit() and i["code"][1:].startswith(q))
+                     or q in i["name"].upper()]
+        return items[:limit]
+
+    @app.get(f"{API}/health", summary="Layer set, rule-pack version and layer statuses")
+    def api_health():
+        info = svc.layers.info
+        statuses = [{"role": i.role, "name": i.name, "vintage": i.vintage, "status": getattr(i, "integrity", i.status),
+                     "synthetic": i.synthetic} for i in info.values()]
+        return {"status": "ok" if all(s["status"] in ("ok", "partial") or s["role"] == "program" for s in statuses)
+                else "degraded",
+                "zoning_version": __version__, "layer_set": svc.layers.catalog.name,
+                "catalog": str(svc.layers.catalog.path), "synthetic": svc.layers.synthetic,
+                "rule_pack": {"name": svc.rule_pack.name, "version": svc.rule_pack.version},
+                "layers": statuses, "history": {"dialect": svc.history.dialect, "url": svc.history.label,
+                                                "schema_version": svc.history.version()},
+                "uptime_s": round(time.time() - svc.started, 1)}
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon():
+        return PlainTextResponse("", status_code=204)
+
+    return app
+
+
+def _authorised(request: Request, token: str) -> bool:
+    given = request.headers.get("authorization", "")
+    if given.lower().startswith("bearer "):
+        return hmac.compare_digest(given[7:].strip().encode(), token.encode())
+    cookie = request.cookies.get("zoning_token")
+    return bool(cookie) and hmac.compare_digest(cookie.encode(), token.encode())
+
+
+SETTINGS_ENV = "ZONING_SERVE_SETTINGS"
+
+
+def app_from_env() -> FastAPI:
+    """The app of one server process started by :func:`serve` with several ``api_workers``."""
+    return create_app(Settings.from_json(os.environ[SETTINGS_ENV]))
+
+
+def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info") -> None:
+    """Run the app with uvicorn (what ``zoning serve`` does): one process, or ``api_workers``
+    processes sharing the port, the history database and one work folder."""
+    import uvicorn
+
+    kwargs = dict(host=host, port=port, log_level=log_level, proxy_headers=False, server_header=False)
+    if settings.api_workers <= 1:
+        uvicorn.run(create_app(settings), **kwargs)
+        return
+    History(settings.db_url()).close()  # migrate once, before the server processes open it
+    shared = settings.work_dir()
+    settings = dataclasses.replace(settings, work=shared)
+    os.environ[SETTINGS_ENV] = settings.to_json()
+    try:
+        uvicorn.run("zoning.service.app:app_from_env", factory=True, workers=settings.api_workers, **kwargs)
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)

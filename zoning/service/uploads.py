@@ -1,0 +1,254 @@
+"""Uploads, kept in a temporary folder and checked before anything reads them.
+
+- Every upload goes into a fresh folder under the service's temporary folder, under a clean
+  base name (no path, no ``..``, no control characters); the folder is removed afterwards.
+- The request body is capped (``Limits.max_upload_bytes``) while it streams in.
+- Zip archives (and the zips inside KMZ and XLSX files) are inspected before they are opened:
+  absolute or ``../`` entries, links and nested archives are refused; more files, more unpacked
+  bytes or a higher compression ratio than the limits allow is a zip bomb and refused. Entries
+  are unpacked by streaming with a byte counter, so a lying header cannot get past the limit.
+- The sites read are counted (sites, vertices) against the limits.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import stat
+import unicodedata
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+
+from zoning.api import read_sites
+from zoning.errors import RequestProblem, UnreadableInput, UnsafeUpload, UploadTooLarge
+from zoning.service.settings import Limits
+
+#: site files, in the order they are preferred when an upload holds several kinds
+SITE_SUFFIXES = (".shp", ".gpkg", ".geojson", ".json", ".kml", ".kmz", ".csv", ".txt", ".xlsx")
+#: files that travel with a shapefile
+SIDECARS = (".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx", ".xml", ".qmd", ".fix")
+#: formats that are zip files inside: inspected for bombs, then read as they are
+ZIPPED = (".kmz", ".xlsx")
+CHUNK = 1 << 20
+_UNSAFE_CHARS = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]")
+
+
+def mib(n: int) -> str:
+    return f"{n / 1024 / 1024:,.0f} MiB"
+
+
+def clean_name(name: str) -> str:
+    """A safe base name for an uploaded file or archive entry; refuses what cannot be one."""
+    base = unicodedata.normalize("NFC", str(name or "")).replace("\\", "/").rsplit("/", 1)[-1].strip()
+    base = _UNSAFE_CHARS.sub("_", base)
+    if not base or base in (".", "..") or base.startswith("."):
+        raise UnsafeUpload(f"文件名无效：{str(name)[:80]!r}", f"invalid file name {str(name)[:80]!r}")
+    return base[:180]
+
+
+def suffix_of(name: str) -> str:
+    return Path(name).suffix.lower()
+
+
+@dataclass
+class Upload:
+    """Files saved for one request, in their own temporary folder."""
+
+    folder: Path
+    files: list[Path] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)  # as the client named them
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+class Counter:
+    """Counts bytes across every file of one request."""
+
+    def __init__(self, limit: int):
+        self.limit, self.n = limit, 0
+
+    def add(self, k: int) -> None:
+        self.n += k
+        if self.n > self.limit:
+            raise UploadTooLarge(f"上传文件超过 {mib(self.limit)} 上限", f"the upload exceeds the limit of "
+                                 f"{mib(self.limit)}; split it, or ask the administrator to raise the limit")
+
+
+async def save_files(files, folder: Path, limits: Limits) -> Upload:
+    """Save ``UploadFile`` objects into ``folder`` (which must be fresh); zips are unpacked there."""
+    upload = Upload(folder)
+    if len(files) > limits.max_files:
+        raise UploadTooLarge(f"一次最多上传 {limits.max_files} 个文件", f"at most {limits.max_files} files per upload")
+    counter = Counter(limits.max_upload_bytes)
+    for f in files:
+        name = clean_name(getattr(f, "filename", None) or "")
+        suffix = suffix_of(name)
+        if suffix not in SITE_SUFFIXES + SIDECARS + (".zip",):
+            raise UnreadableInput(f"不支持的文件类型 {suffix or name}；请上传 zip、SHP 文件组、KML/KMZ、GeoJSON、GPKG、CSV 或 XLSX",
+                                  f"unsupported file type {suffix or name!r}; upload a zip, a shapefile set, KML/KMZ, "
+                                  f"GeoJSON, GPKG, CSV or XLSX")
+        target = folder / name
+        if target.exists():
+            raise UnsafeUpload(f"上传中有同名文件 {name}", f"the upload holds two files named {name}")
+        with open(target, "xb") as out:
+            while True:
+                block = await f.read(CHUNK)
+                if not block:
+                    break
+                counter.add(len(block))
+                out.write(block)
+        upload.names.append(name)
+        if suffix == ".zip":
+            upload.files += extract_zip(target, folder, limits)
+            target.unlink()
+        else:
+            upload.files.append(target)
+    if not upload.files:
+        raise UnreadableInput("上传中没有站点文件（.shp、.gpkg、.geojson、.kml/.kmz、.csv/.txt、.xlsx）",
+                              "the upload holds no site file (.shp, .gpkg, .geojson, .kml/.kmz, .csv/.txt, .xlsx)")
+    return upload
+
+
+def _entry_name(info: zipfile.ZipInfo) -> str:
+    name = info.filename
+    if not info.flag_bits & 0x800:  # no UTF-8 flag: Chinese Windows tools write GBK names
+        try:
+            name = name.encode("cp437").decode("gbk")
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            pass
+    return name
+
+
+def inspect_zip(path: Path, limits: Limits, *, what: str = "zip") -> list[zipfile.ZipInfo]:
+    """The file entries of an archive, after every safety check (see the module docstring)."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            infos = z.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise UnreadableInput(f"{path.name} 不是有效的 {what} 文件（{exc}）", f"{path.name} is not a valid {what} file ({exc})") \
+            from None
+    entries = [i for i in infos if not i.is_dir()]
+    if len(infos) > limits.max_files * 5 or len(entries) > limits.max_files:
+        raise UploadTooLarge(f"{path.name} 含 {len(entries)} 个文件，超过上限 {limits.max_files}（疑似压缩炸弹）",
+                             f"{path.name} holds {len(entries)} files, more than the limit of {limits.max_files} "
+                             f"(a zip bomb?)")
+    total = 0
+    for info in infos:
+        name = _entry_name(info).replace("\\", "/")
+        parts = PurePosixPath(name).parts
+        if name.startswith("/") or re.match(r"^[A-Za-z]:", name) or ".." in parts:
+            raise UnsafeUpload(f"{path.name} 含不安全的路径 {name[:100]!r}（绝对路径或 ../），已拒绝",
+                               f"{path.name} holds an unsafe entry {name[:100]!r} (absolute or ../ path); refused")
+        mode = (info.external_attr >> 16) & 0o170000
+        if mode == stat.S_IFLNK:
+            raise UnsafeUpload(f"{path.name} 含符号链接 {name[:100]!r}，已拒绝",
+                               f"{path.name} holds a symbolic link {name[:100]!r}; refused")
+        if info.flag_bits & 0x1:
+            raise UnreadableInput(f"{path.name} 已加密，无法读取", f"{path.name} is encrypted; upload it unencrypted")
+        if info.is_dir():
+            continue
+        total += info.file_size
+        ratio = info.file_size / max(info.compress_size, 1)
+        if ratio > limits.max_ratio and info.file_size > CHUNK:
+            raise UploadTooLarge(f"{path.name} 中 {name[:80]} 的压缩比 {ratio:,.0f}:1 异常（疑似压缩炸弹），已拒绝",
+                                 f"{path.name}: {name[:80]} expands {ratio:,.0f}-fold (a zip bomb?); refused")
+        if total > limits.max_unpacked_bytes:
+            raise UploadTooLarge(f"{path.name} 解压后超过 {mib(limits.max_unpacked_bytes)}（疑似压缩炸弹），已拒绝",
+                                 f"{path.name} unpacks to more than {mib(limits.max_unpacked_bytes)} (a zip bomb?); "
+                                 f"refused")
+    return entries
+
+
+def extract_zip(path: Path, folder: Path, limits: Limits) -> list[Path]:
+    """Unpack the site files of a zip into ``folder`` (flat, clean names); returns them."""
+    entries = inspect_zip(path, limits)
+    root = folder.resolve()
+    counter = Counter(limits.max_unpacked_bytes)
+    out: list[Path] = []
+    with zipfile.ZipFile(path) as z:
+        for info in entries:
+            name = clean_name(_entry_name(info))
+            suffix = suffix_of(name)
+            if suffix in (".zip", ".7z", ".rar", ".gz", ".tar"):
+                raise UnsafeUpload(f"{path.name} 中含嵌套压缩包 {name}，请解压后上传",
+                                   f"{path.name} holds a nested archive {name}; upload its contents instead")
+            if suffix not in SITE_SUFFIXES + SIDECARS:
+                continue  # readme, thumbnails …: not needed
+            target = (folder / name).resolve()
+            if target.parent != root:
+                raise UnsafeUpload(f"{path.name} 含不安全的路径 {name!r}", f"{path.name} holds an unsafe entry {name!r}")
+            if target.exists():
+                raise UnsafeUpload(f"{path.name} 中有同名文件 {name}（不同文件夹），请每次上传一组",
+                                   f"{path.name} holds two files named {name} (in different folders); upload one set "
+                                   f"at a time")
+            written = 0
+            with z.open(info) as src, open(target, "xb") as dst:
+                while True:
+                    block = src.read(CHUNK)
+                    if not block:
+                        break
+                    written += len(block)
+                    counter.add(len(block))
+                    if written > info.file_size:  # the header lied
+                        raise UploadTooLarge(f"{path.name} 中 {name} 的实际大小超过声明（疑似压缩炸弹）",
+                                             f"{path.name}: {name} is larger than its header says (a zip bomb?)")
+                    dst.write(block)
+            out.append(target)
+    return out
+
+
+def site_files(upload: Upload, limits: Limits) -> list[Path]:
+    """The files to read sites from: every site file (shapefile sidecars ride along)."""
+    found = [p for p in upload.files if suffix_of(p.name) in SITE_SUFFIXES]
+    if not found:
+        raise UnreadableInput("上传中没有站点文件（.shp、.gpkg、.geojson、.kml/.kmz、.csv/.txt、.xlsx）",
+                              "the upload holds no site file (.shp, .gpkg, .geojson, .kml/.kmz, .csv/.txt, .xlsx)")
+    for p in found:
+        if suffix_of(p.name) == ".shp" and not p.with_suffix(".dbf").exists() and not any(
+                q.name.lower() == p.with_suffix(".dbf").name.lower() for q in upload.files):
+            raise UnreadableInput(f"{p.name} 缺少同名 .dbf（上传 .shp、.shx、.dbf、.prj、.cpg 全套，或打成 zip）",
+                                  f"{p.name} has no .dbf beside it: upload the whole set (.shp .shx .dbf .prj .cpg) or "
+                                  f"a zip of it")
+        if suffix_of(p.name) in ZIPPED:
+            inspect_zip(p, limits, what=suffix_of(p.name)[1:].upper())
+    order = {s: i for i, s in enumerate(SITE_SUFFIXES)}
+    return sorted(found, key=lambda p: (order[suffix_of(p.name)], p.name))
+
+
+def read_upload(upload: Upload, limits: Limits, *, crs=None, layer: str | None = None, engine: str = "pyogrio",
+                batch: bool = False) -> gpd.GeoDataFrame:
+    """The sites of an upload (``zoning.read_sites`` on each site file; unusable sites flagged)."""
+    frames = []
+    for path in site_files(upload, limits):
+        frame = read_sites(path, crs=crs, layer=layer, engine=engine, on_error="flag")
+        frame["_file"] = path.stem
+        frames.append(frame)
+    if len(frames) == 1:
+        sites = frames[0].drop(columns="_file")
+    else:
+        sites = pd.concat(frames, ignore_index=True)
+        dup = sites["site_id"].duplicated(keep=False)
+        sites.loc[dup, "site_id"] = sites.loc[dup, "_file"] + ":" + sites.loc[dup, "site_id"].astype(str)
+        sites = gpd.GeoDataFrame(sites.drop(columns="_file"), geometry="geometry", crs=frames[0].crs)
+    check_size(sites, limits, batch=batch)
+    return sites
+
+
+def check_size(sites: gpd.GeoDataFrame, limits: Limits, *, batch: bool = False) -> None:
+    max_sites = limits.max_job_sites if batch else limits.max_sites
+    max_vertices = limits.max_job_vertices if batch else limits.max_vertices
+    if len(sites) > max_sites:
+        hint_zh = "" if batch else "；更多站点请用批量任务 POST /api/v1/jobs"
+        hint_en = "" if batch else "; submit larger files as a batch job (POST /api/v1/jobs)"
+        raise UploadTooLarge(f"站点数 {len(sites):,} 超过上限 {max_sites:,}{hint_zh}",
+                             f"{len(sites):,} sites exceed the limit of {max_sites:,}{hint_en}")
+    vertices = int(shapely.get_num_coordinates(sites.geometry.values).sum()) if len(sites) else 0
+    if vertices > max_vertices:
+        raise UploadTooLarge(f"站点顶点总数 {vertices:,} 超过上限 {max_vertices:,}；请简化边界或分批提交",
+                             f"the sites have {vertices:,} vertices, more than the limit of {max_vertices:,}; simplify "
+                             f"the outlines or split the file")
