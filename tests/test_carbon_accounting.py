@@ -5,11 +5,9 @@ the `make demo` lines. Truth: hand arithmetic, pyproj.Geod and shapely on the st
 from __future__ import annotations
 
 import errno
-import io
 import json
 import math
 import os
-import re
 import shlex
 from pathlib import Path
 
@@ -223,6 +221,7 @@ def test_user_stands_drive_areas_counties_types_and_cohorts(layers, stand_file):
     assert rows[2021]["additional_tCO2"] == pytest.approx((a1 + 0.2 * a2) * 0.80, rel=1e-6)
     assert rows[2025]["additional_tCO2"] == pytest.approx((a1 + a2) * 0.80, rel=1e-6)
     assert d["full_area_check"]["area_ha"] == pytest.approx(a1 + a2, rel=1e-6)
+    assert sum(x["area_ha"] for x in d["schedule"]) == pytest.approx(a1 + a2, rel=1e-9)  # the stands' own schedule
     by_county = result.county_table()
     at = by_county[by_county["year"] == 2025].set_index("county")
     assert at.loc["延平区", "additional_tCO2"] == pytest.approx(a1 * 0.8, rel=1e-6)

@@ -163,10 +163,10 @@ def test_stock_change_between_two_inventories(files, tmp_path):
     assert res.exit_code == 0 and "stock change" in res.output
     table = pd.read_csv(tmp_path / "c" / "stock.csv", encoding="utf-8-sig")
     assert table["change_tC"].iloc[0] == pytest.approx(10.0, rel=1e-6)
-    bad = CliRunner().invoke(main, ["carbon", "stock", str(stands), "--raster-before", str(after),
+    bad = CliRunner().invoke(main, ["carbon", "stock", str(stands), "--layer", "xiaoban", "--raster-before", str(after),
                                     "--raster-after", str(before), "-o", str(tmp_path / "d")])
     assert bad.exit_code == 2 and "not later" in bad.output
-    one = CliRunner().invoke(main, ["carbon", "stock", str(stands), "--raster-before", str(before), "-o",
+    one = CliRunner().invoke(main, ["carbon", "stock", str(stands), "--layer", "xiaoban", "--raster-before", str(before), "-o",
                                     str(tmp_path / "e")])
     assert one.exit_code == 2 and "both" in one.output
 
@@ -188,6 +188,6 @@ def test_full_disk_leaves_nothing_half_written(files, tmp_path, monkeypatch):
     assert "\n" not in err.value.one_line()
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # the earlier output is intact
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".zoning-")]  # no staging folder left
-    res = CliRunner().invoke(main, ["carbon", "stock", str(stands), "--raster", str(raster), "-o",
-                                    str(tmp_path / "new")])
+    res = CliRunner().invoke(main, ["carbon", "stock", str(stands), "--layer", "xiaoban", "--raster", str(raster),
+                                    "-o", str(tmp_path / "new")])
     assert res.exit_code == 2 and "No space left" in res.output and not (tmp_path / "new").exists()

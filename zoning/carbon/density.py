@@ -26,8 +26,8 @@ import shapely
 from pyproj import CRS
 from rasterio.windows import Window
 
-from zoning.geo.crs import GEOD, STORAGE_EPSG
-from zoning.errors import ZoningError, CarbonError
+from zoning.errors import CarbonError
+from zoning.geo.crs import GEOD
 from zoning.geo.measure import ellipsoidal_areas
 
 CO2_PER_C = 44.0 / 12.0

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from zoning.carbon.programme import (AREA_U95, BUFFER, BUYBACK_HA, CCER_FM, CO2_PER_C, COHORT_COLUMNS,
-                                     DEFAULT_SCHEDULE, EMISSIONS_2020_TCO2, HARVEST_STOCK_U95, IPCC_2006, IPCC_2019,
+                                     DEFAULT_SCHEDULE, EMISSIONS_2020_TCO2, IPCC_2006, IPCC_2019,
                                      LEAKAGE, LEAKAGE_U95, R_BASE, RATE_U95, REPORT_YEARS, SEED_DOC, SERIES_KEYS,
                                      U95_CONVENTION, U95_CONVENTION_CHINESE, VCS_AFOLU, Parameter, SinkSeries,
                                      buyback_gain, buyback_series, check_rate, check_share, check_year,

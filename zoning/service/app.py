@@ -572,7 +572,7 @@ def create_app(settings: Settings | None = None, *, layers=None, history: Histor
         return _download(await run_in_threadpool(build), f"sites_{r.site_id}_shp.zip", "application/zip")
 
     # -- API: jobs -------------------------------------------------------------------------------
-    @app.post(f"{API}/jobs", status_code=202, summary="Start a batch job",
+    @app.post(f"{API}/jobs", status_code=200, summary="Start a batch job",
               description="Multipart upload: `file` (a site file of any size, or a zip / shapefile set), `crs`, "
                           "`layer` and attribute fields. Returns {\"id\", \"state\"}; poll GET /api/v1/jobs/{id}.",
               openapi_extra={"requestBody": {"content": {"multipart/form-data": {"schema": {
@@ -594,7 +594,7 @@ def create_app(settings: Settings | None = None, *, layers=None, history: Histor
                                      inputs={"files": upload.names, "attributes": attributes, "crs": crs,
                                              "layer": layer})
         svc.jobs.submit(job_id, upload, attributes=attributes, crs=crs, layer=layer, lang=request.state.lang)
-        return JSONResponse({"id": job_id, "state": "queued", "links": _job_links(job_id)}, status_code=202)
+        return JSONResponse({"id": job_id, "state": "queued", "links": _job_links(job_id)}, status_code=200)
 
     def _job_links(job_id: str) -> dict:
         return {"self": f"{API}/jobs/{job_id}", "summary.csv": f"{API}/jobs/{job_id}/summary.csv",
