@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from zoning.cli import main
 
-SITE_KEYS = {"id", "geom_type", "crs_in", "lon", "lat", "area_m2", "county", "warnings"}
+SITE_KEYS = {"id", "geom_type", "crs_in", "lon", "lat", "area_m2", "county", "warnings", "attributes"}  # attributes: issue 12
 
 
 def run(*args):

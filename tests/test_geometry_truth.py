@@ -11,6 +11,7 @@ to 16 m, drawn more often), polygons straddling edges from ~1 m² to ~50 km², l
 from __future__ import annotations
 
 import math
+import os
 
 import geopandas as gpd
 import numpy as np
@@ -221,11 +222,13 @@ polygon_case = st.tuples(edge_pick, st.floats(0.05, 0.95), st.floats(-0.45, 0.45
                          st.sampled_from(("tiny", "medium", "medium", "huge")), st.floats(0, 1))
 line_case = st.tuples(edge_pick, st.floats(0.05, 0.95), st.floats(20, 5000), st.floats(0.05, 0.95),
                       st.floats(-60, 60), st.booleans())
-SETTINGS = dict(deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow,
-                                                                         HealthCheck.function_scoped_fixture])
+#: ZONING_TRUTH_SCALE=N runs N times as many random (not derandomized) cases, for a deeper search
+SCALE = int(os.environ.get("ZONING_TRUTH_SCALE", "1"))
+SETTINGS = dict(deadline=None, derandomize=SCALE == 1, database=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 
-@settings(max_examples=30, **SETTINGS)
+@settings(max_examples=30 * SCALE, **SETTINGS)
 @given(cases=st.lists(point_case, min_size=4, max_size=6))
 def test_points_near_edges_hit_what_the_stored_geometry_holds(world, cases):
     """Points 0.5-20 m either side of an edge: the same features as shapely on the stored
@@ -255,7 +258,7 @@ def _square(lon, lat, side_m, rot):
     return shapely.Polygon(corners)
 
 
-@settings(max_examples=25, **SETTINGS)
+@settings(max_examples=25 * SCALE, **SETTINGS)
 @given(cases=st.lists(polygon_case, min_size=2, max_size=4))
 def test_polygons_straddling_edges_overlap_areas(world, cases):
     """Rotated squares straddling edges, ~1 m² to ~50 km²: every feature with an overlap is hit,
@@ -279,15 +282,17 @@ def test_polygons_straddling_edges_overlap_areas(world, cases):
                 if a > 0:
                     truth[(role, world["ids"][role][i])] = a
         got = {(h.role, h.id): h for h in r.hits}
-        # a feature touching the site by less than 1e-4 m² may go either way (rounding)
-        assert {k for k, a in truth.items() if a > 1e-4} <= set(got) <= set(truth), (poly.wkt, set(got) ^ set(truth))
+        # an overlap under 1 cm² is a touch (zoning.screening.overlay.TOUCH_M2): near it, either way
+        assert {k for k, a in truth.items() if a > 2e-4} <= set(got) <= set(truth), (poly.wkt, set(got) ^ set(truth))
         for key, h in got.items():
             a = truth[key]
             err_e = abs(h.area_ellipsoidal_m2 - a)
             err_g = abs(h.area_m2 - a)
+            # 1e-4 m²: the 4-decimal rounding, and pyproj.Geod's own noise on a hair-thin piece (~1e-5 m²
+            # at 27°N: its ring areas are differences of numbers ~1e11 m²)
             assert err_e <= 1e-3 * a + 1e-4, (key, h.area_ellipsoidal_m2, a)
             assert err_g <= 1e-3 * a + 1e-4, (key, h.area_m2, a)
-            assert h.share == pytest.approx(a / site_area, rel=1e-3, abs=1e-6)
+            assert abs(h.share * site_area - a) <= 1e-3 * a + 1e-4 + site_area * 5e-7, (key, h.share, a / site_area)
             if a >= 1.0:
                 STATS["max_area_rel_err_ellipsoidal"] = max(STATS["max_area_rel_err_ellipsoidal"], err_e / a)
                 STATS["max_area_rel_err_gk"] = max(STATS["max_area_rel_err_gk"], err_g / a)
@@ -301,7 +306,7 @@ def test_polygons_straddling_edges_overlap_areas(world, cases):
         _check_nearest(world, r, poly)
 
 
-@settings(max_examples=15, **SETTINGS)
+@settings(max_examples=15 * SCALE, **SETTINGS)
 @given(cases=st.lists(line_case, min_size=2, max_size=4))
 def test_lines_crossing_zones_lengths_and_shares(world, cases):
     """Lines crossing an edge (20 m - 5 km, some with a bend): every feature they run through is

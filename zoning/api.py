@@ -183,7 +183,7 @@ def screen(sites, *, layers: LayerSet | None = None, catalog: Catalog | Path | s
            buffers_m: Sequence[float] = DEFAULT_BUFFERS_M, crs: str | int | None = None, layer: str | None = None,
            engine: str = "pyogrio", base_year: int | None = None, compute: str = "auto",
            scheduler: str | None = None, workers: int | None = None,
-           progress: Progress | None = None) -> ScreenResults:
+           progress: Progress | None = None, fields=None) -> ScreenResults:
     """Screen project sites against the zoning layers and the access-list rules.
 
     Parameters
@@ -205,6 +205,8 @@ def screen(sites, *, layers: LayerSet | None = None, catalog: Catalog | Path | s
         one core, else local) or ``"dask"`` (a LocalCluster, or the cluster at ``scheduler``);
         all give the same results.
     progress : called as ``progress(done, total)`` after each site.
+    fields : which column holds which attribute (``{"energy_tce": "能耗"}``, ``["energy_tce=能耗"]``
+        or a YAML/JSON mapping file), beyond what the headers say; see :func:`read_sites`.
 
     Returns
     -------
@@ -216,7 +218,7 @@ def screen(sites, *, layers: LayerSet | None = None, catalog: Catalog | Path | s
 
     layer_set = _layers(layers, catalog, engine)
     pack = resolve_rule_pack(rule_pack, layer_set.catalog)
-    frame = prepare_sites(sites, crs=crs, engine=engine, layer=layer)
+    frame = prepare_sites(sites, crs=crs, engine=engine, layer=layer, fields=fields)
     if compute == "dask":
         from zoning.engines.dask_engine import screen_dask
         from zoning.screening import attributes as attrs_mod

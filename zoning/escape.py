@@ -13,12 +13,24 @@ import unicodedata
 from numbers import Number
 from pathlib import Path
 
-__all__ = ["html_text", "js_data", "csv_cell", "terminal_text", "safe_filename", "inside"]
+__all__ = ["html_text", "js_data", "csv_cell", "csv_frame", "xlsx_frame", "docx_text", "terminal_text",
+           "terminal_json", "plot_text", "safe_filename", "inside"]
 
 
 def html_text(value) -> str:
     """``value`` as HTML text (element content or a quoted attribute value): ``& < > " '`` become entities."""
     return _html.escape("" if value is None else str(value), quote=True)
+
+
+def _finite_only(obj):
+    """``obj`` with every non-finite float replaced by None (for strict JSON)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite_only(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite_only(v) for v in obj]
+    return obj
 
 
 def js_data(obj) -> str:
@@ -28,72 +40,137 @@ def js_data(obj) -> str:
     JSON strings, so the payload can neither close the script element nor open a comment or
     an element. Non-finite numbers are refused by json (``allow_nan=False``): strict JSON only.
     """
-    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    try:
+        text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except ValueError:  # NaN or infinity somewhere in the data: null, as strict JSON has no such numbers
+        text = json.dumps(_finite_only(obj), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
 #: what makes a spreadsheet read a cell as a formula or a command (OWASP CSV injection)
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+#: leading characters a spreadsheet may skip before it looks for a formula sign
+_LEADING = " \u3000\u00a0\ufeff\u200b"
+
+
+def _plain_number(text: str) -> bool:
+    try:
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
 
 
 def csv_cell(value):
     """A CSV/XLSX cell value that a spreadsheet shows as text, never runs as a formula.
 
-    Text starting with ``= + - @``, tab, CR or LF (or their full-width forms) gets a leading
-    apostrophe, as OWASP recommends; numbers, booleans and None pass unchanged (so numbers stay
-    numeric), as does text that is a plain number such as ``-12.5``.
+    Text starting with ``= + - @``, tab, CR or LF (or their full-width forms; also after leading
+    spaces) gets a leading apostrophe, as OWASP recommends; numbers, booleans and None pass
+    unchanged (so numbers stay numeric), as does text that is a plain number such as ``-12.5``.
     """
     if value is None or isinstance(value, bool) or (isinstance(value, Number) and not isinstance(value, str)):
         return value
     text = str(value)
-    if text.startswith(_FORMULA_START):
-        try:
-            if math.isfinite(float(text)):
-                return text  # "-12.5": a number written as text, not a formula
-        except ValueError:
-            pass
+    if text.lstrip(_LEADING).startswith(_FORMULA_START) and not _plain_number(text):
         return "'" + text
     return text
 
 
+def _is_text_column(series) -> bool:
+    import pandas as pd
+
+    dtype = series.dtype
+    return (pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype)
+            or isinstance(dtype, pd.CategoricalDtype))
+
+
 def csv_frame(frame):
-    """A copy of a DataFrame with every object (text) column passed through :func:`csv_cell`."""
+    """A copy of a DataFrame with every text column (object, string or category; pandas 2 and 3)
+    and every column name passed through :func:`csv_cell`. Number columns are left as they are."""
     out = frame.copy()
-    for column in out.columns:
-        if out[column].dtype == object:
-            out[column] = out[column].map(csv_cell)
+    for i, column in enumerate(list(out.columns)):
+        series = out.iloc[:, i]
+        if _is_text_column(series):
+            out.isetitem(i, series.astype(object).map(lambda v: v if _missing(v) else csv_cell(v)))
     out.columns = [csv_cell(c) if isinstance(c, str) else c for c in out.columns]
     return out
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or type(value).__name__ in (
+        "NAType", "NaTType")
+
+
+#: characters XML 1.0 (and so DOCX and XLSX) cannot hold: C0 controls but tab/LF/CR, lone surrogates, U+FFFE/F
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _show(m: re.Match) -> str:
+    code = ord(m.group(0))
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def docx_text(value) -> str:
+    """Text a Word document (XML 1.0) can hold: characters XML forbids (BEL, ESC, NUL, lone
+    surrogates …) are shown as ``\\x07``-style escapes instead of making python-docx refuse the
+    whole report. None becomes ""."""
+    text = "" if value is None else str(value)
+    return _XML_ILLEGAL.sub(_show, text)
+
+
+def xlsx_frame(frame):
+    """A copy of a DataFrame fit for an XLSX sheet: :func:`csv_frame` (no formulas: openpyxl
+    would write text starting with ``=`` as a formula) and no character XML forbids (openpyxl
+    refuses control characters)."""
+    out = csv_frame(frame)
+    for i in range(out.shape[1]):
+        series = out.iloc[:, i]
+        if _is_text_column(series):
+            out.isetitem(i, series.map(lambda v: docx_text(v) if isinstance(v, str) else v))
+    out.columns = [docx_text(c) if isinstance(c, str) else c for c in out.columns]
+    return out
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def terminal_text(value, *, keep_newlines: bool = False) -> str:
     """Text for a terminal: control characters (ESC, BEL, CR, bidi overrides …) shown as
     ``\\x1b``-style escapes, so data can never move the cursor, clear the screen or set the
-    window title."""
+    window title. Newlines are shown as ``\\n`` unless ``keep_newlines``; tabs pass."""
     text = "" if value is None else str(value)
-
-    def show(m: re.Match) -> str:
-        code = ord(m.group(0))
-        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
     if keep_newlines:
-        return "\n".join(_CONTROL.sub(show, line) for line in text.split("\n"))
-    return _CONTROL.sub(show, text.replace("\n", "\\n"))
+        return "\n".join(_CONTROL.sub(_show, line) for line in text.split("\n"))
+    return _CONTROL.sub(_show, text.replace("\n", "\\n"))
+
+
+def terminal_json(text: str) -> str:
+    """JSON text for a terminal: the control characters :func:`terminal_text` escapes, as JSON
+    ``\\u`` escapes (they can only occur inside JSON strings), so the output stays valid JSON."""
+    return _CONTROL.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
+
+
+def plot_text(value) -> str:
+    """Text for a matplotlib figure (titles, legends, labels): ``$`` escaped so that data never
+    switches on mathtext (``$\\frac{$`` would make the figure fail), control characters shown
+    as escapes."""
+    return terminal_text(value).replace("$", "\\$")
 
 
 _UNSAFE_NAME = re.compile(r"[^\w\-\u4e00-\u9fff]+", re.UNICODE)
 _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
+#: longest file-name token in UTF-8 bytes (file systems allow 255; room is left for suffixes)
+MAX_NAME_BYTES = 180
 
 
 def safe_filename(text, *, default: str = "x", max_len: int = 80) -> str:
     """A file-name token from data: letters (incl. Chinese), digits, ``_`` and ``-`` only; no
-    path separators, no leading dots, not a Windows device name, never empty."""
+    path separators, no leading dots, not a Windows device name, never empty; at most
+    ``max_len`` characters and :data:`MAX_NAME_BYTES` bytes."""
     token = unicodedata.normalize("NFKC", "" if text is None else str(text))
     token = re.sub(r"_+", "_", _UNSAFE_NAME.sub("_", token)).strip("._-")[:max_len].strip("._-")
+    while len(token.encode("utf-8")) > MAX_NAME_BYTES:
+        token = token[:-1].rstrip("._-")
     if not token or token.lower() in _RESERVED:
         token = f"{default}_{token}" if token else default
     return token

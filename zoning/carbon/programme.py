@@ -820,7 +820,8 @@ def deduction_parameters(*, leakage: dict, leakage_u95: float, buffer: float, co
         rows.append(Parameter("conservativeness DR", 0.0, "share", "fixed", 0.0, "switched off by the user"))
     elif conservativeness == "auto":
         rows.append(Parameter("conservativeness DR bands", "U90 ≤10 %: 0; ≤20 %: 6 %; ≤30 %: 11 %", "share", "fixed",
-                              0.0, f"{CCER_AR}, {CCER_FM}: 精度控制与校正, 调减因子 DR (90 % confidence)"))
+                              0.0, f"{CCER_AR}, {CCER_FM}: 精度控制与校正, 调减因子 DR (90 % confidence); bands "
+                              f"transcribed, check them against the methodology version filed under"))
         rows.append(Parameter("conservativeness above 30 %", "DR = U90 (lower 90 % bound)", "share", "fixed", 0.0,
                               "zoning rule: the methodologies require more sampling above 30 %; until then only the "
                               "lower bound is counted", assumption=True))

@@ -1,6 +1,7 @@
 """What every ``zoning`` command shares: options, exit codes, error mapping, progress, output."""
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sys
@@ -9,7 +10,7 @@ from pathlib import Path
 import click
 
 from zoning.errors import ZoningError
-from zoning.escape import terminal_text
+from zoning.escape import terminal_json, terminal_text
 
 #: exit codes, documented in the README
 EXIT_OK = 0  #: done
@@ -48,12 +49,23 @@ def debugging() -> bool:
     return bool(os.environ.get("ZONING_DEBUG")) or bool(root is not None and (root.obj or {}).get("debug"))
 
 
-class _QuietPipe:
-    """stdout that ends quietly when the reader goes away (``zoning … | head -1``): the run goes
-    on and writes its files; what it would still print is dropped."""
+class _TerminalStream:
+    """stdout/stderr of the ``zoning`` command.
+
+    - Every character written passes through :func:`zoning.escape.terminal_text` (newlines and
+      tabs kept): data (site ids, names, rule texts, file names, error messages) can never move
+      the cursor, clear the screen or set the window title, whichever code printed it.
+    - It ends quietly when the reader goes away (``zoning … | head -1``): the run goes on and
+      writes its files; what it would still print is dropped.
+    """
 
     def __init__(self, stream):
         self._stream, self._gone = stream, False
+
+    @property
+    def raw(self):
+        """The stream underneath (for the progress bar, which draws with CR)."""
+        return self._stream
 
     def _drop(self) -> None:
         self._gone = True
@@ -66,10 +78,18 @@ class _QuietPipe:
         if self._gone:
             return len(text)
         try:
-            return self._stream.write(text)
+            self._stream.write(terminal_text(text, keep_newlines=True) if isinstance(text, str) else text)
+            return len(text)
         except BrokenPipeError:
             self._drop()
             return len(text)
+        except ValueError:  # the stream was closed under us
+            self._gone = True
+            return len(text)
+
+    def writelines(self, lines) -> None:
+        for line in lines:
+            self.write(line)
 
     def flush(self) -> None:
         if self._gone:
@@ -78,9 +98,50 @@ class _QuietPipe:
             self._stream.flush()
         except BrokenPipeError:
             self._drop()
+        except ValueError:
+            self._gone = True
 
     def __getattr__(self, name):
         return getattr(self._stream, name)
+
+
+_QuietPipe = _TerminalStream  # the name of earlier versions
+
+
+def raw_stream(stream):
+    """The terminal stream underneath a wrapped ``sys.stdout``/``sys.stderr`` (for progress bars
+    and servers that draw their own escape sequences)."""
+    return stream.raw if isinstance(stream, _TerminalStream) else stream
+
+
+def raw_terminal() -> None:
+    """Unwrap stdout/stderr for the rest of the process (``zoning serve``: uvicorn's own log colours)."""
+    sys.stdout, sys.stderr = raw_stream(sys.stdout), raw_stream(sys.stderr)
+
+
+def _io_message(exc: BaseException) -> ZoningError | None:
+    """An OSError (or a GDAL error wrapping one) as a one-line message: it is about a file or a
+    folder the user named, a full disk or missing permission, not a bug in zoning."""
+    from zoning.errors import OutputProblem, UnreadableInput
+    from zoning.io.atomic import write_failure
+
+    reason = write_failure(exc)
+    name = getattr(exc, "filename", None)
+    if isinstance(exc, OSError):
+        reason = reason or exc.strerror or (str(exc).splitlines() or [type(exc).__name__])[0]
+        if name is None:
+            name = getattr(exc, "filename2", None)
+        where = f"{name}：" if name else ""
+        where_en = f"{name}: " if name else ""
+        if exc.errno in (errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EFBIG):
+            folder = os.path.dirname(str(name)) if name else ""
+            return OutputProblem(f"无法写入 {folder or name or '输出'}：{reason}（磁盘已满或只读？）",
+                                 f"cannot write {folder or name or 'the output'}: {reason} (disk full or read-only?)")
+        return UnreadableInput(f"无法访问 {where}{reason}", f"cannot access {where_en}{reason}")
+    if reason:
+        return OutputProblem(f"无法写入输出：{reason}（磁盘已满、只读或无写权限？）",
+                             f"cannot write the output: {reason} (disk full, read-only or no permission?)")
+    return None
 
 
 class ZoningGroup(click.Group):
@@ -92,8 +153,10 @@ class ZoningGroup(click.Group):
 
     def main(self, *args, **kwargs):
         kwargs["standalone_mode"] = False
-        if not isinstance(sys.stdout, _QuietPipe) and sys.stdout is not None:
-            sys.stdout = _QuietPipe(sys.stdout)
+        if not isinstance(sys.stdout, _TerminalStream) and sys.stdout is not None:
+            sys.stdout = _TerminalStream(sys.stdout)
+        if not isinstance(sys.stderr, _TerminalStream) and sys.stderr is not None:
+            sys.stderr = _TerminalStream(sys.stderr)
         try:
             rv = super().main(*args, **kwargs)
         except click.UsageError as exc:
@@ -113,6 +176,8 @@ class ZoningGroup(click.Group):
         except ZoningError as exc:
             if debugging() and exc.exit_code == EXIT_INTERNAL:
                 raise
+            for line in getattr(exc, "detail_lines", ()) or ():  # e.g. every problem of a rule pack
+                click.echo(line, err=True)
             click.echo(exc.one_line(full=debugging()), err=True)
             sys.exit(exc.exit_code)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
@@ -120,7 +185,19 @@ class ZoningGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("已中断 / interrupted", err=True)
             sys.exit(EXIT_INTERRUPTED)
+        except RecursionError:  # input nested beyond what any check foresaw: data, not a bug
+            if debugging():
+                raise
+            click.echo("错误：输入嵌套过深，无法处理 | Error: the input nests too deeply to be processed", err=True)
+            sys.exit(EXIT_DATA)
+        except MemoryError:
+            click.echo("错误：内存不足（输入过大？）| Error: out of memory (is the input too large?)", err=True)
+            sys.exit(EXIT_DATA)
         except Exception as exc:  # a bug, not a user error: say so briefly
+            message = _io_message(exc)
+            if message is not None and not debugging():
+                click.echo(message.one_line(), err=True)
+                sys.exit(message.exit_code)
             if debugging():
                 raise
             detail = " ".join(terminal_text(str(exc)).split())
@@ -131,7 +208,8 @@ class ZoningGroup(click.Group):
 
 
 def echo_json(obj) -> None:
-    click.echo(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
+    """``obj`` as JSON on stdout; control characters as JSON escapes (still valid JSON)."""
+    click.echo(terminal_json(json.dumps(obj, ensure_ascii=False, indent=2, default=str)))
 
 
 def note(msg: str) -> None:
@@ -152,7 +230,7 @@ class Bar:
 
     def _start(self, total: int) -> None:
         if total > 1 and sys.stderr.isatty():
-            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
+            self.bar = click.progressbar(length=total, label=self.label, file=raw_stream(sys.stderr))
             self.bar.__enter__()
 
     def __call__(self, done: int, total: int) -> None:

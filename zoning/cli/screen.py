@@ -6,6 +6,7 @@ from pathlib import Path
 import click
 
 from zoning.errors import AttributeProblem
+from zoning.escape import terminal_json
 from zoning.io.atomic import check_folder_writable
 from zoning.api import load_layers, screen, write_screen_outputs
 from zoning.cli._common import (CATALOG_OPTION, ENGINE_OPTION, EXIT_PARTIAL, LANG_OPTION, OVERWRITE_OPTION, Bar,
@@ -37,6 +38,8 @@ def _parse_buffers(ctx, param, text: str) -> tuple[float, ...]:
               help="Write result.json, report.html, report.docx, sites.gpkg (batch: results/, summary.csv, summary.gpkg).")
 @click.option("--crs", default=None, help="CRS of the input: EPSG code, gcj02 or bd09.")
 @click.option("--layer", default=None, help="Layer name inside a multi-layer site file.")
+@click.option("--field", "fields", multiple=True, metavar="CANONICAL=COLUMN",
+              help="Which column holds an attribute, repeatable (energy_tce=能耗); or a YAML/JSON mapping file.")
 @click.option("--buffers", default=",".join(f"{b:g}" for b in DEFAULT_BUFFERS_M), show_default=True,
               callback=_parse_buffers, help="Buffer ring radii in metres, comma-separated.")
 @LANG_OPTION
@@ -52,7 +55,7 @@ def _parse_buffers(ctx, param, text: str) -> tuple[float, ...]:
 @CATALOG_OPTION
 @ENGINE_OPTION
 @compute_options
-def screen_cmd(site, attrs, out_dir, crs, layer, buffers, lang, rules_path, reports, overwrite, base_year, as_json,
+def screen_cmd(site, attrs, out_dir, crs, layer, fields, buffers, lang, rules_path, reports, overwrite, base_year, as_json,
                quiet, catalog, engine, compute, scheduler):
     """Screen SITE (a file of one or many sites, or coordinates) against the zoning layers and rules."""
     attributes = parse_attributes(attrs)
@@ -62,12 +65,12 @@ def screen_cmd(site, attrs, out_dir, crs, layer, buffers, lang, rules_path, repo
     with Bar("筛查 screening") as bar:
         results = screen(site, layers=layers, attributes=attributes, rule_pack=rules_path, buffers_m=buffers,
                          crs=crs, layer=layer, engine=engine, base_year=base_year, compute=compute,
-                         scheduler=scheduler, progress=bar)
+                         scheduler=scheduler, progress=bar, fields=list(fields) or None)
     if not (quiet or as_json):  # before the verdicts, Chinese then English (JSON carries them itself)
         for line in warning_lines(results):
             click.echo(line)
     if as_json:
-        click.echo(results.to_json() if len(results) > 1 else results[0].to_json())
+        click.echo(terminal_json(results.to_json() if len(results) > 1 else results[0].to_json()))
     else:
         rows = [(r.site_id, outcome_label(r.verdict, lang), r.site.county or "—",
                  "; ".join(x for x in (short_reason(r), ", ".join(f"{x.id}" for x in r.rules

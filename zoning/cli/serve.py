@@ -32,7 +32,10 @@ from zoning.cli._common import CATALOG_OPTION, ENGINE_OPTION
 def serve_cmd(host, port, catalog, db, token, workers, api_workers, max_upload_mb, max_sites, tmp_dir, engine,
               log_level):
     """Serve the screening pages and the JSON API (http://HOST:PORT/, API docs at /docs)."""
+    from zoning.cli._common import raw_terminal
     from zoning.render.maps import basemaps_from_env
+
+    raw_terminal()  # uvicorn draws its own log colours; request data reaches its log percent-encoded
     from zoning.engines.pool import default_workers
     from zoning.service import Limits, Settings, serve
 

@@ -9,6 +9,7 @@ import pandas as pd
 
 from zoning.carbon.run import ProgramResult
 from zoning.errors import OutputProblem, ZoningError
+from zoning.escape import csv_frame, inside, xlsx_frame
 from zoning.io.atomic import staged_folder
 from zoning.io.vector import write_vector
 
@@ -153,12 +154,12 @@ def write_stock_outputs(stocks: gpd.GeoDataFrame, out_dir: Path | str, *, by_fie
     try:
         with staged_folder(out_dir, overwrite=overwrite) as stage:
             computed = [c for c in STOCK_COLUMNS + SPREAD_COLUMNS + CHANGE_COLUMNS if c in table and c != "id"]
-            table.assign(**{c: table[c].round(6) for c in computed if c != "flags"}).to_csv(
-                stage / "stock.csv", index=False, encoding="utf-8-sig")
+            csv_frame(table.assign(**{c: table[c].round(6) for c in computed if c != "flags"})).to_csv(
+                stage / "stock.csv", index=False, encoding="utf-8-sig")  # ids/attributes never run as formulas
             gpkg = gpd.GeoDataFrame(table, geometry=stocks.geometry.values, crs=stocks.crs)
             write_vector(gpkg, stage / "stock.gpkg", driver="GPKG", layer="stock")
-            for name, frame in totals.items():
-                frame.to_csv(stage / f"{name}.csv", index=False, encoding="utf-8-sig")
+            for name, frame in totals.items():  # a --by field is data: its file name stays inside the folder
+                csv_frame(frame).to_csv(inside(stage, name, ".csv"), index=False, encoding="utf-8-sig")
             (stage / "stock_summary.json").write_text(dumps_strict(summary, indent=2), encoding="utf-8")
     except ZoningError:
         raise
@@ -217,7 +218,7 @@ def write_program_outputs(result: ProgramResult, out_dir: Path | str, *, overwri
                             "text": [data["uncertainty"]["convention"], data["accounting"]["name"],
                                      data["double_counting"]["layer"], data["full_area_check"]["formula"]]})
     try:
-        csvs = {name: frame.to_csv(index=False).encode("utf-8-sig") for name, frame in (
+        csvs = {name: csv_frame(frame).to_csv(index=False).encode("utf-8-sig") for name, frame in (
             ("program_annual.csv", annual), ("program_by_county.csv", county), ("program_by_type.csv", by_type),
             ("program_parameters.csv", params), ("program_stands.csv", stands))}
         workbook = _workbook(result, chart, [("annual", annual), ("by_county", county), ("by_type", by_type),
@@ -255,7 +256,7 @@ def _workbook(result: ProgramResult, chart: bytes, sheets: list[tuple[str, pd.Da
     buf = io.BytesIO()
     writer = pd.ExcelWriter(buf, engine="openpyxl")
     for name, frame in sheets:
-        frame.to_excel(writer, sheet_name=name, index=False)
+        xlsx_frame(frame).to_excel(writer, sheet_name=name, index=False)  # no formulas, no control characters
     sheet = writer.book.create_sheet("chart")
     sheet.add_image(Image(io.BytesIO(chart)), "A1")
     writer.close()

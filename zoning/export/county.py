@@ -11,6 +11,7 @@ nothing half-written.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import re
@@ -27,7 +28,8 @@ import shapely
 from pyproj import CRS, Proj
 
 from zoning.vocabulary import role_name
-from zoning.io.atomic import check_folder_writable, staged_folder
+from zoning.escape import csv_frame, xlsx_frame
+from zoning.io.atomic import check_folder_writable, ensure_folder, staged_folder
 from zoning.errors import OutputExists, OutputProblem, ZoningError, ExportError
 from zoning.io.layerset import LayerSet
 from zoning.geo.crs import STORAGE_EPSG, densify, gk_epsg_for_lon, project
@@ -343,25 +345,23 @@ def dictionary_frame(layer_columns: dict[str, list[str]]) -> pd.DataFrame:
 
 def _results_frame(results_dir: Path) -> dict[str, gpd.GeoDataFrame]:
     """Screening results (result.json, results/*.json) and carbon stock (stock.gpkg) of a folder."""
+    from zoning.io.inputs import path_is_dir
     from zoning.render.summary import summary_geoframe
-    from zoning.screening.result import ScreenResult
+    from zoning.screening.result import read_results, result_files
 
     out: dict[str, gpd.GeoDataFrame] = {}
-    if not results_dir.is_dir():
+    if not path_is_dir(results_dir):
         raise ExportError(f"结果目录不存在：{results_dir}", f"results folder not found: {results_dir}")
-    files = ([results_dir / "result.json"] if (results_dir / "result.json").exists() else []) + \
-        sorted((results_dir / "results").glob("*.json"))
-    if files:
-        results = []
-        for f in files:
-            try:
-                results.append(ScreenResult.from_dict(json.loads(f.read_text(encoding="utf-8"))))
-            except (ValueError, TypeError, KeyError) as exc:
-                raise ExportError(f"无法读取结果 {f}：{exc}", f"cannot read result {f}: {exc}") from None
-        frame = summary_geoframe(results)
+    if result_files(results_dir):  # the one reader of result files: every file checked, one line if broken
+        frame = summary_geoframe(read_results(results_dir))
         out["results"] = frame[~(frame.geometry.isna())]
     if (results_dir / "stock.gpkg").exists():
-        out["carbon_stock"] = gpd.read_file(results_dir / "stock.gpkg").rename(columns={"id": "site_id"})
+        try:
+            out["carbon_stock"] = gpd.read_file(results_dir / "stock.gpkg").rename(columns={"id": "site_id"})
+        except Exception as exc:  # noqa: BLE001 - GDAL's errors for a broken GeoPackage
+            raise ExportError(f"无法读取 {results_dir / 'stock.gpkg'}：{str(exc).splitlines()[0] if str(exc) else exc}",
+                              f"cannot read {results_dir / 'stock.gpkg'}: "
+                              f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
     if not out:
         raise ExportError(f"{results_dir} 中没有 result.json、results/*.json 或 stock.gpkg",
                           f"{results_dir} holds no result.json, results/*.json or stock.gpkg")
@@ -387,15 +387,7 @@ def export_county(layers: LayerSet, out_dir: Path | str, *, county: str = "all",
     available = [r for r in EXPORT_ROLES if r in layers.frames and layers.info[r].status == "ok"]
     chosen = resolve_roles(roles, available)
     extra = _results_frame(Path(results_dir)) if results_dir else {}
-    out_dir = Path(out_dir)
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        probe = out_dir / ".zoning-write-probe"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise OutputProblem(f"输出目录不可写：{out_dir}（{exc.strerror}）",
-                            f"output folder is not writable: {out_dir} ({exc.strerror})") from None
+    out_dir = ensure_folder(Path(out_dir))  # one line when it cannot be created or written
     finals = [out_dir / t.stem for t in targets]
     for final in finals:  # refuse before writing anything
         check_folder_writable(final, overwrite=overwrite)
@@ -433,11 +425,13 @@ def _export_one(layers, target: CountyTarget, stage: Path, roles, extra, formats
             tmp.mkdir()
             written = write_shapefile(frame[cols + ["geometry"]], tmp / base, encoding=encoding)
             zip_path = stage / f"{base}.zip"
-            with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as z:
+            buf = io.BytesIO()  # zipped in memory: a full disk fails the one write below, not inside zipfile
+            with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
                 for shp, kind, notes in written:
                     for part in sorted(tmp.glob(f"{shp.stem}.*")):
                         z.write(part, part.name)
                     notes_all += [f"{name}: {n}" for n in notes]
+            zip_path.write_bytes(buf.getvalue())
             shutil.rmtree(tmp)
             files.append(WrittenFile(zip_path, name, "shp (zip)", len(frame), f"EPSG:{out_crs.to_epsg()}", encoding,
                                      sorted({n for _, _, ns in written for n in ns})))
@@ -457,7 +451,7 @@ def _export_one(layers, target: CountyTarget, stage: Path, roles, extra, formats
             path = stage / f"{base}.csv"
             table = pd.DataFrame(frame[cols]).assign(wkt=shapely.to_wkt(frame.to_crs(4490).geometry.values,
                                                                         rounding_precision=7))
-            table.to_csv(path, index=False, encoding="utf-8-sig")
+            csv_frame(table).to_csv(path, index=False, encoding="utf-8-sig")  # no cell runs as a formula
             files.append(WrittenFile(path, name, "csv", len(frame), "EPSG:4490 (wkt column)", "utf-8 BOM"))
     moved = bool(notes_all)
     if "gpkg" in formats or moved:
@@ -470,8 +464,10 @@ def _export_one(layers, target: CountyTarget, stage: Path, roles, extra, formats
         files.append(WrittenFile(path, "all", "gpkg", sum(len(f) for f in frames.values()), f"EPSG:{out_crs.to_epsg()}",
                                  "utf-8", ["one layer per role, full field names"]))
     dictionary = dictionary_frame(columns)
-    dictionary.to_csv(stage / f"{target.stem}_data_dictionary.csv", index=False, encoding="utf-8-sig")
-    dictionary.to_excel(stage / f"{target.stem}_data_dictionary.xlsx", index=False)
+    csv_frame(dictionary).to_csv(stage / f"{target.stem}_data_dictionary.csv", index=False, encoding="utf-8-sig")
+    book = io.BytesIO()
+    xlsx_frame(dictionary).to_excel(book, index=False)
+    (stage / f"{target.stem}_data_dictionary.xlsx").write_bytes(book.getvalue())
     manifest = {
         "county": {"code": target.code, "name": target.name, "name_en": target.name_en},
         "crs": f"EPSG:{out_crs.to_epsg()}", "crs_name": out_crs.name, "encoding": encoding,

@@ -2,23 +2,20 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Callable
 
+from zoning.escape import safe_filename
 from zoning.io.atomic import check_folder_writable, staged_folder
 from zoning.io.vector import write_vector
 from zoning.io.layerset import LayerSet
 from zoning.screening.result import ScreenResult
 from zoning.render.summary import csv_frame, summary_geoframe
 
-_SAFE = re.compile(r"[^0-9A-Za-z_\-\u4e00-\u9fff]+")
-
-
 def safe_name(text: str, used: set[str]) -> str:
-    """A file-name-safe, unique stem for a site id (no path separators, no dots at the front)."""
-    stem = _SAFE.sub("_", str(text)).strip("._") or "site"
-    stem = stem[:80]
+    """A file-name-safe, unique stem for a site id (:func:`zoning.escape.safe_filename`: no path
+    separators, no dots at the front, no device names, bounded length)."""
+    stem = safe_filename(text, default="site")
     name, n = stem, 1
     while name.lower() in used:
         n += 1
@@ -67,6 +64,7 @@ def write_screen_outputs(results: list[ScreenResult], out_dir: Path | str, *, la
     from zoning.render.docx_report import render_docx
     from zoning.render.figure import site_figure
     from zoning.render.html_report import render_html
+    from zoning.render.maps import assert_static_page
 
     single = len(results) == 1
     with staged_folder(out_dir, overwrite=overwrite) as stage:
@@ -88,7 +86,9 @@ def write_screen_outputs(results: list[ScreenResult], out_dir: Path | str, *, la
                 html_path = plan["report_html"] if single else plan[f"html:{r.site_id}"]
                 docx_path = plan["report_docx"] if single else plan[f"docx:{r.site_id}"]
                 fig = site_figure(r, layers)  # drawn once, shared by both reports
-                html_path.write_text(render_html(r, lang=lang, figure_png=fig), encoding="utf-8")
+                page = render_html(r, lang=lang, figure_png=fig)
+                assert_static_page(page)  # a report runs no script and loads nothing, whatever the data
+                html_path.write_text(page, encoding="utf-8")
                 docx_path.write_bytes(render_docx(r, lang=lang, figure_png=fig))
             if progress:
                 progress(i, len(results))

@@ -10,12 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
-import yaml
 
 from zoning.geo.crs import STORAGE_EPSG, parse_crs
 from zoning.vocabulary import ROLES, UNIT_CLASSES  # noqa: F401 (re-exported for checks)
 from zoning.errors import CatalogError, InputFileNotFound, LayerError, ZoningError
+from zoning.io.inputs import load_yaml, path_exists, read_text
 from zoning.io.vector import read_vector
+
+#: largest catalog file read (bytes); a real one is a few KB
+MAX_CATALOG_BYTES = 5 * 1024 * 1024
 
 _ENTRY_KEYS = {"name", "role", "kind", "path", "layer", "fields", "vintage", "synthetic", "source",
                "licence", "crs", "units", "pools", "encoding", "description", "coverage", "table"}
@@ -157,15 +160,12 @@ def read_source(spec: LayerSpec, *, engine: str = "pyogrio") -> gpd.GeoDataFrame
 def load_catalog(path: Path | str | None = None) -> Catalog:
     """Parse and validate a catalog file (structure only; files are checked by ``check``)."""
     path = Path(path) if path is not None else default_catalog_path()
-    if not path.exists():
+    if not path_exists(path):
         raise InputFileNotFound(f"图层目录不存在：{path}（用 --catalog 指定，或先运行 zoning sample build）",
                                 f"layer catalog not found: {path} (pass --catalog, or run zoning sample build)")
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else "YAML"
-        raise _bad(path, where, "YAML 语法错误", f"YAML syntax error ({getattr(exc, 'problem', exc)})") from None
+    # UTF-8 or GBK; bounded in size, nesting and alias expansion; one line for every failure
+    doc = load_yaml(read_text(path, "图层目录", "layer catalog", error=CatalogError, max_bytes=MAX_CATALOG_BYTES),
+                    path.name, error=CatalogError)
     if not isinstance(doc, dict) or not isinstance(doc.get("layers"), list):
         raise _bad(path, "top level", "需要包含 layers 列表", "expected a mapping with a 'layers' list")
     base = path.parent
@@ -179,6 +179,11 @@ def load_catalog(path: Path | str | None = None) -> Catalog:
         if unknown:
             raise _bad(path, where, f"未知字段 {sorted(unknown)}", f"unknown keys {sorted(unknown)}; "
                        f"allowed: {', '.join(sorted(_ENTRY_KEYS))}")
+        for key in sorted(_ENTRY_KEYS - {"fields", "synthetic"}, key=str):
+            value = entry.get(key)
+            if value is not None and (not isinstance(value, (str, int, float)) or isinstance(value, bool)
+                                      or "\x00" in str(value)):
+                raise _bad(path, where, f"{key} 应为文本", f"'{key}' must be text, not {value!r}")
         role = entry.get("role")
         if role not in ROLES:
             raise _bad(path, where, f"未知角色 {role!r}", f"unknown role {role!r}; roles: {', '.join(ROLES)}")
@@ -195,7 +200,7 @@ def load_catalog(path: Path | str | None = None) -> Catalog:
             raise _bad(path, where, "PostGIS 数据库图层请写 source: postgresql://… 与 table: 模式.表名，不用 path",
                        "for a PostGIS layer write 'source: postgresql://…' and 'table: schema.name' instead of path")
         fields = entry.get("fields") or {}
-        if not isinstance(fields, dict):
+        if not isinstance(fields, dict) or any(isinstance(v, (dict, list)) for v in fields.values()):
             raise _bad(path, where, "fields 应为 源字段: 标准字段 映射", "'fields' must map source field -> canonical field")
         kind = entry.get("kind") or ROLES[role][1]
         if kind not in ("vector", "raster"):
@@ -203,11 +208,14 @@ def load_catalog(path: Path | str | None = None) -> Catalog:
         if entry.get("crs"):
             parse_crs(entry["crs"])  # validate early
         specs.append(LayerSpec(
-            name=name, role=role, kind=kind, path=(base / src).resolve(), layer=entry.get("layer"),
+            name=name, role=role, kind=kind, path=(base / src).resolve(),
+            layer=str(entry["layer"]) if entry.get("layer") is not None else None,
             fields={str(k): str(v) for k, v in fields.items()}, vintage=str(entry.get("vintage") or ""),
             synthetic=bool(entry.get("synthetic", False)), source=str(entry.get("source") or ""),
-            licence=str(entry.get("licence") or ""), crs=entry.get("crs"), units=entry.get("units"),
-            pools=entry.get("pools"), encoding=entry.get("encoding"),
+            licence=str(entry.get("licence") or ""), crs=entry.get("crs"),
+            units=str(entry["units"]) if entry.get("units") is not None else None,
+            pools=str(entry["pools"]) if entry.get("pools") is not None else None,
+            encoding=str(entry["encoding"]) if entry.get("encoding") is not None else None,
             description=str(entry.get("description") or ""),
             coverage=_coverage_key(path, where, entry.get("coverage")), table=table,
         ))
@@ -217,6 +225,8 @@ def load_catalog(path: Path | str | None = None) -> Catalog:
             raise _bad(path, f"layers[{i}]", f"coverage {spec.coverage!r} 不是图层名、角色或 self",
                        f"coverage {spec.coverage!r} is neither a layer name, a role nor 'self'")
     rules = doc.get("rules")
+    if rules is not None and (not isinstance(rules, str) or "\x00" in rules):
+        raise _bad(path, "rules", "rules 应为规则包文件路径", f"'rules' must be the path of a rule pack, not {rules!r}")
     return Catalog(path=path.resolve(), name=str(doc.get("name") or path.stem), layers=specs,
                    rule_pack=(base / rules).resolve() if rules else None)
 

@@ -10,6 +10,7 @@ accepted only when the caller says so, and the conversion is recorded on each si
 from __future__ import annotations
 
 import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +25,8 @@ from shapely.geometry import Point, Polygon
 from zoning.geo.crs import (CHINA_LAT, CHINA_LON, GK_ZONE_PREFIX_EPSG, OFFSET_TO_WGS84, STORAGE_EPSG,
                   crs_label, parse_crs, parse_dms_pair, wgs84_to_bd09, wgs84_to_gcj02)
 from zoning.errors import CRSProblem, InputFileNotFound, SiteError, UnreadableInput
-from zoning.io.vector import read_vector
+from zoning.io import tables
+from zoning.io.vector import read_vector, shapefile_encoding
 from zoning.geo.measure import geodesic_area, polygon_ring_areas
 
 #: relative area change above which a repaired polygon is refused instead of accepted
@@ -141,89 +143,74 @@ def _infer_crs(xs: np.ndarray, ys: np.ndarray, source: str):
 
 # ---------------------------------------------------------------------------------------
 # CSV forms
-def _read_csv(path: Path) -> pd.DataFrame:
+def _decode_text(path: Path) -> str:
     raw = path.read_bytes()
     for enc in ("utf-8-sig", "gb18030"):
         try:
-            text = raw.decode(enc)
-            break
+            return raw.decode(enc)
         except UnicodeDecodeError:
             continue
-    else:  # pragma: no cover - gb18030 decodes nearly anything
-        raise UnreadableInput(f"{path} 不是 UTF-8 或 GBK 编码", f"{path} is neither UTF-8 nor GBK text")
-    from io import StringIO
-    try:
-        return pd.read_csv(StringIO(text), dtype=str, keep_default_na=False, sep=None, engine="python")
-    except Exception as exc:
-        raise UnreadableInput(f"无法解析 CSV {path}：{exc}", f"cannot parse CSV {path}: {exc}") from None
+    raise UnreadableInput(f"{path} 不是 UTF-8 或 GBK 编码", f"{path} is neither UTF-8 nor GBK text")  # pragma: no cover
 
 
-def _to_float(values: pd.Series, column: str, path: Path) -> np.ndarray:
-    out = pd.to_numeric(values.str.strip().replace("", np.nan), errors="coerce").to_numpy(dtype="float64")
-    bad = np.isnan(out) & (values.str.strip() != "").to_numpy()
-    if bad.any():
-        row = int(np.argmax(bad)) + 2
-        raise UnreadableInput(f"{path.name} 第 {row} 行 {column} 列不是数字：{values.iloc[row - 2]!r}",
-                              f"{path.name} line {row}: column {column} is not a number: {values.iloc[row - 2]!r}")
-    return out
-
-
-def _angle_column(values: pd.Series, column: str, path: Path) -> np.ndarray:
-    """Decimal degrees, or 度分秒 strings, to float degrees."""
-    if values.str.contains("°|度", regex=True).any():
-        out = []
-        for v in values:
-            lon, _ = parse_dms_pair(f"{v} 0°") if v.strip() else (np.nan, None)
-            out.append(lon)
-        return np.array(out, dtype="float64")
-    return _to_float(values, column, path)
-
-
-def _read_excel(path: Path) -> pd.DataFrame:
-    try:
-        df = pd.read_excel(path, dtype=str)
-    except Exception as exc:
-        raise UnreadableInput(f"无法读取 Excel 文件 {path}：{exc}", f"cannot read Excel file {path}: {exc}") from None
-    return df.fillna("")
-
-
-def _csv_sites(path: Path) -> tuple[gpd.GeoDataFrame, str]:
-    df = _read_excel(path) if path.suffix.lower() in (".xlsx", ".xls") else _read_csv(path)
+def _csv_sites(path: Path) -> tuple[gpd.GeoDataFrame, str, list[str]]:
+    """Sites from a table (CSV/TXT/XLSX) or a 界址点 coordinate text file: (frame, kind, coordinate columns)."""
+    if path.suffix.lower() in (".xlsx", ".xls"):
+        df = tables.read_excel_rows(path)
+    else:
+        text = _decode_text(path)
+        if tables.is_jzd_text(text):
+            frame, _meta, notes = tables.read_jzd_text(text, path.name)
+            gdf = gpd.GeoDataFrame(frame, geometry="geometry")
+            gdf.attrs["notes"] = notes
+            return gdf, "gk", []
+        df = tables.read_csv_rows(text, path)
     if df.empty:
         raise _err(f"{path.name} 没有数据行", f"{path.name} has no data rows")
-    lon_c, lat_c = _find(df.columns, LON_COLUMNS), _find(df.columns, LAT_COLUMNS)
-    x_c, y_c = _find(df.columns, X_COLUMNS), _find(df.columns, Y_COLUMNS)
+    lon_c, lat_c = tables.find_column(df.columns, tables.LON_NAMES), tables.find_column(df.columns, tables.LAT_NAMES)
+    x_c, y_c = tables.find_column(df.columns, tables.X_NAMES), tables.find_column(df.columns, tables.Y_NAMES)
+    id_c = tables.find_column(df.columns, tables.PART_ID_NAMES)
+    ring_c = tables.find_column(df.columns, tables.RING_NAMES)
     if lon_c and lat_c:
-        lon = _angle_column(df[lon_c], lon_c, path)
-        lat = _angle_column(df[lat_c], lat_c, path)
+        lon = tables.angle_values(df[lon_c], lon_c, path.name)
+        lat = tables.angle_values(df[lat_c], lat_c, path.name)
+        corner_c = tables.find_column(df.columns, tables.CORNER_NAMES)
+        if corner_c or ring_c:  # a corner table (拐点编号/经度/纬度): one polygon per site id
+            order_c = corner_c or tables.find_column(df.columns, tables.ORDER_NAMES)
+            return _corner_frame(df, id_c, ring_c, order_c, lon, lat, [lon_c, lat_c]), "deg", [lon_c, lat_c]
         missing = np.isnan(lon) | np.isnan(lat)
         geoms = [None if m else Point(x, y) for x, y, m in zip(lon, lat, missing)]
         attrs = df.drop(columns=[lon_c, lat_c])
-        return gpd.GeoDataFrame(attrs, geometry=geoms), "deg"
+        return gpd.GeoDataFrame(attrs, geometry=geoms), "deg", [lon_c, lat_c]
     if x_c and y_c:
-        id_c = _find(df.columns, JZD_ID_COLUMNS)
-        order_c = _find(df.columns, ORDER_COLUMNS)
-        north = _to_float(df[x_c], x_c, path)
-        east = _to_float(df[y_c], y_c, path)
-        work = pd.DataFrame({"sid": df[id_c] if id_c else "S1", "north": north, "east": east})
-        if order_c:
-            work["order"] = df[order_c].str.extract(r"(\d+)", expand=False).astype(float)
-        else:
-            work["order"] = np.arange(len(work), dtype=float)
-        rows = []
-        for sid, grp in work.groupby("sid", sort=False):
-            grp = grp.sort_values("order", kind="stable")
-            coords = list(zip(grp["east"], grp["north"]))
-            if len(coords) >= 2 and coords[0] == coords[-1]:
-                coords = coords[:-1]
-            geom = Polygon(coords) if len(coords) >= 3 else None
-            rows.append({"site_id": str(sid), "geometry": geom, "_n": len(coords)})
-        frame = gpd.GeoDataFrame(pd.DataFrame(rows), geometry="geometry")
-        return frame, "gk"
+        order_c = tables.find_column(df.columns, tables.ORDER_NAMES)
+        north = tables.number_values(df[x_c], x_c, path.name)
+        east = tables.number_values(df[y_c], y_c, path.name)
+        return _corner_frame(df, id_c, ring_c, order_c, east, north, [x_c, y_c]), "gk", [x_c, y_c]
     raise UnreadableInput(
         f"{path.name}：找不到坐标列。点位需要 lon/lat（经度/纬度）列；界址点需要 X、Y 列（及地块编号、点号）",
         f"{path.name}: no coordinate columns. Points need lon/lat (经度/纬度) columns; boundary corner "
         f"points (界址点) need X and Y columns (plus a site id and point order column)")
+
+
+def _corner_frame(df, id_c, ring_c, order_c, xs, ys, coord_cols) -> gpd.GeoDataFrame:
+    """One polygon per site id from corner rows; the other columns keep each site's first value."""
+    ids = df[id_c].astype(str).str.strip() if id_c else pd.Series(["S1"] * len(df))
+    rings = df[ring_c].astype(str).str.strip() if ring_c else pd.Series(["1"] * len(df))
+    order = tables.order_numbers(df[order_c]) if order_c else np.arange(len(df), dtype=float)
+    ok = ~(np.isnan(xs) | np.isnan(ys))
+    built = tables.corner_polygons(ids[ok], rings[ok], order[ok], xs[ok], ys[ok])
+    rest = [c for c in df.columns if c not in set(coord_cols) | {id_c, ring_c, order_c}]
+    first = df.assign(_sid=ids)[["_sid"] + rest].groupby("_sid", sort=False).first()
+    rows = []
+    for sid, geom, n in built:
+        row = {"site_id": sid, "geometry": geom, "_n": n}
+        for c in rest:
+            value = first.loc[sid, c]
+            if str(value).strip():
+                row[c] = value
+        rows.append(row)
+    return gpd.GeoDataFrame(pd.DataFrame(rows), geometry="geometry")
 
 
 # ---------------------------------------------------------------------------------------
@@ -245,7 +232,15 @@ def _read_kml(path: Path, engine: str) -> gpd.GeoDataFrame:
     out = pd.concat(frames, ignore_index=True)
     out = gpd.GeoDataFrame(out, geometry="geometry", crs=frames[0].crs)
     # LIBKML puts the <Placemark id> in "id" and an ExtendedData field "id" in "id2"
-    if "id2" in out.columns:
+    names = out["Name"].astype(object).where(out["Name"].notna(), "").astype(str).str.strip() \
+        if "Name" in out.columns else None
+    blank_ids = "id" in out.columns and out["id"].astype(object).where(out["id"].notna(), "").astype(str) \
+        .str.strip().isin(["", "nan", "None"]).all()
+    if blank_ids:  # placemarks with names only (Google Earth, 奥维互动地图): the names are the ids
+        out = out.drop(columns=["id"])
+        if names is not None and names.ne("").all() and names.is_unique:
+            out["site_id"] = names
+    elif "id2" in out.columns:
         out = out.rename(columns={"id": "kml_id", "id2": "id"})
     elif "id" in out.columns and out["id"].astype(str).str.fullmatch(r".+\.\d+").all():
         # ids like "doc.1" are made up by the writer: the placemark names are what users see
@@ -255,6 +250,68 @@ def _read_kml(path: Path, engine: str) -> gpd.GeoDataFrame:
             out["site_id"] = names
     out = out.drop(columns=[c for c in _KML_STYLE_COLUMNS if c in out.columns])
     return out.rename(columns={"Name": "name", "Description": "description"})
+
+
+def _read_shapefile(shp: Path, engine: str) -> tuple[gpd.GeoDataFrame, list[str], bool]:
+    """A shapefile; UTF-8 field names cut mid-character at 10 bytes are repaired on a copy."""
+    dbf = next((p for p in (shp.with_suffix(".dbf"), shp.with_suffix(".DBF")) if p.exists()), None)
+    if dbf is None or shapefile_encoding(shp)[0] != "utf-8" or not tables.dbf_needs_repair(dbf):
+        return read_vector(shp, engine=engine), [], False
+    with tempfile.TemporaryDirectory(prefix="zoning-shp-") as tmp:
+        copy = tables.copy_shapefile(shp, Path(tmp))
+        tables.repair_dbf_field_names(copy.with_suffix(dbf.suffix))
+        gdf = read_vector(copy, engine=engine)
+    note = (f"{shp.name} 的字段名在 10 字节处被截断（UTF-8 汉字被切开），已按可读部分读取 / field names of {shp.name} "
+            f"were cut mid-character at 10 bytes; read by their readable part")
+    return gdf, [note], True
+
+
+def _read_vector_source(path: Path, layer, engine: str) -> tuple[gpd.GeoDataFrame, list[str], bool]:
+    """A vector file, a .zip of shapefiles (or other vector files) or a folder holding them.
+
+    Several layers in a zip or folder: ``layer`` picks one by name; without it they are read
+    together, with their layer name in a ``layer`` column.
+    """
+    if path.suffix.lower() == ".shp":
+        return _read_shapefile(path, engine)
+    if path.suffix.lower() not in (".zip",) and not path.is_dir():
+        return read_vector(path, layer=layer, engine=engine), [], False
+    tmp = tables.extract_zip(path) if path.suffix.lower() == ".zip" else None
+    try:
+        folder = Path(tmp.name) if tmp else path
+        files = tables.vector_files(folder)
+        if layer is not None:
+            files = [f for f in files if f.stem == str(layer)] or files[:0]
+            if not files:
+                raise UnreadableInput(f"{path.name} 中没有名为 {layer} 的图层", f"{path.name} has no layer named {layer}")
+        if not files:
+            raise UnreadableInput(f"{path.name} 中没有 shapefile 或其他矢量文件",
+                                  f"{path.name} holds no shapefile or other vector file")
+        frames, notes, truncated = [], [], False
+        for f in files:
+            if f.suffix.lower() == ".shp":
+                frame, more, cut = _read_shapefile(f, engine)
+            elif f.suffix.lower() == ".kml":
+                frame, more, cut = _read_kml(f, engine), [], False
+            else:
+                frame, more, cut = read_vector(f, engine=engine), [], False
+            notes += more
+            truncated |= cut
+            if len(files) > 1:
+                frame = frame.to_crs(frames[0].crs) if frames and frame.crs is not None and frames[0].crs is not None \
+                    else frame
+                frame["layer"] = f.stem
+            frames.append(frame)
+        if len(frames) > 1:
+            notes.append(f"{path.name} 含 {len(frames)} 个图层，已合并读取（layer 列记录来源；--layer 可只读一个）/ "
+                         f"{path.name} holds {len(frames)} layers, read together (column layer; --layer picks one)")
+            gdf = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=frames[0].crs)
+        else:
+            gdf = frames[0]
+        return gdf, notes, truncated
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
 
 
 def _apply_offset(gdf: gpd.GeoDataFrame, datum: str) -> gpd.GeoDataFrame:
@@ -531,7 +588,7 @@ def _check_plausible(geom, sid: str, original=None, src=None) -> None:
 
 
 def read_sites(source, *, crs=None, engine: str = "pyogrio", layer: str | None = None,
-               on_error: str = "raise") -> gpd.GeoDataFrame:
+               on_error: str = "raise", fields=None) -> gpd.GeoDataFrame:
     """Read project sites from a file, a GeoDataFrame or a coordinate literal.
 
     Parameters
@@ -541,6 +598,9 @@ def read_sites(source, *, crs=None, engine: str = "pyogrio", layer: str | None =
     crs : EPSG code, CRS string, ``"gcj02"`` or ``"bd09"``, optional
         The CRS of the input's coordinates; required when the file has none and the values do
         not identify one. Overrides a file's own CRS (with a warning if they differ).
+    fields : mapping, list of ``"CANONICAL=COLUMN"`` or a YAML/JSON mapping file, optional
+        Which column holds which attribute, beyond what the headers say (canonical names,
+        Chinese names, pinyin initials such as ``XMMC``/``HYDM``, headers with units).
     on_error : ``"raise"`` or ``"flag"``
         ``"flag"`` keeps unusable sites as rows with an ``error`` message and no geometry
         instead of raising, so a batch is never stopped by one bad site.
@@ -554,6 +614,9 @@ def read_sites(source, *, crs=None, engine: str = "pyogrio", layer: str | None =
         raise ValueError("on_error must be 'raise' or 'flag'")
     user_crs = parse_crs(crs)
     kind = "file"
+    read_notes: list[str] = []
+    used_columns: list[str] = []
+    truncated = False
     if isinstance(source, gpd.GeoDataFrame):
         gdf, label = source.copy(), "GeoDataFrame"
         kind = "frame"
@@ -569,11 +632,13 @@ def read_sites(source, *, crs=None, engine: str = "pyogrio", layer: str | None =
             label = path.name
             suffix = path.suffix.lower()
             if suffix in (".csv", ".txt", ".xlsx", ".xls"):
-                gdf, kind = _csv_sites(path)
+                gdf, kind, used_columns = _csv_sites(path)
+                read_notes += gdf.attrs.pop("notes", [])
             elif suffix in (".kml", ".kmz"):
                 gdf = _read_kml(path, engine)
-            elif suffix in VECTOR_SUFFIXES or path.is_dir():
-                gdf = read_vector(path, layer=layer, engine=engine)
+            elif suffix in VECTOR_SUFFIXES or suffix == ".zip" or path.is_dir():
+                gdf, more, truncated = _read_vector_source(path, layer, engine)
+                read_notes += more
             else:
                 raise UnreadableInput(
                     f"不支持的站点文件类型 {suffix}；支持 GeoJSON、GPKG、SHP、KML、CSV、XLSX 或坐标字符串",
@@ -584,7 +649,8 @@ def read_sites(source, *, crs=None, engine: str = "pyogrio", layer: str | None =
 
     gdf = gdf.reset_index(drop=True)
     gdf["site_id"] = _choose_ids(gdf, label)
-    notes: list[str] = []
+    gdf, attr_notes = tables.canonical_attributes(gdf, fields, used=used_columns, truncated=truncated)
+    notes: list[str] = read_notes + attr_notes
     file_crs = gdf.crs
     geoms = gdf.geometry
     valid_geoms = geoms[~(geoms.isna() | geoms.is_empty)]

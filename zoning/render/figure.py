@@ -6,6 +6,7 @@ import io
 import geopandas as gpd
 import shapely
 
+from zoning.escape import plot_text
 from zoning.io.layerset import LayerSet
 from zoning.screening.result import ScreenResult
 from zoning.vocabulary import NATURE_AREA_FILTER, WATER_SOURCE_FILTER
@@ -64,7 +65,7 @@ def site_figure(result: ScreenResult, layers: LayerSet, *, dpi: int = 110) -> by
         site.plot(ax=ax, color=colour, markersize=60, marker="*", zorder=5)
     else:
         site.plot(ax=ax, facecolor=colour, edgecolor="black", alpha=0.8, linewidth=1.2, zorder=5)
-    handles.append(Patch(facecolor=colour, edgecolor="black", label=f"site {result.site_id}: {result.verdict}"))
+    handles.append(Patch(facecolor=colour, edgecolor="black", label=plot_text(f"site {result.site_id}: {result.verdict}")))
     ax.set_xlim(view.bounds[0], view.bounds[2])
     ax.set_ylim(view.bounds[1], view.bounds[3])
     ax.set_aspect("equal")
@@ -78,8 +79,8 @@ def site_figure(result: ScreenResult, layers: LayerSet, *, dpi: int = 110) -> by
             ha="center", fontsize=8)
     ax.annotate("N", xy=(0.94, 0.95), xytext=(0.94, 0.86), xycoords="axes fraction",
                 arrowprops={"arrowstyle": "-|>", "color": "black"}, ha="center", fontsize=10)
-    ax.set_title(f"{result.site_id}  ({result.crs_used}, synthetic layers)" if result.synthetic_layers
-                 else f"{result.site_id}  ({result.crs_used})", fontsize=9)
+    ax.set_title(plot_text(f"{result.site_id}  ({result.crs_used}, synthetic layers)" if result.synthetic_layers
+                           else f"{result.site_id}  ({result.crs_used})"), fontsize=9)
     ax.legend(handles=handles, loc="upper left", fontsize=7, framealpha=0.85)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import base64
-from html import escape
 
+from zoning.escape import html_text
 from zoning.screening.result import ScreenResult
 from zoning.render.carbon_rows import carbon_rows
 from zoning.render.compliance import compliance_rows
 from zoning.render.labels import (STATUS_ZH, dimension_label, fmt_m, outcome_label, role_label, t)
 from zoning.render.sizes import area_note, hit_cells, hit_headers, site_size_rows
+from zoning.vocabulary import OUTCOMES
 
 CSS = """
 body{font-family:"Noto Sans CJK SC","Microsoft YaHei","PingFang SC",SimSun,sans-serif;margin:2em auto;max-width:60em;
@@ -22,7 +23,13 @@ padding:.5em 1em}.small{font-size:.85em;color:#546e7a}img{max-width:100%}
 
 
 def _e(value) -> str:
-    return escape("" if value is None else str(value))
+    """Every text of the report goes through the one HTML escaping function (quotes included)."""
+    return html_text(value)
+
+
+def _cls(outcome) -> str:
+    """A verdict/outcome as a CSS class: one of ours, whatever a result file says."""
+    return outcome if outcome in OUTCOMES else "error"
 
 
 def _table(headers, rows) -> str:
@@ -36,7 +43,7 @@ def render_html(result: ScreenResult, *, lang: str = "zh", figure_png: bytes | N
     """The report as one HTML string. Every attribute text is escaped."""
     r = result
     L = lambda k: _e(t(k, lang))  # noqa: E731
-    verdict_cls = r.verdict or "error"
+    verdict_cls = _cls(r.verdict)
     parts = [f"<!DOCTYPE html><html lang=\"{'en' if lang == 'en' else 'zh-CN'}\"><head><meta charset=\"utf-8\">",
              f"<title>{L('title')} — {_e(r.site_id)}</title><style>{CSS}</style></head><body>",
              f"<h1>{L('title')}</h1>"]
@@ -61,12 +68,17 @@ def render_html(result: ScreenResult, *, lang: str = "zh", figure_png: bytes | N
     parts.append(f"<h2>{L('site')}</h2>" + _table(None, [(f"<b>{_e(k)}</b>", v) for k, v in info]))
     if area_note(r, lang):
         parts.append(f"<p class=\"small\">{_e(area_note(r, lang))}</p>")
+    corners = corner_table(r, lang)
+    if corners:
+        headers, crows_, cnote = corners
+        parts.append(f"<h2 id=\"corners\">{L('corners')}</h2><p class=\"small\">{_e(cnote)}</p>"
+                     + _table([_e(h) for h in headers], [tuple(_e(v) for v in row) for row in crows_]))
     if not r.error:
-        rows = [(_e(c.line), _e(c.situation), f"<span class=\"v {c.outcome}\">{_e(c.conformity)}</span>",
+        rows = [(_e(c.line), _e(c.situation), f"<span class=\"v {_cls(c.outcome)}\">{_e(c.conformity)}</span>",
                  "<br>".join(_e(n) for n in c.notes)) for c in compliance_rows(r, lang)]
         parts.append(f"<h2>{L('compliance')}</h2>" +
                      _table([t("line", lang), t("situation", lang), t("conformity", lang), t("notes", lang)], rows))
-        rrows = [(_e(x.id), f"<span class=\"v {x.outcome}\">{_e(outcome_label(x.outcome, lang))}</span>",
+        rrows = [(_e(x.id), f"<span class=\"v {_cls(x.outcome)}\">{_e(outcome_label(x.outcome, lang))}</span>",
                   _e(dimension_label(x.dimension, lang)), _e(x.message_en if lang == "en" else x.message),
                   _e(x.citation), _e("; ".join(x.reasons))) for x in r.rules]
         parts.append(f"<h2>{L('rules')}</h2>" + (_table([t(k, lang) for k in ("rule_id", "outcome", "dimension",

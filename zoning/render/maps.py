@@ -24,10 +24,8 @@ from __future__ import annotations
 
 import base64
 import functools
-import html as _html
 import importlib.util
 import io
-import json
 import os
 import re
 from binascii import Error as BinasciiError
@@ -47,6 +45,7 @@ from folium.template import Template
 from folium.utilities import JsCode
 
 from zoning.errors import OfflineViolation
+from zoning.escape import html_text, js_data
 from zoning.geo.crs import EQUAL_AREA_CRS
 from zoning.geo.measure import ellipsoidal_areas
 from zoning.io.atomic import check_writable, write_text
@@ -62,24 +61,7 @@ __all__ = ["build_map", "map_html", "save_map", "basemaps_from_env", "assert_off
 ASSETS = Path(__file__).parent / "assets"
 
 
-# --- escaping -------------------------------------------------------------------------------
-def html_text(value) -> str:
-    """``value`` as HTML text: markup characters and quotes become entities."""
-    return _html.escape("" if value is None else str(value), quote=True)
-
-
-def js_data(obj) -> str:
-    """``obj`` as a JavaScript expression safe inside an inline <script> (and inside srcdoc).
-
-    JSON, with ``<``, ``>``, ``&`` and the line separators U+2028/U+2029 as ``\\u`` escapes: they
-    only occur inside JSON strings, so the payload can neither close the script element nor
-    open a comment or a new element.
-    """
-    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
-    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
-
-
+# --- escaping: the one function per sink lives in zoning.escape (re-exported here) -----------
 # --- words shown on the map -----------------------------------------------------------------
 LABELS = {
     "zh": {"fold": "点击折叠/展开图例", "no_basemap": "无底图", "layer": "图层", "source": "数据", "code": "编码", "name": "名称", "cls": "类别",
@@ -902,3 +884,40 @@ def assert_offline(html: str, allowed: Iterable[str] = ()) -> None:
     if bad:
         shown = "; ".join(bad[:3]) + (f"; … ({len(bad)} in all)" if len(bad) > 3 else "")
         raise OfflineViolation(f"地图页面会从网络加载资源：{shown}", f"map would load from the network: {shown}")
+
+
+# --- static pages (reports): no script at all ------------------------------------------------
+class _ScriptFinder(HTMLParser):
+    """Everything in a page that could run script: <script>, on* handlers, javascript: URLs,
+    <iframe>/<object>/<embed>/<base>/<meta refresh>."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("script", "iframe", "object", "embed", "base", "frame", "frameset", "applet"):
+            self.found.append(f"<{tag}>")
+        for name, value in attrs:
+            name = (name or "").lower()
+            if name.startswith("on"):
+                self.found.append(f"<{tag} {name}>")
+            elif value and re.match(r"(?i)\s*(?:javascript|vbscript):", re.sub(r"[\x00-\x20]", "", value)):
+                self.found.append(f"<{tag} {name}=javascript:>")
+            elif tag == "meta" and name == "http-equiv" and (value or "").lower() == "refresh":
+                self.found.append("<meta refresh>")
+
+    handle_startendtag = handle_starttag
+
+
+def assert_static_page(html: str) -> None:
+    """Raise OfflineViolation unless the page is static and offline: no script of any kind (no
+    <script>, no on* handler, no javascript: URL) and nothing loaded from the network
+    (:func:`assert_offline`). Every report zoning writes passes through this."""
+    finder = _ScriptFinder()
+    finder.feed(html)
+    finder.close()
+    if finder.found:
+        shown = "; ".join(dict.fromkeys(finder.found[:5]))
+        raise OfflineViolation(f"报告页面含有脚本：{shown}", f"a report page would run script: {shown}")
+    assert_offline(html)

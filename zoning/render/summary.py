@@ -5,6 +5,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
+from zoning.escape import csv_frame as spreadsheet_safe
 from zoning.geo.measure import MU_M2
 from zoning.screening.result import ScreenResult
 from zoning.render.labels import outcome_label
@@ -51,7 +52,8 @@ def csv_frame(results: list[ScreenResult]) -> pd.DataFrame:
         at = frame.columns.get_loc(key) + 1
         for unit, divisor in (("mu", MU_M2), ("ha", 1e4)):  # each inserted right after the m² column
             frame.insert(at, AREA_UNIT_HEADERS[(key, unit)], pd.to_numeric(frame[key], errors="coerce") / divisor)
-    return frame.rename(columns={k: v[0] for k, v in CSV_COLUMNS.items()})
+    # names, ids, rule texts and errors come from data: no cell may run as a spreadsheet formula
+    return spreadsheet_safe(frame.rename(columns={k: v[0] for k, v in CSV_COLUMNS.items()}))
 
 
 def summary_geoframe(results: list[ScreenResult]) -> gpd.GeoDataFrame:

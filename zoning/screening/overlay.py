@@ -80,6 +80,17 @@ def _feature_id(row) -> str:
     return str(row.get("code") if row.get("code") not in (None, "") and "code" in row else row.get("id"))
 
 
+#: Overlap pieces are cut finer (~5 m, chord within 0.3 µm of the edge) before they are measured:
+#: a piece may be a hair-thin sliver along a shared edge (units that overlap by floating point),
+#: whose two long sides, cut differently, would part by the 3 mm chord error of DENSIFY_DEG and
+#: invent ~0.5 m² (seen in tests/test_geometry_truth.py). Pieces are small, so this is cheap.
+PIECE_DENSIFY_DEG = 5e-5
+#: an overlap smaller than 1 cm² (a crossing shorter than 1 mm) is a touch, not a hit: shared edges
+#: of neighbouring zones overlap by floating point in hair-thin slivers (~1e-6 m²)
+TOUCH_M2 = 1e-4
+TOUCH_M = 1e-3
+
+
 def _records(layers: LayerSet, frame) -> list[dict]:
     """The attribute rows of a projected frame, converted once per frame (cached with the layers)."""
     key = ("__records__", id(frame))
@@ -171,8 +182,9 @@ def _hits(lonlat, areas, lengths, ell_areas, geo_lengths, layers: LayerSet, epsg
             linear = ~polygonal & (lengths[s_idx[part]] > 0)
             if polygonal.any():
                 pieces = inter[polygonal]
-                inter_area[part[polygonal]] = shapely.area(project(pieces, epsg))
-                inter_ell[part[polygonal]] = shapely.area(project(pieces, EQUAL_AREA_CRS))
+                inter_area[part[polygonal]] = shapely.area(project(pieces, epsg, max_segment=PIECE_DENSIFY_DEG))
+                inter_ell[part[polygonal]] = shapely.area(project(pieces, EQUAL_AREA_CRS,
+                                                                  max_segment=PIECE_DENSIFY_DEG))
             if linear.any():
                 pieces = inter[linear]
                 inter_len[part[linear]] = shapely.length(project(pieces, epsg))
@@ -180,12 +192,12 @@ def _hits(lonlat, areas, lengths, ell_areas, geo_lengths, layers: LayerSet, epsg
         for s, f, a, ln, ea, gl in zip(s_idx, f_idx, inter_area, inter_len, inter_ell, inter_geo_len):
             site_area, site_len = areas[s], lengths[s]
             if site_area > 0:
-                if a <= 0:
-                    continue  # touches along an edge only
+                if a < TOUCH_M2:
+                    continue  # touches along an edge (or a hair-thin floating-point overlap) only
                 share = a / site_area
                 gl = 0.0
             elif site_len > 0:
-                if ln <= 0:
+                if ln < TOUCH_M and gl < TOUCH_M:
                     continue  # touches at a point only
                 share = gl / geo_lengths[s] if geo_lengths[s] > 0 else ln / site_len
             else:

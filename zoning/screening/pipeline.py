@@ -23,6 +23,7 @@ from zoning.screening.result import LayerRecord, RuleRecord, ScreenResult, SiteI
 from zoning.screening.rules import (Facts, RulePack, apply_rules, load_rule_pack, overall_verdict, possible_verdicts,
                                     undecided_notes)
 from zoning.io.sites import crs_suggestions, read_sites, suggestion_text
+from zoning.io.tables import corner_rows
 from zoning.vocabulary import LAYER_STATUS_ZH, OUTCOME_ZH, SEVERITY
 
 
@@ -210,11 +211,12 @@ def default_rule_pack(catalog: Catalog) -> RulePack:
     return load_rule_pack(catalog.rule_pack)
 
 
-def prepare_sites(sites, *, crs=None, engine: str = "pyogrio", layer: str | None = None) -> gpd.GeoDataFrame:
+def prepare_sites(sites, *, crs=None, engine: str = "pyogrio", layer: str | None = None,
+                  fields=None) -> gpd.GeoDataFrame:
     """Sites as screening takes them: read (errors flagged per row, never raised for one bad site)
     and with an ``error`` column that holds a message or None."""
     if not (isinstance(sites, gpd.GeoDataFrame) and {"site_id", "crs_in", "warnings"} <= set(sites.columns)):
-        sites = read_sites(sites, crs=crs, engine=engine, layer=layer, on_error="flag")
+        sites = read_sites(sites, crs=crs, engine=engine, layer=layer, on_error="flag", fields=fields)
     if "error" not in sites.columns:
         sites = sites.assign(error=None)
     # after a round trip through pandas/dask a missing error may come back as NaN
@@ -345,6 +347,8 @@ def _site_info(row, cent, ov) -> SiteInfo:
         coverage=ov.in_coverage if ov else "unknown", crs_in=_text_or_none(row.get("crs_in")),
         wkt=shapely.to_wkt(geom, rounding_precision=7) if has else None,
         area_gk_m2=round(ov.area_m2, 4) if ov is not None else None,
+        corners=corner_rows(geom, ov.crs_used) if has and ov is not None else [],
+        corners_crs=f"EPSG:{ov.crs_used}" if has and ov is not None and geom.geom_type.endswith("Polygon") else None,
     )
 
 

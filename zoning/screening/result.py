@@ -5,7 +5,9 @@ Schema: ``zoning/schema/result.schema.json`` (validated in tests).
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+import math
+import re
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +90,9 @@ class SiteInfo:
     crs_in: str | None
     wkt: str | None  # EPSG:4490 geometry, for renderers (maps, figures, exports)
     area_gk_m2: float | None = None  # planar area in the site's 3-degree GK zone (勘测定界 / official results)
+    #: 界址点 of a polygon site in its GK zone (corners_crs): point (J1 …), part, ring (1 = outer), x = northing, y = easting
+    corners: list[dict] = field(default_factory=list)
+    corners_crs: str | None = None
 
 
 @dataclass
@@ -153,23 +158,127 @@ def result_files(path: Path | str) -> list[Path]:
     return ([path / "result.json"] if (path / "result.json").exists() else []) + sorted((path / "results").glob("*.json"))
 
 
+#: largest result file read back (bytes)
+MAX_RESULT_BYTES = 200 * 1024 * 1024
+
+
+def _type_ok(value, annotation: str) -> bool:
+    """Whether ``value`` fits a field annotation such as ``str | None``, ``float``, ``list[str]``."""
+    for option in (a.strip() for a in annotation.split("|")):
+        if option == "None" and value is None:
+            return True
+        if option == "Any":
+            return True
+        if option == "str" and isinstance(value, str):
+            return True
+        if option == "bool" and isinstance(value, bool):
+            return True
+        if option in ("float", "int") and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return option == "int" and isinstance(value, int) or option == "float" and math.isfinite(value)
+        if (option.startswith("dict") or option[:1].isupper()) and isinstance(value, dict):
+            return True  # a nested record (SiteInfo …) is checked by its own class
+        if option.startswith("list[") and isinstance(value, list):
+            inner = option[5:-1]
+            return all(isinstance(v, dict) if inner[:1].isupper() else _type_ok(v, inner) for v in value)
+        if option == "list" and isinstance(value, list):
+            return True
+    return False
+
+
+def _check_fields(cls, d, where: str) -> None:
+    """Every field of dataclass ``cls`` in ``d`` has the annotated type; unknown keys are refused."""
+    if not isinstance(d, dict):
+        raise ValueError(f"{where} must be an object, not {type(d).__name__}")
+    known = {f.name: f for f in fields(cls)}
+    unknown = [k for k in d if k not in known]
+    if unknown:
+        raise ValueError(f"{where}: unknown key {str(unknown[0])[:40]!r}")
+    for name, f in known.items():
+        if name not in d:
+            if f.default is MISSING and f.default_factory is MISSING:
+                raise KeyError(f"{where}.{name}")
+            continue
+        if not _type_ok(d[name], str(f.type)):
+            raise ValueError(f"{where}.{name} has a wrong type or value: {str(d[name])[:60]!r}")
+
+
+def check_result_dict(d) -> None:
+    """Refuse (ValueError/KeyError) a result document that renderers could not draw: wrong types,
+    non-finite numbers, unknown verdicts, unreadable geometry or CRS. Result files are data: a
+    broken or hostile one is a message, never a crash in a map or an export."""
+    import shapely
+
+    from zoning.vocabulary import OUTCOMES
+
+    _check_fields(ScreenResult, d, "result")
+    for key, cls in (("rules", RuleRecord), ("hits", HitRecord), ("nearest", NearestRecord),
+                     ("buffers", BufferRecord), ("layers", LayerRecord)):
+        for i, item in enumerate(d[key]):
+            _check_fields(cls, item, f"{key}[{i}]")
+    _check_fields(SiteInfo, d["site"], "site")
+    if d["verdict"] is not None and d["verdict"] not in OUTCOMES:
+        raise ValueError(f"unknown verdict {str(d['verdict'])[:40]!r}")
+    for i, rule in enumerate(d["rules"]):
+        if rule["outcome"] not in OUTCOMES:
+            raise ValueError(f"rules[{i}]: unknown outcome {str(rule['outcome'])[:40]!r}")
+    if d.get("crs_used") is not None and not re.fullmatch(r"EPSG:\d{4,6}", d["crs_used"]):
+        raise ValueError(f"crs_used {str(d['crs_used'])[:40]!r} is not EPSG:<code>")
+    if any(not (0 < r <= 1e6) for r in d["buffer_rings_m"]):
+        raise ValueError("buffer_rings_m must hold positive radii (m) up to 1,000 km")
+    wkt = d["site"]["wkt"]
+    if wkt is not None:
+        try:
+            geom = shapely.from_wkt(wkt)
+        except Exception:  # noqa: BLE001 - shapely raises its own GEOS errors
+            raise ValueError("site.wkt is not a readable geometry") from None
+        if geom is None or geom.is_empty or not bool(np_isfinite_all(geom)):
+            raise ValueError("site.wkt is empty or has non-finite coordinates")
+        x0, y0, x1, y1 = geom.bounds
+        if not (-180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90):
+            raise ValueError("site.wkt lies outside lon/lat degrees")
+    for i, c in enumerate(d["site"].get("corners") or []):
+        if not (isinstance(c, dict) and isinstance(c.get("point"), str) and _type_ok(c.get("x"), "float")
+                and _type_ok(c.get("y"), "float") and _type_ok(c.get("part"), "int") and _type_ok(c.get("ring"), "int")):
+            raise ValueError(f"site.corners[{i}] must hold point (text), part, ring (integers), x, y (finite numbers)")
+    carbon = d.get("carbon")
+    if carbon is not None:
+        for key in ("stock_tCO2", "forest_ha", "loss_tCO2"):
+            if carbon.get("status") == "ok" and not _type_ok(carbon.get(key), "float"):
+                raise ValueError(f"carbon.{key} must be a finite number")
+
+
+def np_isfinite_all(geom) -> bool:
+    import numpy as np
+    import shapely
+
+    return bool(np.isfinite(shapely.get_coordinates(geom)).all())
+
+
 def read_results(paths) -> list[ScreenResult]:
-    """Screening results read back from files or ``zoning screen -o`` folders, without screening again."""
+    """Screening results read back from files or ``zoning screen -o`` folders, without screening again.
+
+    Each file is checked before use (encoding, size, nesting, every field's type, verdicts,
+    geometry): a broken or hostile file is a one-line :class:`UnreadableInput` naming it."""
+    from zoning.io.inputs import load_json, read_text
+
     paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
     results: list[ScreenResult] = []
     for given in paths:
         for path in result_files(given):
-            try:
-                doc = json.loads(Path(path).read_text(encoding="utf-8"))
-                docs = doc if isinstance(doc, list) else [doc]
-                results += [ScreenResult.from_dict(d) for d in docs]
-            except KeyError as exc:
-                raise UnreadableInput(f"{path} 不是 zoning screen 的结果文件（缺少 {exc}）",
-                                      f"{path} is not a zoning screen result (missing key {exc}); pass result.json "
-                                      f"or the screen output folder") from None
-            except (OSError, ValueError, TypeError) as exc:
-                raise UnreadableInput(f"无法读取筛查结果 {path}：{exc}",
-                                      f"cannot read screening result {path}: {exc}") from None
+            text = read_text(path, "筛查结果", "screening result", error=UnreadableInput, max_bytes=MAX_RESULT_BYTES)
+            doc = load_json(text, str(path), error=UnreadableInput)
+            docs = doc if isinstance(doc, list) else [doc]
+            for d in docs:
+                try:
+                    check_result_dict(d)
+                    results.append(ScreenResult.from_dict(d))
+                except KeyError as exc:
+                    raise UnreadableInput(f"{path} 不是 zoning screen 的结果文件（缺少 {exc}）",
+                                          f"{path} is not a zoning screen result (missing key {exc}); pass "
+                                          f"result.json or the screen output folder") from None
+                except (ValueError, TypeError, AttributeError) as exc:
+                    raise UnreadableInput(f"无法读取筛查结果 {path}：{exc}",
+                                          f"cannot read screening result {path}: {exc}") from None
     if paths and not results:
         raise UnreadableInput("没有找到筛查结果（result.json 或 results/*.json）",
                               "no screening results found (result.json or results/*.json)")

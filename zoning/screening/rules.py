@@ -48,7 +48,8 @@ from typing import Any, Callable
 
 import yaml
 
-from zoning.errors import AttributeProblem, InputFileNotFound, RulePackError, RuleValueProblem
+from zoning.errors import AttributeProblem, RulePackError, RuleValueProblem
+from zoning.io.inputs import load_yaml, read_text
 from zoning.screening.attributes import (ATTRIBUTES, FUELS, IndustryCode, check_industry, class_flags,
                                          industry_codes, list_codes, parse_share)
 from zoning.vocabulary import (DEFAULT_LINE, DIMENSIONS, INCOMPLETE_LAYER_STATUSES, INDUSTRY_LEVELS, LINES, NATURE_AREA_KINDS,
@@ -158,6 +159,10 @@ class RulePack:
 
 # ---------------------------------------------------------------------------------------
 # loading and validation
+#: largest rule pack read (bytes); a real one is ~30 KB
+MAX_PACK_BYTES = 5 * 1024 * 1024
+#: deepest all/any/not nesting of a condition (a real rule nests 2-4 levels)
+MAX_CONDITION_DEPTH = 32
 def _line_numbers(text: str) -> list[int]:
     """1-based source line of each item of the top-level ``rules`` list."""
     try:
@@ -180,13 +185,20 @@ class _Problems:
     def add(self, line: int, rid: str, zh: str, en: str) -> None:
         self.items.append((line, rid, zh, en))
 
+    #: problems listed one per line by ``zoning rules check`` (the rest are counted)
+    MAX_LISTED = 50
+
     def raise_if_any(self) -> None:
         if self.items:
             line, rid, zh, en = self.items[0]
             more = f"（另有 {len(self.items) - 1} 处问题）" if len(self.items) > 1 else ""
             more_en = f" (+{len(self.items) - 1} more problems)" if len(self.items) > 1 else ""
-            raise RulePackError(f"{self.path.name} 第 {line} 行 规则 {rid}：{zh}{more}",
+            exc = RulePackError(f"{self.path.name} 第 {line} 行 规则 {rid}：{zh}{more}",
                                 f"{self.path.name} line {line} rule {rid}: {en}{more_en}")
+            #: every problem as (zh, en), in file order: `zoning rules check` prints them all
+            exc.problems = [(f"{self.path.name} 第 {ln} 行 规则 {r}：{z}", f"{self.path.name} line {ln} rule {r}: {e}")
+                            for ln, r, z, e in self.items]
+            raise exc
 
 
 def _is_number(v: Any) -> bool:
@@ -297,6 +309,9 @@ def _check_condition(cond: Any, where: str, probs: _Problems, line: int, rid: st
     def bad(zh, en):
         probs.add(line, rid, f"{where}：{zh}", f"{where}: {en}")
 
+    if where.count(".") > MAX_CONDITION_DEPTH:
+        bad(f"条件嵌套超过 {MAX_CONDITION_DEPTH} 层", f"the condition nests deeper than {MAX_CONDITION_DEPTH} levels")
+        return cond
     if not isinstance(cond, dict) or len(cond) != 1:
         bad("条件应为只有一个键的映射（all/any/not/hit/within/near/attr/county）",
             "a condition is a mapping with exactly one key (all/any/not/hit/within/near/attr/county)")
@@ -341,7 +356,7 @@ def _check_condition(cond: Any, where: str, probs: _Problems, line: int, rid: st
                 bad("attr 需要 name", "'attr' needs a name")
                 return cond
             name = arg["name"]
-            if name not in ATTR_KINDS:
+            if not isinstance(name, str) or name not in ATTR_KINDS:
                 bad(f"未知属性 {name!r}", f"unknown attribute {name!r}; known: {', '.join(ATTR_KINDS)}")
                 return cond
             comps = [k for k in arg if k in COMPARATORS]
@@ -417,16 +432,9 @@ def load_rule_pack(path: Path | str) -> RulePack:
     ``zoning rules check`` and ``screen`` both call this: whatever loads can be evaluated.
     """
     path = Path(path)
-    if not path.exists():
-        raise InputFileNotFound(f"规则包不存在：{path}", f"rule pack not found: {path}")
-    text = path.read_text(encoding="utf-8")
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark else 0
-        raise RulePackError(f"{path.name} 第 {line} 行 YAML 语法错误", f"{path.name} line {line}: YAML syntax error "
-                            f"({getattr(exc, 'problem', exc)})") from None
+    # UTF-8 or GBK, bounded in size, nesting and alias expansion (a billion-laughs pack is refused, not expanded)
+    text = read_text(path, "规则包", "rule pack", error=RulePackError, max_bytes=MAX_PACK_BYTES)
+    doc = load_yaml(text, path.name, error=RulePackError, max_depth=MAX_CONDITION_DEPTH + 8)
     probs = _Problems(path)
     if not isinstance(doc, dict) or not isinstance(doc.get("rules"), list):
         raise RulePackError(f"{path.name}：需要 name、version 和 rules 列表",
