@@ -17,7 +17,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from pyproj import Geod, Transformer
 
@@ -68,6 +68,13 @@ def true_area(geom) -> float:
         return abs(GEOD.polygon_area_perimeter(xy[:, 0], xy[:, 1])[0])
 
     return sum(ring(p.exterior) - sum(ring(h) for h in p.interiors) for p in _polygons(geom))
+
+
+def geod_noise(geom) -> float:
+    """pyproj.Geod's own absolute noise (m²) on the area of ``geom`` cut to STEP: each edge adds an
+    area ~1e11 m² (edge to equator) that cancels out, leaving ~5e-6 m² of rounding per vertex at
+    27°N (a 2e-7 m² hairline measured 1e-4 m²); 2e-5 m² per vertex is allowed."""
+    return 2e-5 * sum(len(_dense(r)) for p in _polygons(geom) for r in (p.exterior, *p.interiors))
 
 
 def true_length(geom) -> float:
@@ -225,6 +232,7 @@ line_case = st.tuples(edge_pick, st.floats(0.05, 0.95), st.floats(20, 5000), st.
 #: ZONING_TRUTH_SCALE=N runs N times as many random (not derandomized) cases, for a deeper search
 SCALE = int(os.environ.get("ZONING_TRUTH_SCALE", "1"))
 SETTINGS = dict(deadline=None, derandomize=SCALE == 1, database=None,
+                phases=(Phase.explicit, Phase.generate),  # each case screens a batch: no minutes-long shrinking
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 
@@ -275,24 +283,27 @@ def test_polygons_straddling_edges_overlap_areas(world, cases):
         STATS["polygon_sites"] += 1
         site_area = true_area(poly)
         assert r.site.area_m2 == pytest.approx(site_area, rel=1e-6, abs=1e-4)
-        truth = {}
+        truth, noise = {}, {}
         for role in world["roles"]:
             for i in world["trees"][role].query(poly, predicate="intersects"):
-                a = true_area(shapely.intersection(poly, world["stored"][role].geometry.iloc[i]))
+                piece = shapely.intersection(poly, world["stored"][role].geometry.iloc[i])
+                a = true_area(piece)
                 if a > 0:
                     truth[(role, world["ids"][role][i])] = a
+                    noise[(role, world["ids"][role][i])] = geod_noise(piece)
         got = {(h.role, h.id): h for h in r.hits}
         # an overlap under 1 cm² is a touch (zoning.screening.overlay.TOUCH_M2): near it, either way
-        assert {k for k, a in truth.items() if a > 2e-4} <= set(got) <= set(truth), (poly.wkt, set(got) ^ set(truth))
+        assert {k for k, a in truth.items() if a > 2e-4 + noise[k]} <= set(got) <= set(truth), \
+            (poly.wkt, set(got) ^ set(truth))
         for key, h in got.items():
             a = truth[key]
             err_e = abs(h.area_ellipsoidal_m2 - a)
             err_g = abs(h.area_m2 - a)
-            # 1e-4 m²: the 4-decimal rounding, and pyproj.Geod's own noise on a hair-thin piece (~1e-5 m²
-            # at 27°N: its ring areas are differences of numbers ~1e11 m²)
-            assert err_e <= 1e-3 * a + 1e-4, (key, h.area_ellipsoidal_m2, a)
-            assert err_g <= 1e-3 * a + 1e-4, (key, h.area_m2, a)
-            assert abs(h.share * site_area - a) <= 1e-3 * a + 1e-4 + site_area * 5e-7, (key, h.share, a / site_area)
+            # 1e-4 m²: the 4-decimal rounding; plus pyproj.Geod's own noise on the piece (geod_noise)
+            tol = 1e-3 * a + 1e-4 + noise[key]
+            assert err_e <= tol, (key, h.area_ellipsoidal_m2, a)
+            assert err_g <= tol, (key, h.area_m2, a)
+            assert abs(h.share * site_area - a) <= tol + site_area * 5e-7, (key, h.share, a / site_area)
             if a >= 1.0:
                 STATS["max_area_rel_err_ellipsoidal"] = max(STATS["max_area_rel_err_ellipsoidal"], err_e / a)
                 STATS["max_area_rel_err_gk"] = max(STATS["max_area_rel_err_gk"], err_g / a)

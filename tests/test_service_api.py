@@ -284,7 +284,7 @@ def test_site_outside_the_layers(client):
                     422, "outside_layers")
     assert "outside the area of the layer set" in body["message_en"] and "图层范围" in body["message_zh"]
     body = error_of(client.post("/api/v1/screen", json={"site": {"type": "Point", "coordinates": [2.35, 48.85]}}),
-                    422, "site_error")
+                    422, "crs_problem")  # the same code as the text "2.35,48.85" (issue 13 review)
     assert "outside China" in body["message_en"]
 
 
@@ -405,7 +405,7 @@ def test_bearer_token(layers, tmp_path):
     with TestClient(app) as c:
         error_of(c.post("/api/v1/screen", json={"site": POLY}), 401, "unauthorized")
         error_of(c.post("/api/v1/screen", json={"site": POLY}, headers={"Authorization": "Bearer wrong"}), 401,
-                 "unauthorized")
+                 "invalid_token")  # distinct from a missing token (issue 13 review)
         ok = c.post("/api/v1/screen", json={"site": POLY}, headers={"Authorization": "Bearer s3cret"})
         assert ok.status_code == 200
         assert c.get("/api/v1/health").status_code == 200  # monitoring needs no token

@@ -3,6 +3,7 @@ geometry (geodesic area against pyproj.Geod on the corners as drawn) and its att
 under their canonical names; no attribute column is dropped without a warning."""
 import json
 import zipfile
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -35,7 +36,8 @@ def geod_area(rings) -> float:
 
 
 def read_area(geom) -> float:
-    return abs(GEOD.geometry_area_perimeter(geom)[0])
+    """Geodesic area of a read geometry (oriented first: pyproj sums signed ring areas)."""
+    return abs(GEOD.geometry_area_perimeter(shapely.orient_polygons(geom))[0])
 
 
 def gk(points):
@@ -299,3 +301,61 @@ def test_not_a_table_is_refused(tmp_path):
     path.write_text("a,b\n1,2\n", encoding="utf-8")
     with pytest.raises(UnreadableInput, match="no coordinate columns"):
         read_sites(path)
+
+
+# ------------------------------------------------------------------------------------------
+# item 6: the 界址点 table of a polygon site in the result and the reports
+def test_corner_table_in_result_and_reports(tmp_path, catalog):
+    import io
+
+    import docx
+    import jsonschema
+
+    from zoning.api import load_layers, screen
+    from zoning.render.docx_report import render_docx
+    from zoning.render.html_report import render_html
+    from zoning.screening.result import ScreenResult
+
+    to_gk = Transformer.from_crs(4490, 4548, always_xy=True)  # the zone of 118.17E (CM 117E)
+    lonlat = [(118.17, 26.64), (118.172, 26.64), (118.172, 26.642), (118.17, 26.642)]
+    hole = [(118.1705, 26.6405), (118.1705, 26.6410), (118.1710, 26.6410), (118.1710, 26.6405)]
+    lines = ["地块编号,圈号,界址点号,X坐标(m),Y坐标(m)"]
+    n = 0
+    expected = []
+    for ring_no, ring in ((1, lonlat), (2, hole)):
+        for lon, lat in ring:
+            n += 1
+            e, nn = to_gk.transform(lon, lat)
+            lines.append(f"A1,{ring_no},J{n},{nn:.3f},{e:.3f}")
+            expected.append((f"J{n}", ring_no, round(nn, 3), round(e, 3)))
+    path = tmp_path / "jzd.csv"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    result = screen(path, layers=load_layers(catalog.path), crs=4548)[0]
+    site = result.site
+    assert site.corners_crs == "EPSG:4548"
+    got = [(c["point"], c["ring"], c["x"], c["y"]) for c in site.corners]
+    assert [g[:2] for g in got] == [e[:2] for e in expected]
+    assert np.allclose([g[2:] for g in got], [e[2:] for e in expected], atol=0.002)  # mm round trip
+    doc = json.loads(result.to_json())
+    schema = json.loads((Path(__file__).parents[1] / "zoning/schema/result.schema.json").read_text(encoding="utf-8"))
+    jsonschema.validate(doc, schema)
+    old = json.loads(result.to_json())
+    old["site"].pop("corners"), old["site"].pop("corners_crs")
+    assert ScreenResult.from_dict(old).site.corners == []  # older result files still read
+    html = render_html(result)
+    assert "界址点坐标表" in html and f"{expected[5][2]:.3f}" in html and "EPSG:4548" in html
+    assert "Boundary corner points" in render_html(result, lang="en")
+    d = docx.Document(io.BytesIO(render_docx(result)))
+    cells = [c.text for tb in d.tables for row in tb.rows for c in row.cells]
+    assert "J8" in cells and f"{expected[7][3]:.3f}" in cells
+
+
+def test_no_column_is_displaced_silently(tmp_path):
+    path = tmp_path / "two_names.csv"
+    path.write_text("项目名称,lon,lat,name,能耗\n甲,118.30,27.02,乙,5\n", encoding="utf-8")
+    sites = read_sites(path)
+    assert sites["name"].iloc[0] == "乙"  # the canonical column wins
+    assert sites["项目名称"].iloc[0] == "甲" and "项目名称" in warnings_of(sites)  # the alias is kept and named
+    mapped = read_sites(path, fields={"name": "能耗"})
+    assert mapped["name"].iloc[0] == "5" and mapped["name_原列"].iloc[0] == "乙"
+    assert "name_原列" in warnings_of(mapped)

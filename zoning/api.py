@@ -70,7 +70,34 @@ def check_layers(catalog: Catalog | Path | str | None = None, *, engine: str = "
     from zoning.io.checks import check_catalog
 
     cat = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
-    return check_catalog(cat, engine=engine)
+    return check_catalog(cat, engine=engine) + _check_clauses(cat)
+
+
+def _check_clauses(cat: Catalog) -> list:
+    """The catalog's clause library (issue 12): readable, and every unit clause names a known unit."""
+    from zoning.errors import ZoningError
+    from zoning.io.validate import Finding
+    from zoning.screening.clauses import load_clause_library
+
+    if cat.clauses is None:
+        return []
+    name = cat.clauses.name
+    try:
+        library = load_clause_library(cat.clauses)
+    except ZoningError as exc:
+        return [Finding(name, "clauses", "clause library", False, exc.one_line())]
+    out = [Finding(name, "clauses", "clause library", True, f"{len(library.clauses)} clauses, version {library.version}")]
+    units = cat.by_role("control_unit")
+    if units and units[0].path.exists():
+        try:
+            codes = set(load_layer(units[0])["code"].astype(str).str.replace(" ", ""))
+        except ZoningError:
+            return out
+        unknown = sorted({c["unit_code"] for c in library.clauses if c["unit_code"] and c["unit_code"] not in codes})
+        out.append(Finding(name, "clauses", "unit codes", not unknown,
+                           f"unit clauses name unknown units: {', '.join(unknown[:5])}" if unknown else
+                           "every unit clause names a control unit"))
+    return out
 
 
 # ------------------------------------------------------------------------------ screening

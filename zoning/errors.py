@@ -134,3 +134,7 @@ class HistoryError(ZoningError, RuntimeError):
 
 class OutsideLayers(SiteError):
     """A site lies wholly outside the area the layer set covers: nothing can be screened there."""
+
+
+class ClauseLibraryError(ZoningError, ValueError):
+    """A clause library (生态环境准入清单条款库) that cannot be used."""

@@ -171,3 +171,20 @@ def role_name(role: str, lang: str = "zh") -> str:
         zh, en = TOPIC_NAMES[role]
         return en if lang == "en" else zh
     return role
+
+
+# --- access-list clauses (一单元一清单): tiers and statuses --------------------------------------
+PROVINCE_TIER = "省级"
+CITY_TIER = "市级"
+COUNTY_TIER = "县级"
+UNIT_TIER = "单元"
+CLAUSE_TIERS: tuple[str, ...] = (PROVINCE_TIER, CITY_TIER, COUNTY_TIER, UNIT_TIER)
+CLAUSE_TIER_EN = {PROVINCE_TIER: "province", CITY_TIER: "city", COUNTY_TIER: "county", UNIT_TIER: "unit"}
+#: a clause's status at a site: decided by a rule, or left to the reviewer (manual)
+CLAUSE_STATUSES: tuple[str, ...] = ("complies", "violates", "conditional", "manual")
+CLAUSE_STATUS_ZH = {"complies": "符合", "violates": "不符合", "conditional": "有条件", "manual": "需人工核查"}
+CLAUSE_STATUS_EN = {"complies": "complies", "violates": "does not comply", "conditional": "conditional",
+                    "manual": "manual check"}
+#: the clause status a rule outcome decides (a rule that was evaluated and did not fire: complies)
+OUTCOME_CLAUSE_STATUS = {"prohibited": "violates", "conditional": "conditional", "compliant": "complies",
+                         "needs_info": "manual"}

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import errno
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -34,6 +35,22 @@ COMPUTE_OPTIONS = [
                  "--scheduler. All give the same results."),
     click.option("--scheduler", default=None, help="Address of an existing Dask scheduler, e.g. tcp://host:8786."),
 ]
+
+
+class FiniteFloatRange(click.FloatRange):
+    """``click.FloatRange`` that refuses NaN, infinity and overflow (``1e400``) as bad data (exit 2):
+    click itself would accept ``inf`` for ``min=1`` and ``nan`` for any range."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if isinstance(number, float) and not math.isfinite(number):
+            name = param.opts[0] if param is not None and param.opts else "value"
+            raise ZoningError(f"{name} 应为有限数值，而不是 {value!r}", f"{name} must be a finite number, not {value!r}")
+        return number
+
+
+#: ``type=float`` without NaN or infinity
+FINITE_FLOAT = FiniteFloatRange()
 
 
 def compute_options(func):

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from zoning.cli._common import CATALOG_OPTION, ZoningGroup, note
+from zoning.cli._common import CATALOG_OPTION, FiniteFloatRange, ZoningGroup, note
 from zoning.io.catalog import load_catalog
 
 
@@ -16,7 +16,7 @@ def sample() -> None:
 
 @sample.command("build")
 @CATALOG_OPTION
-@click.option("--resolution", type=click.FloatRange(min=10), default=None,
+@click.option("--resolution", type=FiniteFloatRange(min=10), default=None,
               help="Carbon raster pixel size in metres (default 100; 30 builds the benchmark raster only).")
 @click.option("--force", is_flag=True, help="Rebuild even when the files exist.")
 @click.option("--province", "province_dir", type=click.Path(file_okay=False, path_type=Path), default=None,

@@ -48,7 +48,7 @@ def _parse_buffers(ctx, param, text: str) -> tuple[float, ...]:
 @click.option("--reports/--no-reports", default=None,
               help="Write HTML/DOCX reports (default: on for one site, off for a batch).")
 @OVERWRITE_OPTION
-@click.option("--base-year", type=int, default=None, help="First year of the forgone forest sink (default: this year).")
+@click.option("--base-year", type=click.IntRange(1950, 2200), default=None, help="First year of the forgone forest sink (default: this year).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result(s) as JSON on stdout.")
 @click.option("-q", "--quiet", is_flag=True,
               help="Do not print warnings (they stay in result.json and the reports).")

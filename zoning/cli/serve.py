@@ -5,7 +5,7 @@ import os
 
 import click
 
-from zoning.cli._common import CATALOG_OPTION, ENGINE_OPTION
+from zoning.cli._common import CATALOG_OPTION, ENGINE_OPTION, FiniteFloatRange
 
 
 @click.command("serve")
@@ -20,8 +20,10 @@ from zoning.cli._common import CATALOG_OPTION, ENGINE_OPTION
 @click.option("--workers", type=click.IntRange(1, 512), default=None, help="Processes for batch jobs (default: every core).")
 @click.option("--api-workers", type=click.IntRange(1, 64), default=None,
               help="Server processes answering requests, each with the layers loaded (default: every core).")
-@click.option("--max-upload-mb", type=click.FloatRange(0.001, 10_000), default=50.0, show_default=True,
+@click.option("--max-upload-mb", type=FiniteFloatRange(0.001, 10_000), default=50.0, show_default=True,
               help="Largest request body (all uploaded files together), MiB.")
+@click.option("--max-job-mb", type=FiniteFloatRange(0.001, 100_000), default=1024.0, show_default=True,
+              help="Largest upload of a batch job (POST /api/v1/jobs, streamed to disk), MiB.")
 @click.option("--max-sites", type=click.IntRange(1), default=1_000, show_default=True,
               help="Most sites per POST /api/v1/screen (batch jobs take up to 200,000).")
 @click.option("--tmp-dir", type=click.Path(file_okay=False), default=None,
@@ -29,8 +31,8 @@ from zoning.cli._common import CATALOG_OPTION, ENGINE_OPTION
 @ENGINE_OPTION
 @click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]), default="info",
               show_default=True)
-def serve_cmd(host, port, catalog, db, token, workers, api_workers, max_upload_mb, max_sites, tmp_dir, engine,
-              log_level):
+def serve_cmd(host, port, catalog, db, token, workers, api_workers, max_upload_mb, max_job_mb, max_sites, tmp_dir,
+              engine, log_level):
     """Serve the screening pages and the JSON API (http://HOST:PORT/, API docs at /docs)."""
     from zoning.cli._common import raw_terminal
     from zoning.render.maps import basemaps_from_env
@@ -39,7 +41,8 @@ def serve_cmd(host, port, catalog, db, token, workers, api_workers, max_upload_m
     from zoning.engines.pool import default_workers
     from zoning.service import Limits, Settings, serve
 
-    limits = Limits(max_upload_bytes=int(max_upload_mb * 1024 * 1024), max_sites=max_sites)
+    limits = Limits(max_upload_bytes=int(max_upload_mb * 1024 * 1024),
+                    max_job_upload_bytes=int(max_job_mb * 1024 * 1024), max_sites=max_sites)
     settings = Settings(catalog=catalog, db=db, token=token or None, limits=limits, workers=workers,
                         tmp_dir=tmp_dir, engine=engine, basemaps=basemaps_from_env(),
                         api_workers=api_workers or default_workers())

@@ -42,7 +42,7 @@ WRITE_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQU
                 errno.ENAMETOOLONG, errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EEXIST, errno.ENOTEMPTY,
                 errno.EBUSY, errno.EXDEV, errno.EMLINK, errno.ELOOP, errno.ETXTBSY}
 _WRITE_WORDS = re.compile(r"No space left on device|Read-only file system|Permission denied|Disk quota exceeded|"
-                          r"File too large|Input/output error", re.I)
+                          r"File too large|Input/output error|database or disk is full|disk I/O error", re.I)
 
 
 # --- reasons ----------------------------------------------------------------------------------
@@ -64,7 +64,22 @@ def write_failure(exc: BaseException, where: Path | None = None) -> str | None:
                 return None
         return exc.strerror or os.strerror(exc.errno)
     m = _WRITE_WORDS.search(str(exc))
-    return m.group(0) if m else None
+    if m:
+        return m.group(0)
+    if where is not None and _nearly_full(where):  # GDAL/SQLite often report a full disk as something else
+        return os.strerror(errno.ENOSPC)
+    return None
+
+
+#: below this many free bytes a failed write is taken for a full disk
+_FULL_BYTES = 1 << 20
+
+
+def _nearly_full(where: Path) -> bool:
+    try:
+        return shutil.disk_usage(where).free < _FULL_BYTES
+    except OSError:
+        return False
 
 
 #: errno values that are a failed write wherever they come from
@@ -324,6 +339,11 @@ def _swap_in(stage: Path, final: Path) -> None:
 
 
 # --- files ------------------------------------------------------------------------------------
+def _staged(path: Path) -> bool:
+    """True for a path inside a staging folder (written by a :func:`staged_folder` block)."""
+    return any(part.startswith(_STAGE) for part in Path(path).parts[:-1])
+
+
 def check_writable(path: Path, *, overwrite: bool) -> None:
     """Refuse to clobber ``path`` unless ``overwrite``; make sure its folder can be written."""
     path = Path(path)
@@ -365,7 +385,7 @@ def atomic_path(final: Path | str, *, overwrite: bool = True) -> Iterator[Path]:
                     os.replace(tmp, final)
             except Exception as exc:  # noqa: BLE001 - only write failures are turned into a message
                 reason = write_failure(exc, final.parent)
-                if reason is None:
+                if reason is None or _staged(final):  # inside a staging folder: its owner names the output
                     raise
                 raise _problem(final, reason) from None
         finally:
@@ -400,6 +420,12 @@ def check_folder_writable(final: Path | str, *, overwrite: bool, lock: bool = Tr
     if exists and not is_dir:
         raise OutputExists(f"输出路径已存在且不是目录：{final}", f"output path exists and is not a folder: {final}")
     if is_dir:
+        if os.path.ismount(final):
+            raise OutputProblem(f"输出目录 {final} 是一个挂载点：zoning 整体替换输出目录，请在其中指定子目录",
+                                f"output folder {final} is a mount point: zoning replaces output folders whole; "
+                                f"name a folder inside it")
+        if not os.access(final, os.W_OK | os.X_OK):
+            raise OutputProblem(f"输出目录不可写：{final}", f"output folder is not writable: {final}")
         try:
             others = any(p.name != MARKER for p in final.iterdir())
         except OSError as exc:

@@ -79,6 +79,8 @@ class Catalog:
     name: str
     layers: list[LayerSpec]
     rule_pack: Path | None = None
+    #: the access-list clause library (``clauses:``), versioned next to the catalog; None: none
+    clauses: Path | None = None
 
     def by_role(self, role: str) -> list[LayerSpec]:
         return [spec for spec in self.layers if spec.role == role]
@@ -227,8 +229,13 @@ def load_catalog(path: Path | str | None = None) -> Catalog:
     rules = doc.get("rules")
     if rules is not None and (not isinstance(rules, str) or "\x00" in rules):
         raise _bad(path, "rules", "rules 应为规则包文件路径", f"'rules' must be the path of a rule pack, not {rules!r}")
+    clauses = doc.get("clauses")
+    if clauses is not None and (not isinstance(clauses, str) or "\x00" in clauses):
+        raise _bad(path, "clauses", "clauses 应为条款库文件路径", f"'clauses' must be the path of a clause library, "
+                   f"not {clauses!r}")
     return Catalog(path=path.resolve(), name=str(doc.get("name") or path.stem), layers=specs,
-                   rule_pack=(base / rules).resolve() if rules else None)
+                   rule_pack=(base / rules).resolve() if rules else None,
+                   clauses=(base / clauses).resolve() if clauses else None)
 
 
 def load_layer(spec: LayerSpec, *, engine: str = "pyogrio") -> gpd.GeoDataFrame:

@@ -26,6 +26,7 @@ from zoning.geo.crs import (CHINA_LAT, CHINA_LON, GK_ZONE_PREFIX_EPSG, OFFSET_TO
                   crs_label, parse_crs, parse_dms_pair, wgs84_to_bd09, wgs84_to_gcj02)
 from zoning.errors import CRSProblem, InputFileNotFound, SiteError, UnreadableInput
 from zoning.io import tables
+from zoning.io.inputs import path_exists, path_is_dir
 from zoning.io.vector import read_vector, shapefile_encoding
 from zoning.geo.measure import geodesic_area, polygon_ring_areas
 
@@ -68,6 +69,20 @@ def looks_like_coordinates(text: str) -> bool:
 
 
 def _parse_literal(text: str, crs) -> tuple[gpd.GeoDataFrame, str]:
+    try:
+        frame, kind = _parse_literal_values(text, crs)
+    except ValueError as exc:  # "X=1.2.3 Y=4": not a number
+        if isinstance(exc, CRSProblem):
+            raise
+        raise CRSProblem(f"无法解析坐标 {text!r}：{exc}", f"cannot parse coordinates {text!r}: {exc}") from None
+    coords = shapely.get_coordinates(frame.geometry.values)
+    if not np.isfinite(coords).all() or (coords.size and np.abs(coords).max() > MAX_COORDINATE):
+        raise CRSProblem(f"坐标值超出任何坐标系的范围：{text!r}", f"coordinate values beyond any coordinate system: "
+                         f"{text!r}")
+    return frame, kind
+
+
+def _parse_literal_values(text: str, crs) -> tuple[gpd.GeoDataFrame, str]:
     s = text.strip()
     m = _GK_RE.search(s)
     if m:
@@ -171,26 +186,61 @@ def _csv_sites(path: Path) -> tuple[gpd.GeoDataFrame, str, list[str]]:
     x_c, y_c = tables.find_column(df.columns, tables.X_NAMES), tables.find_column(df.columns, tables.Y_NAMES)
     id_c = tables.find_column(df.columns, tables.PART_ID_NAMES)
     ring_c = tables.find_column(df.columns, tables.RING_NAMES)
+    bad: dict[int, tuple[str, str]] = {}  # row position -> (zh, en): that row is an error row, not the file
     if lon_c and lat_c:
-        lon = tables.angle_values(df[lon_c], lon_c, path.name)
-        lat = tables.angle_values(df[lat_c], lat_c, path.name)
+        lon = _column_values(tables.angle_values, df, lon_c, path.name, bad)
+        lat = _column_values(tables.angle_values, df, lat_c, path.name, bad)
         corner_c = tables.find_column(df.columns, tables.CORNER_NAMES)
         if corner_c or ring_c:  # a corner table (拐点编号/经度/纬度): one polygon per site id
             order_c = corner_c or tables.find_column(df.columns, tables.ORDER_NAMES)
-            return _corner_frame(df, id_c, ring_c, order_c, lon, lat, [lon_c, lat_c]), "deg", [lon_c, lat_c]
+            frame = _corner_frame(df, id_c, ring_c, order_c, lon, lat, [lon_c, lat_c])
+            return _mark_corner_errors(frame, df, id_c, bad), "deg", [lon_c, lat_c]
         missing = np.isnan(lon) | np.isnan(lat)
         geoms = [None if m else Point(x, y) for x, y, m in zip(lon, lat, missing)]
         attrs = df.drop(columns=[lon_c, lat_c])
+        if bad:
+            attrs = attrs.assign(_row_error=[bad.get(i) for i in range(len(attrs))])
         return gpd.GeoDataFrame(attrs, geometry=geoms), "deg", [lon_c, lat_c]
     if x_c and y_c:
         order_c = tables.find_column(df.columns, tables.ORDER_NAMES)
-        north = tables.number_values(df[x_c], x_c, path.name)
-        east = tables.number_values(df[y_c], y_c, path.name)
-        return _corner_frame(df, id_c, ring_c, order_c, east, north, [x_c, y_c]), "gk", [x_c, y_c]
+        north = _column_values(tables.number_values, df, x_c, path.name, bad)
+        east = _column_values(tables.number_values, df, y_c, path.name, bad)
+        frame = _corner_frame(df, id_c, ring_c, order_c, east, north, [x_c, y_c])
+        return _mark_corner_errors(frame, df, id_c, bad), "gk", [x_c, y_c]
     raise UnreadableInput(
         f"{path.name}：找不到坐标列。点位需要 lon/lat（经度/纬度）列；界址点需要 X、Y 列（及地块编号、点号）",
         f"{path.name}: no coordinate columns. Points need lon/lat (经度/纬度) columns; boundary corner "
         f"points (界址点) need X and Y columns (plus a site id and point order column)")
+
+
+def _column_values(convert, df: pd.DataFrame, column: str, source: str, bad: dict) -> np.ndarray:
+    """``convert(df[column], …)`` (a tables.*_values reader); a cell it refuses makes its row an
+    entry of ``bad`` (and NaN) instead of refusing the whole file."""
+    try:
+        return convert(df[column], column, source)
+    except UnreadableInput:
+        pass
+    out = np.full(len(df), np.nan)
+    for i in range(len(df)):
+        try:
+            out[i] = convert(df[column].iloc[i:i + 1], column, source)[0]
+        except UnreadableInput as exc:
+            bad.setdefault(i, (f"{source} 第 {i + 1} 个数据行 {column} 列不是数字：{str(df[column].iloc[i])[:60]!r}",
+                               f"{source} data row {i + 1}: column {column} is not a number: "
+                               f"{str(df[column].iloc[i])[:60]!r}"))
+    return out
+
+
+def _mark_corner_errors(frame: gpd.GeoDataFrame, df: pd.DataFrame, id_c, bad: dict) -> gpd.GeoDataFrame:
+    """A corner table's sites any of whose rows was refused become error rows (a polygon missing
+    a corner would be a wrong polygon, not a smaller one)."""
+    if not bad:
+        return frame
+    ids = df[id_c].astype(str).str.strip() if id_c else pd.Series(["S1"] * len(df))
+    by_site: dict[str, tuple[str, str]] = {}
+    for i, message in sorted(bad.items()):
+        by_site.setdefault(str(ids.iloc[i]), message)
+    return frame.assign(_row_error=[by_site.get(str(sid)) for sid in frame["site_id"]])
 
 
 def _corner_frame(df, id_c, ring_c, order_c, xs, ys, coord_cols) -> gpd.GeoDataFrame:
@@ -326,27 +376,126 @@ def _apply_offset(gdf: gpd.GeoDataFrame, datum: str) -> gpd.GeoDataFrame:
     return out.set_crs(STORAGE_EPSG, allow_override=True)
 
 
-def _choose_ids(gdf: gpd.GeoDataFrame, source: str) -> pd.Series:
+#: largest absolute coordinate value accepted (GK eastings with a zone prefix reach 4.6e7)
+MAX_COORDINATE = 1e8
+
+
+def _row_errors(gdf: gpd.GeoDataFrame, label: str) -> dict[int, SiteError]:
+    """Per row: the problem found while reading (``_row_error`` column of a table reader), or a
+    geometry with a non-finite (NaN, infinity, overflow) or absurd coordinate. Keys are positions."""
+    out: dict[int, SiteError] = {}
+    if "_row_error" in gdf.columns:
+        for i, message in enumerate(gdf.pop("_row_error")):
+            if isinstance(message, tuple):
+                out[i] = UnreadableInput(*message)
+    geoms = gdf.geometry.values
+    for i, geom in enumerate(geoms):
+        if i in out or geom is None or geom.is_empty:
+            continue
+        coords = shapely.get_coordinates(geom)
+        if not np.isfinite(coords).all():
+            out[i] = CRSProblem(f"{label} 第 {i + 1} 个站点的坐标不是有限数值（NaN 或无穷大）",
+                                f"{label} site {i + 1}: coordinates are not finite numbers (NaN or infinity)")
+        elif np.abs(coords[:, :2]).max() > MAX_COORDINATE:
+            big = float(np.abs(coords[:, :2]).max())
+            out[i] = CRSProblem(f"{label} 第 {i + 1} 个站点的坐标值 {big:.4g} 超出任何坐标系的范围",
+                                f"{label} site {i + 1}: coordinate value {big:.4g} is beyond any coordinate system")
+    return out
+
+
+_MISSING_IDS = {"", "nan", "none", "null", "<na>", "nat"}
+
+
+def _id_text(value) -> str:
+    """An id as text: missing values (None, NaN, pandas NA, "nan") are "", 3.0 is "3"."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if value != value:
+            return ""
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+    try:
+        if pd.isna(value):
+            return ""
+    except (TypeError, ValueError):
+        pass
+    text = str(value).strip()
+    return "" if text.lower() in _MISSING_IDS else text
+
+
+def _choose_ids(gdf: gpd.GeoDataFrame, source: str, *, on_error: str = "raise") -> tuple[pd.Series, dict]:
+    """Site ids: the id column (or names when they are unique, set by the readers), missing ones
+    generated (S1, S2 … never clashing with a given id). Duplicate ids refuse the file, or, in a
+    batch (``on_error="flag"``), make every row that shares one an error row. Returns (ids, errors)."""
     if "site_id" in gdf.columns:
-        ids = gdf["site_id"]
+        given = gdf["site_id"]
     else:
         col = _find(gdf.columns, ID_COLUMNS)
-        ids = gdf[col] if col else pd.Series([f"S{i}" for i in range(1, len(gdf) + 1)], index=gdf.index)
-    ids = ids.astype(str).str.strip()
-    blank = ids.isin(["", "nan", "None"])
-    ids = ids.where(~blank, pd.Series([f"S{i}" for i in range(1, len(gdf) + 1)], index=gdf.index))
-    dup = ids[ids.duplicated(keep=False)].unique().tolist()
-    if dup:
-        raise _err(f"{source}：站点编号重复 {dup[:5]}；每个站点需要唯一编号",
-                   f"{source}: duplicate site ids {dup[:5]}; every site needs a unique id")
-    return ids
+        given = gdf[col] if col else pd.Series([None] * len(gdf), index=gdf.index)
+    ids = [_id_text(v) for v in given]
+    taken = {i.lower() for i in ids if i}
+    n = 0
+    for k, value in enumerate(ids):
+        if not value:
+            n += 1
+            while f"s{n}" in taken:
+                n += 1
+            ids[k] = f"S{n}"
+            taken.add(f"s{n}")
+    series = pd.Series(ids, index=gdf.index, dtype=object)
+    dup = series[series.duplicated(keep=False)]
+    errors: dict[int, SiteError] = {}
+    if len(dup):
+        if on_error == "raise":
+            shown = dup.unique().tolist()[:5]
+            raise _err(f"{source}：站点编号重复 {shown}；每个站点需要唯一编号",
+                       f"{source}: duplicate site ids {shown}; every site needs a unique id")
+        for value, rows in dup.groupby(dup, sort=False).groups.items():
+            positions = [int(gdf.index.get_loc(r)) for r in rows]
+            where = ", ".join(str(p + 1) for p in positions[:5])
+            for p in positions:
+                errors[p] = _err(f"站点编号 {value!r} 重复（第 {where} 个站点）；每个站点需要唯一编号",
+                                 f"duplicate site id {value!r} (sites {where}); every site needs a unique id")
+    return series, errors
+
+
+def _infer_crs_rows(bounds: pd.DataFrame, xs: np.ndarray, ys: np.ndarray, source: str, on_error: str):
+    """:func:`_infer_crs` for a batch: when the sites together fit no reading (one bad row), the
+    reading that fits some sites wins and the others become error rows (plausibility per site)."""
+    try:
+        return _infer_crs(xs, ys, source)
+    except CRSProblem:
+        if on_error != "flag" or len(bounds) < 2:
+            raise
+        in_deg = ((bounds["minx"] >= CHINA_LON[0]) & (bounds["maxx"] <= CHINA_LON[1])
+                  & (bounds["miny"] >= CHINA_LAT[0]) & (bounds["maxy"] <= CHINA_LAT[1])).to_numpy()
+        if in_deg.any():
+            return CRS.from_epsg(STORAGE_EPSG), "EPSG:4490 (assumed: lon/lat degrees without a CRS)"
+        zones = [_zone_epsg(np.array([a, b])) for a, b in zip(bounds["minx"], bounds["maxx"])]
+        found = pd.Series([z for z in zones if z is not None])
+        if len(found):
+            epsg = int(found.value_counts().index[0])
+            return CRS.from_epsg(epsg), f"EPSG:{epsg} (from the zone prefix of the eastings)"
+        raise
+
+
+_NUMBER_WORDS = re.compile(r"^\s*\(?\s*[-+]?(?:\d[\d.eE+-]*|inf(?:inity)?|nan)\s*[,，\s]\s*[-+]?(?:\d[\d.eE+-]*|"
+                           r"inf(?:inity)?|nan)\s*\)?\s*$", re.I)
+
+
+def _refuse_number_words(text: str) -> None:
+    """A coordinate pair with NaN, infinity or an exponent is refused as such, not as a missing file."""
+    if _NUMBER_WORDS.match(text) and re.search(r"(?i)inf|nan|e", text):
+        raise CRSProblem(f"坐标应为有限的十进制数：{text!r}（不接受 NaN、inf 或指数形式）",
+                         f"coordinates must be finite decimal numbers: {text!r} (no NaN, inf or exponents)")
 
 
 def _check_geometry(geom, sid: str) -> tuple[object, list[str]]:
     """Drop Z, refuse empty/degenerate, repair invalid polygons (or refuse if area changes > 1 %)."""
     warnings: list[str] = []
     if geom is None or geom.is_empty:
-        raise _err(f"站点 {sid} 几何为空", f"site {sid} has an empty geometry")
+        raise _err(f"站点 {sid} 几何为空（没有可用的坐标）", f"site {sid} has an empty geometry (no usable coordinates)")
     if shapely.has_z(geom):
         geom = shapely.force_2d(geom)
         warnings.append("已忽略 Z 坐标 / Z coordinates dropped")
@@ -588,7 +737,7 @@ def _check_plausible(geom, sid: str, original=None, src=None) -> None:
 
 
 def read_sites(source, *, crs=None, engine: str = "pyogrio", layer: str | None = None,
-               on_error: str = "raise", fields=None) -> gpd.GeoDataFrame:
+               on_error: str = "raise", fields=None, allow_paths: bool = True) -> gpd.GeoDataFrame:
     """Read project sites from a file, a GeoDataFrame or a coordinate literal.
 
     Parameters
@@ -601,6 +750,9 @@ def read_sites(source, *, crs=None, engine: str = "pyogrio", layer: str | None =
     fields : mapping, list of ``"CANONICAL=COLUMN"`` or a YAML/JSON mapping file, optional
         Which column holds which attribute, beyond what the headers say (canonical names,
         Chinese names, pinyin initials such as ``XMMC``/``HYDM``, headers with units).
+    allow_paths : bool
+        ``False``: a string is only ever parsed as coordinates, never opened as a file (a service
+        reading text from a client must not reveal or read the server's files).
     on_error : ``"raise"`` or ``"flag"``
         ``"flag"`` keeps unusable sites as rows with an ``error`` message and no geometry
         instead of raising, so a batch is never stopped by one bad site.
@@ -622,12 +774,27 @@ def read_sites(source, *, crs=None, engine: str = "pyogrio", layer: str | None =
         kind = "frame"
     else:
         text = str(source)
+        if not text.strip():
+            raise UnreadableInput("没有给出站点：站点参数为空；请给出站点文件或坐标，如 118.17,26.64",
+                                  "no site given: the site argument is empty; pass a site file or coordinates such "
+                                  "as 118.17,26.64")
         path = Path(text)
-        if not path.exists() and isinstance(source, str) and looks_like_coordinates(text):
+        if not allow_paths:  # text from a client: coordinates only, the file system is never touched
+            if not isinstance(source, str):
+                raise UnreadableInput("站点应为坐标文本", "the site must be coordinate text")
+            exists = False
+            gdf, kind = _parse_literal(text, user_crs)  # "cannot parse coordinates …" if it is not one
+            label = "coordinates"
+        else:
+            exists = path_exists(path)  # never raises: a 300-digit "name" is ENAMETOOLONG, not a crash
+        if not allow_paths:
+            pass
+        elif not exists and isinstance(source, str) and looks_like_coordinates(text):
             gdf, kind = _parse_literal(text, user_crs)
             label = "coordinates"
         else:
-            if not path.exists():
+            if not exists:
+                _refuse_number_words(text)
                 raise InputFileNotFound(f"站点文件不存在：{path}", f"site file not found: {path}")
             label = path.name
             suffix = path.suffix.lower()
@@ -636,7 +803,7 @@ def read_sites(source, *, crs=None, engine: str = "pyogrio", layer: str | None =
                 read_notes += gdf.attrs.pop("notes", [])
             elif suffix in (".kml", ".kmz"):
                 gdf = _read_kml(path, engine)
-            elif suffix in VECTOR_SUFFIXES or suffix == ".zip" or path.is_dir():
+            elif suffix in VECTOR_SUFFIXES or suffix == ".zip" or path_is_dir(path):
                 gdf, more, truncated = _read_vector_source(path, layer, engine)
                 read_notes += more
             else:
@@ -648,7 +815,16 @@ def read_sites(source, *, crs=None, engine: str = "pyogrio", layer: str | None =
         raise _err(f"{label} 中没有站点", f"{label} contains no sites")
 
     gdf = gdf.reset_index(drop=True)
-    gdf["site_id"] = _choose_ids(gdf, label)
+    # per-row problems found while reading (a cell that is not a number, a non-finite or absurd
+    # coordinate, a duplicate id): error rows in a batch, the first one raised otherwise
+    row_errors = _row_errors(gdf, label)
+    gdf["site_id"], id_errors = _choose_ids(gdf, label, on_error=on_error)
+    for i, message in id_errors.items():
+        row_errors.setdefault(i, message)
+    if row_errors and on_error == "raise":
+        raise next(iter(row_errors.values()))
+    if row_errors:
+        gdf.loc[list(row_errors), gdf.geometry.name] = None
     gdf, attr_notes = tables.canonical_attributes(gdf, fields, used=used_columns, truncated=truncated)
     notes: list[str] = read_notes + attr_notes
     file_crs = gdf.crs
@@ -685,7 +861,7 @@ def read_sites(source, *, crs=None, engine: str = "pyogrio", layer: str | None =
             b = valid_geoms.bounds
             xs = np.concatenate([b["minx"].to_numpy(), b["maxx"].to_numpy()])
             ys = np.concatenate([b["miny"].to_numpy(), b["maxy"].to_numpy()])
-            inferred, crs_in = _infer_crs(xs, ys, label)
+            inferred, crs_in = _infer_crs_rows(valid_geoms.bounds, xs, ys, label, on_error)
             gdf = gdf.set_crs(inferred, allow_override=True)
             if inferred.to_epsg() == STORAGE_EPSG:
                 notes.append("未声明坐标系，按 CGCS2000 经纬度处理；若来自高德/腾讯请加 --crs gcj02 / "
@@ -697,7 +873,12 @@ def read_sites(source, *, crs=None, engine: str = "pyogrio", layer: str | None =
             gdf = gdf.set_crs(STORAGE_EPSG, allow_override=True)
 
     out_geoms, warnings, errors = [], [], []
-    for sid, geom, original in zip(gdf["site_id"], gdf.geometry, originals):
+    for i, (sid, geom, original) in enumerate(zip(gdf["site_id"], gdf.geometry, originals)):
+        if i in row_errors:
+            out_geoms.append(None)
+            warnings.append(list(notes))
+            errors.append(row_errors[i].one_line())
+            continue
         try:
             if geom is not None and not geom.is_empty:  # first: a wrong CRS can leave non-finite coordinates
                 _check_plausible(geom, sid, original, src_crs)

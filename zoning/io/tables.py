@@ -23,7 +23,6 @@ import numpy as np
 import pandas as pd
 import yaml
 from shapely.geometry import MultiPolygon, Polygon
-from shapely.geometry.polygon import orient
 
 from zoning.errors import SiteError, UnreadableInput
 
@@ -99,6 +98,8 @@ def frame_from_rows(rows: pd.DataFrame) -> pd.DataFrame:
     """A frame whose header is the first row among the first 20 that names two coordinate
     columns (title rows above it are skipped); the first row when none does."""
     rows = rows.fillna("").astype(str)
+    if rows.empty:  # an empty file: no header row to read
+        raise UnreadableInput("表格为空：没有表头和数据行", "the table is empty: no header and no rows")
     at = 0
     for i in range(min(20, len(rows))):
         if _header_score(rows.iloc[i].tolist()) >= 2:
@@ -225,7 +226,7 @@ def rings_to_geometry(rings: list[list[tuple[float, float]]]):
                 break
         else:
             shells.append((poly, []))
-    polys = [orient(Polygon(shell.exterior.coords, holes), 1.0) for shell, holes in shells]  # shells CCW, holes CW
+    polys = [Polygon(shell.exterior.coords, holes) for shell, holes in shells]  # the points in their given order
     return polys[0] if len(polys) == 1 else MultiPolygon(polys)
 
 
@@ -404,7 +405,9 @@ def canonical_attributes(frame: pd.DataFrame, fields=None, *, used=(), truncated
     taken = set(mapping)
     skip = set(used) | {c for c in frame.columns if str(c).lower() in BOOKKEEPING
                         or norm(c) in PART_ID_NAMES or norm(c) in ORDER_NAMES or norm(c) in RING_NAMES}
-    for col in frame.columns:
+    # columns named exactly by a canonical name first: an alias never displaces them
+    ordered = sorted(frame.columns, key=lambda c: norm(c) not in CANONICAL_ATTRIBUTES)
+    for col in ordered:
         if col in chosen or col in skip or not isinstance(col, str):
             continue
         key = norm(col)
@@ -435,7 +438,12 @@ def canonical_attributes(frame: pd.DataFrame, fields=None, *, used=(), truncated
         if str(col) != new:
             notes.append(f"列 {col} 读作 {new} / column {col} read as {new}")
     clash = [c for c in rename.values() if c in out.columns and c not in rename]
-    out = out.drop(columns=clash).rename(columns=rename)
+    if clash:  # a column already called so, displaced by --field: kept under another name, and said
+        out = out.rename(columns={c: f"{c}_原列" for c in clash})
+        notes.append(f"列 {', '.join(clash)} 已改名为 {', '.join(c + '_原列' for c in clash)}（--field 指定了其他列）/ "
+                     f"column(s) {', '.join(clash)} renamed {', '.join(c + '_原列' for c in clash)} (--field maps "
+                     f"another column)")
+    out = out.rename(columns=rename)
     rest = [c for c in out.columns if c not in rename.values() and c not in skip and str(c).lower() not in BOOKKEEPING
             and c != "geometry"]
     if rest:

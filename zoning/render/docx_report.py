@@ -11,7 +11,9 @@ from docx.shared import Cm, Pt, RGBColor
 from zoning.escape import docx_text as _x
 from zoning.screening.result import ScreenResult
 from zoning.render.carbon_rows import carbon_rows
+from zoning.render.clauses import checklist, clause_table, opinion_text
 from zoning.render.compliance import compliance_rows
+from zoning.render.corners import corner_table
 from zoning.render.labels import STATUS_ZH, dimension_label, fmt_m, outcome_label, role_label, t
 from zoning.render.sizes import area_note, hit_cells, hit_headers, site_size_rows
 
@@ -84,6 +86,21 @@ def render_docx(result: ScreenResult, *, lang: str = "zh", figure_png: bytes | N
         doc.add_heading(_x(t("compliance", lang)), level=2)
         _table(doc, [t("line", lang), t("situation", lang), t("conformity", lang), t("notes", lang)],
                [(c.line, c.situation, c.conformity, "\n".join(c.notes)) for c in compliance_rows(r, lang)])
+        ctable = clause_table(r, lang)
+        if ctable:
+            doc.add_heading(_x(t("clauses", lang)), level=2)
+            doc.add_paragraph(_x(t("clauses_note", lang)))
+            _table(doc, *ctable)
+            todo = checklist(r, lang)
+            if todo:
+                doc.add_heading(_x(t("checklist", lang)), level=3)
+                for line in todo:
+                    doc.add_paragraph(_x(line))
+        if opinion_text(r, lang):
+            doc.add_heading(_x(t("opinion", lang)), level=2)
+            note = doc.add_paragraph()
+            note.add_run(_x(t("opinion_note", lang))).bold = True
+            doc.add_paragraph(_x(opinion_text(r, lang)))
         doc.add_heading(_x(t("rules", lang)), level=2)
         _table(doc, [t(k, lang) for k in ("rule_id", "outcome", "dimension", "message", "citation", "reasons")],
                [(x.id, outcome_label(x.outcome, lang), dimension_label(x.dimension, lang),

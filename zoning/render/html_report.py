@@ -6,7 +6,9 @@ import base64
 from zoning.escape import html_text
 from zoning.screening.result import ScreenResult
 from zoning.render.carbon_rows import carbon_rows
+from zoning.render.clauses import checklist, clause_table, opinion_text
 from zoning.render.compliance import compliance_rows
+from zoning.render.corners import corner_table
 from zoning.render.labels import (STATUS_ZH, dimension_label, fmt_m, outcome_label, role_label, t)
 from zoning.render.sizes import area_note, hit_cells, hit_headers, site_size_rows
 from zoning.vocabulary import OUTCOMES
@@ -72,12 +74,24 @@ def render_html(result: ScreenResult, *, lang: str = "zh", figure_png: bytes | N
     if corners:
         headers, crows_, cnote = corners
         parts.append(f"<h2 id=\"corners\">{L('corners')}</h2><p class=\"small\">{_e(cnote)}</p>"
-                     + _table([_e(h) for h in headers], [tuple(_e(v) for v in row) for row in crows_]))
+                     + _table(headers, [tuple(_e(v) for v in row) for row in crows_]))
     if not r.error:
         rows = [(_e(c.line), _e(c.situation), f"<span class=\"v {_cls(c.outcome)}\">{_e(c.conformity)}</span>",
                  "<br>".join(_e(n) for n in c.notes)) for c in compliance_rows(r, lang)]
         parts.append(f"<h2>{L('compliance')}</h2>" +
                      _table([t("line", lang), t("situation", lang), t("conformity", lang), t("notes", lang)], rows))
+        ctable = clause_table(r, lang)
+        if ctable:
+            cheaders, crows = ctable
+            parts.append(f"<h2 id=\"clauses\">{L('clauses')}</h2><p class=\"small\">{_e(t('clauses_note', lang))}</p>"
+                         + _table(cheaders, [tuple(_e(v) for v in row) for row in crows]))
+            todo = checklist(r, lang)
+            if todo:
+                parts.append(f"<h3>{L('checklist')}</h3><ul class=\"checklist\">"
+                             + "".join(f"<li>{_e(x)}</li>" for x in todo) + "</ul>")
+        if opinion_text(r, lang):
+            parts.append(f"<h2 id=\"opinion\">{L('opinion')}</h2><p class=\"small\"><b>{_e(t('opinion_note', lang))}</b></p>"
+                         f"<p class=\"opinion\">{_e(opinion_text(r, lang))}</p>")
         rrows = [(_e(x.id), f"<span class=\"v {_cls(x.outcome)}\">{_e(outcome_label(x.outcome, lang))}</span>",
                   _e(dimension_label(x.dimension, lang)), _e(x.message_en if lang == "en" else x.message),
                   _e(x.citation), _e("; ".join(x.reasons))) for x in r.rules]

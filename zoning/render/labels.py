@@ -11,6 +11,22 @@ T = {
     "site": ("项目站点", "Site"),
     "site_id": ("站点编号", "Site id"),
     "corners": ("界址点坐标表", "Boundary corner points (界址点)"),
+    "clauses": ("生态环境准入清单条款对照", "Access-list clauses (生态环境准入清单)"),
+    "clauses_note": ("逐条列出站点所涉环境管控单元适用的准入清单条款（省级、市级、县级通用要求及单元自身要求，四个维度）；"
+                     "“符合/不符合/有条件”由所列规则判定，“需人工核查”须由审核人员核查。",
+                     "Every access-list clause that applies to the control units the site touches (province, city "
+                     "and county general requirements and the unit's own, in four dimensions); complies / does not "
+                     "comply / conditional are decided by the rule named, manual checks are left to the reviewer."),
+    "clause_unit": ("单元编码", "Unit"),
+    "clause_tier": ("层级", "Tier"),
+    "clause_number": ("条号", "No."),
+    "clause_text": ("条款内容", "Clause"),
+    "clause_status": ("判定", "Status"),
+    "checklist": ("人工核查清单", "Reviewer's checklist (manual checks)"),
+    "opinion": ("审核意见草稿", "Draft review opinion"),
+    "opinion_note": ("草稿：由系统根据筛查结果自动生成，须经审核人员核实修改，不构成审批意见。",
+                     "DRAFT: generated from the screening result; to be verified and edited by the reviewer; "
+                     "not an approval."),
     "corner_point": ("点号", "Point"),
     "corner_part": ("地块", "Part"),
     "corner_ring": ("圈号", "Ring"),

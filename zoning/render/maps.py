@@ -433,16 +433,33 @@ def _props(frame: gpd.GeoDataFrame, role: str) -> list[dict]:
 
 
 def _raster_overlay(layers: LayerSet, lang: str, max_px: int = 1000) -> dict | None:
-    """The first forest-carbon raster as a coloured PNG (data: URI) in Web Mercator, with its ramp."""
+    """The first forest-carbon raster as a coloured PNG (data: URI) in Web Mercator, with its ramp.
+
+    Drawn once per raster file (path, size, modification time), name and language: every map of
+    a run (and of a service) reuses it."""
     specs = layers.catalog.by_role("forest_carbon")
     if not specs or not specs[0].path.exists():
         return None
+    try:
+        stat = specs[0].path.stat()
+    except OSError:
+        return None
+    try:
+        return dict(_raster_overlay_cached(str(specs[0].path), stat.st_size, stat.st_mtime_ns, specs[0].name,
+                                           specs[0].units, lang, max_px))
+    except (OSError, ValueError, RuntimeError):  # an unreadable raster: its layer status says so; no overlay
+        return None
+
+
+@functools.lru_cache(maxsize=8)
+def _raster_overlay_cached(path_text: str, _size: int, _mtime: int, name: str, spec_units, lang: str,
+                           max_px: int) -> dict:
     import rasterio
     from PIL import Image
     from pyproj import Transformer
     from rasterio.warp import Resampling, calculate_default_transform, reproject
 
-    with rasterio.open(specs[0].path) as src:
+    with rasterio.open(path_text) as src:
         transform, width, height = calculate_default_transform(src.crs, "EPSG:3857", src.width, src.height,
                                                                *src.bounds)
         scale = max(width, height) / max_px
@@ -451,7 +468,7 @@ def _raster_overlay(layers: LayerSet, lang: str, max_px: int = 1000) -> dict | N
         dst = np.full((height, width), np.nan, dtype="float32")
         reproject(rasterio.band(src, 1), dst, dst_transform=transform, dst_crs="EPSG:3857",
                   resampling=Resampling.average, dst_nodata=np.nan, src_nodata=src.nodata)
-        units = src.tags().get("units") or specs[0].units or ""
+        units = src.tags().get("units") or spec_units or ""
     valid = np.isfinite(dst) & (dst > 0)
     vmax = float(np.percentile(dst[valid], 98)) if valid.any() else 1.0
     idx = np.clip(dst / vmax, 0, 1)
@@ -468,7 +485,7 @@ def _raster_overlay(layers: LayerSet, lang: str, max_px: int = 1000) -> dict | N
     tr = Transformer.from_crs(3857, 4326, always_xy=True)
     west, north = tr.transform(transform.c, transform.f)
     east, south = tr.transform(transform.c + transform.a * width, transform.f + transform.e * height)
-    title = specs[0].name if lang != "en" else _cap(role_label("forest_carbon", "en"))
+    title = name if lang != "en" else _cap(role_label("forest_carbon", "en"))
     return {"uri": _data_uri(buf.getvalue(), "image/png"), "bounds": [[south, west], [north, east]], "title": title,
             "min": 0, "max": round(vmax, 1), "units": units, "ramp": RAMP}
 

@@ -248,6 +248,8 @@ def build_sample(out_dir: Path | str, *, admin_path: Path | str, resolution: flo
             path = out_dir / f"{key}.gpkg"
             write_vector(gdf, path, driver="GPKG", layer=key)
             written[key] = path
+        from zoning.sample.clauses import write_sample_clauses  # issue 12: the units' access-list clauses
+        written["clauses"] = write_sample_clauses(unit_gdf, out_dir / "clauses.yaml")
 
     # --- forest carbon raster ------------------------------------------------------------------
     _progress(progress, f"forest carbon raster ({resolution:g} m)")

@@ -19,6 +19,7 @@ from zoning.geo.locate import locate_sites, site_centroids
 from zoning.geo.crs import GEOD
 from zoning.geo.measure import ellipsoidal_areas, geodesic_area, geodesic_length
 from zoning.screening.overlay import DEFAULT_BUFFERS_M, NEAREST_TARGETS, overlay_sites
+from zoning.screening.clauses import draft_opinion, load_clause_library, site_clauses
 from zoning.screening.result import LayerRecord, RuleRecord, ScreenResult, SiteInfo
 from zoning.screening.rules import (Facts, RulePack, apply_rules, load_rule_pack, overall_verdict, possible_verdicts,
                                     undecided_notes)
@@ -263,15 +264,29 @@ def screen(sites, *, catalog: Catalog | Path | str | None = None, layers: LayerS
     sites = locate_sites(sites.assign(warnings=[[] for _ in range(len(sites))]), layers.admin_index())
     sites["warnings"] = given_warnings
     ok = np.array([e is None and g is not None and not g.is_empty for e, g in zip(sites["error"], sites.geometry)])
-    overlays = overlay_sites(sites[ok], layers, buffers_m=tuple(buffers_m)) if ok.any() else []
-    overlay_of = dict(zip(np.flatnonzero(ok), overlays))
+    # one site the geometry engine cannot handle is an error row; the others are screened
+    overlay_of, failed = _per_site(lambda idx: overlay_sites(sites.iloc[idx], layers, buffers_m=tuple(buffers_m)),
+                                   np.flatnonzero(ok))
+    if failed:
+        sites["error"] = [failed.get(i, e) for i, e in enumerate(sites["error"])]
+        ok[list(failed)] = False
     cents = site_centroids(sites)
     areas = np.zeros(len(sites))
     polygonal = np.array([g is not None and not g.is_empty and g.geom_type.endswith("Polygon") for g in sites.geometry])
     if polygonal.any():
         areas[polygonal] = ellipsoidal_areas(sites.geometry[polygonal])
-    carbon = _carbon_sections(sites, ok, layers, overrides, base_year or datetime.date.today().year)
-    coverage = site_coverage(sites.geometry.values, ok, layers)
+    try:
+        carbon = _carbon_sections(sites, ok, layers, overrides, base_year or datetime.date.today().year)
+    except ZoningError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - carbon is one section of a result: say why it is missing
+        from zoning.carbon.density import carbon_unavailable
+
+        carbon = {int(i): carbon_unavailable("failed", internal_reason(exc)) for i in np.flatnonzero(ok)}
+    geoms_all = sites.geometry.values
+    by_site, _ = _per_site(lambda idx: site_coverage(geoms_all[idx], np.ones(len(idx), bool), layers),
+                           np.flatnonzero(ok))
+    coverage = [by_site.get(i, {}) for i in range(len(sites))]
     for i, ov in overlay_of.items():  # one answer to "is the site covered", measured on the stored geometry
         cov = coverage[i].get(COVERAGE_DEFAULT)
         if cov is not None and cov.status != "unknown":
@@ -287,11 +302,46 @@ def screen(sites, *, catalog: Catalog | Path | str | None = None, layers: LayerS
         row["geometry"] = geoms[i]
         row["_area_m2"] = float(areas[i])
         row["_coverage"] = coverage[i]
-        results.append(_screen_one(row, cent_list[i], overlay_of.get(i), layers, pack, overrides,
-                                   list(buffers_m), carbon.get(i)))
+        try:
+            results.append(_screen_one(row, cent_list[i], overlay_of.get(i), layers, pack, overrides,
+                                       list(buffers_m), carbon.get(i)))
+        except ZoningError as exc:
+            results.append(_error_result(row, cent_list[i], layers, pack, exc.one_line(), list(buffers_m)))
+        except Exception as exc:  # noqa: BLE001 - one site's failure is its error row, never the batch's end
+            results.append(_error_result(row, cent_list[i], layers, pack, internal_reason(exc), list(buffers_m)))
         if progress:
             progress(i + 1, total)
     return results
+
+
+def internal_reason(exc: BaseException) -> str:
+    """The error-row text of a failure zoning did not foresee (a bug: the rest of the batch goes on)."""
+    from zoning.escape import terminal_text
+
+    detail = " ".join(terminal_text(str(exc)).split())[:160]
+    return (f"内部错误，此站点无法筛查（请报告）/ internal error, this site could not be screened (please report): "
+            f"{type(exc).__name__}: {detail}")
+
+
+def _per_site(func, idx: np.ndarray) -> tuple[dict[int, Any], dict[int, str]]:
+    """``func(positions) -> list`` over all ``idx`` at once; if that fails (one geometry the engine
+    cannot handle), over each position alone. Returns (position -> value, position -> error text)."""
+    if not len(idx):
+        return {}, {}
+    try:
+        return dict(zip((int(i) for i in idx), func(idx))), {}
+    except ZoningError:
+        raise
+    except Exception:  # noqa: BLE001 - find the site(s) at fault
+        out, failed = {}, {}
+        for i in idx:
+            try:
+                out[int(i)] = func(np.array([i]))[0]
+            except ZoningError as exc:
+                failed[int(i)] = exc.one_line()
+            except Exception as exc:  # noqa: BLE001
+                failed[int(i)] = internal_reason(exc)
+        return out, failed
 
 
 def _carbon_sections(sites, ok, layers: LayerSet, overrides: dict, base_year: int) -> dict[int, dict]:
@@ -439,20 +489,40 @@ def _screen_one(row, cent, ov, layers: LayerSet, pack: RulePack, overrides: dict
     if layers.synthetic or pack.synthetic:
         warnings.append("本结果使用了合成示例图层/规则，仅供演示，不能作为审批依据 / made with SYNTHETIC sample "
                         "layers or rules: for demonstration only, not a basis for approval")
+    units = [{"code": str(h.props.get("code") or h.id), "name": _text_or_none(h.props.get("name")) or h.name,
+              "class": h.cls, "county_code": _text_or_none(h.props.get("county_code"))}
+             for h in hits if h.role == "control_unit"]
+    library = _clause_library(layers)
+    if library is None and getattr(layers.catalog, "clauses", None) is not None:
+        warnings_extra = [f"图层目录指定的条款库不存在：{layers.catalog.clauses}（运行 zoning sample build 生成示例条款库）/ "
+                          f"the catalog's clause library is missing: {layers.catalog.clauses}"]
+    else:
+        warnings_extra = []
+    clauses = site_clauses(library, units, {o.rule.id: o.outcome for o in fired}, {r.id for r in pack.rules})
+    opinion = draft_opinion(site_id=str(row["site_id"]), name=attrs.get("name"),
+                            verdict=verdict, units=units, clauses=clauses, library=library,
+                            synthetic=bool(layers.synthetic or pack.synthetic or (library and library.synthetic)))
     return ScreenResult(
+        clauses=clauses, opinion=opinion,
         site_id=str(row["site_id"]), verdict=verdict, rules=rules, hits=hits,
         nearest=ov.nearest,
         buffers=sorted(ov.buffers, key=lambda b: (b.ring_m, b.distance_m)),
         buffer_rings_m=[float(b) for b in sorted(buffers)],
         layers=layer_records,
         rule_pack={"name": pack.name, "version": pack.version, "synthetic": pack.synthetic},
-        crs_used=f"EPSG:{ov.crs_used}", warnings=warnings,
+        crs_used=f"EPSG:{ov.crs_used}", warnings=warnings + warnings_extra,
         inputs={k: v for k, v in attrs.items()}, derived={k: _clean(v) for k, v in derived.items()},
         site=_site_info(row, cent, ov), synthetic_layers=layers.synthetic, carbon=carbon,
         verdict_reasons=verdict_reasons,
         possible_verdicts=possible_verdicts((o.outcome, o.possible_outcomes) for o in fired)
         if overall_verdict(fired) == "needs_info" else [],
     )
+
+
+def _clause_library(layers: LayerSet):
+    """The catalog's clause library, or None when it names none."""
+    path = getattr(layers.catalog, "clauses", None)
+    return load_clause_library(path) if path is not None and Path(path).exists() else None
 
 
 def _coverage_warnings(reach: Cover | None, hint: tuple[str, str]) -> list[str]:

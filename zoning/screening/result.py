@@ -123,6 +123,12 @@ class ScreenResult:
     schema_version: str = SCHEMA_VERSION
     #: key of the stored screening in the service's history (``zoning serve``); None elsewhere
     id: str | None = None
+    #: the access-list clauses of every control unit the site touches (一单元一清单), each
+    #: {unit_code, tier, dimension, number, text, status, rule_id}; status complies | violates |
+    #: conditional (decided by rule_id) or manual (需人工核查); [] without a clause library
+    clauses: list[dict] = field(default_factory=list)
+    #: 审核意见草稿: {draft: true, zh, en, clause_library}; None for error rows and older results
+    opinion: dict | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -236,6 +242,18 @@ def check_result_dict(d) -> None:
         x0, y0, x1, y1 = geom.bounds
         if not (-180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90):
             raise ValueError("site.wkt lies outside lon/lat degrees")
+    from zoning.vocabulary import CLAUSE_STATUSES, CLAUSE_TIERS, DIMENSIONS
+    for i, c in enumerate(d.get("clauses") or []):
+        if not (isinstance(c, dict) and c.get("status") in CLAUSE_STATUSES and c.get("tier") in CLAUSE_TIERS
+                and c.get("dimension") in DIMENSIONS and isinstance(c.get("text"), str)
+                and isinstance(c.get("unit_code"), str) and isinstance(c.get("number"), str)
+                and (c.get("rule_id") is None or isinstance(c.get("rule_id"), str))):
+            raise ValueError(f"clauses[{i}] is not a clause record (unit_code, tier, dimension, number, text, status, "
+                             f"rule_id)")
+    opinion = d.get("opinion")
+    if opinion is not None and not (isinstance(opinion, dict) and opinion.get("draft") is True
+                                    and isinstance(opinion.get("zh"), str) and isinstance(opinion.get("en"), str)):
+        raise ValueError("opinion must be a draft with zh and en texts")
     for i, c in enumerate(d["site"].get("corners") or []):
         if not (isinstance(c, dict) and isinstance(c.get("point"), str) and _type_ok(c.get("x"), "float")
                 and _type_ok(c.get("y"), "float") and _type_ok(c.get("part"), "int") and _type_ok(c.get("ring"), "int")):

@@ -113,6 +113,13 @@ class Rule:
             self._compiled = (compile_condition(self.scope), compile_condition(self.when))
         return self._compiled
 
+    def __getstate__(self) -> dict:
+        """Pickle without the compiled closures (they cannot be pickled; recompiled on first use):
+        a pack that has screened once must still reach a process pool (forkserver/spawn)."""
+        state = dict(self.__dict__)
+        state.pop("_compiled", None)
+        return state
+
 
 @dataclass
 class RulePack:

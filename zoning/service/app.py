@@ -34,6 +34,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import python_multipart  # noqa: F401  (FastAPI's form parser: fail at start, not at the first upload)
 import shapely
@@ -42,14 +43,15 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Red
 from starlette.concurrency import run_in_threadpool
 
 from zoning._version import __version__
-from zoning.api import explore, load_layers, screen
+from zoning.api import explore, load_layers, read_sites, screen
 from zoning.errors import (AttributeProblem, NotFound, OutsideLayers, RequestProblem, SiteError, UnsafeUpload,
                            UploadTooLarge, ZoningError)
 from zoning.render.compliance import compliance_rows
 from zoning.render.carbon_rows import carbon_rows
 from zoning.render.labels import outcome_label, role_label, t
 from zoning.screening.result import ScreenResult
-from zoning.service.errors import error_body, error_response, install
+from zoning.io.sites import MAX_COORDINATE
+from zoning.service.errors import _one_line, error_body, error_response, install
 from zoning.service.history import History
 from zoning.service.jobs import JobRunner
 from zoning.service.pages import csp, labels, lang_of, new_nonce, render, static_file, tile_hosts, with_nonce
@@ -150,12 +152,58 @@ def _split_error(text: str | None) -> tuple[str, str]:
     return zh.removeprefix("错误：").strip(), (en or zh).strip()
 
 
+#: deepest nesting of arrays/objects in a JSON body (a MultiPolygon nests 4 levels, a FeatureCollection 7)
+MAX_JSON_DEPTH = 64
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _loads(raw: bytes, what_zh: str, what_en: str):
+    """A JSON document, or a 400 ``invalid_json``: not UTF-8, not JSON, NaN/Infinity, too deep."""
+    try:
+        text = raw.decode("utf-8")
+        depth = deepest = 0
+        in_string = escaped = False
+        for ch in text:  # bracket depth before parsing: 100,000 '[' must not reach the recursive parser
+            if in_string:
+                if escaped:
+                    escaped = False
+                elif ch == "\\":
+                    escaped = True
+                elif ch == '"':
+                    in_string = False
+            elif ch == '"':
+                in_string = True
+            elif ch in "[{":
+                depth += 1
+                if depth > MAX_JSON_DEPTH:
+                    raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels")
+            elif ch in "]}":
+                depth -= 1
+        return json.loads(text, parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        detail = _one_line(str(exc))[:200]
+        err = RequestProblem(f"{what_zh}不是有效的 JSON（{detail}）", f"{what_en} is not valid JSON ({detail})")
+        err.code = "invalid_json"
+        raise err from None
+
+
+def _check_coordinates(geoms) -> None:
+    coords = shapely.get_coordinates([g for g in geoms if g is not None])
+    if coords.size and (not np.isfinite(coords).all() or np.abs(coords).max() > MAX_COORDINATE):
+        raise RequestProblem("坐标值无效：超出任何坐标系的范围（或不是有限数）",
+                             "invalid coordinates: beyond the range of any coordinate system (or not finite)")
+
+
 def _site_frame(site, crs):
     """A GeoJSON geometry, Feature or FeatureCollection (or a coordinate string) as sites."""
     if isinstance(site, str):
         if not site.strip() or len(site) > 100_000:
             raise RequestProblem("site 为空或过长", "'site' is empty or too long")
-        return site.strip(), crs, False
+        # text from a client is coordinates or 界址点 only: never opened as a path on the server
+        return read_sites(site.strip(), crs=crs, on_error="raise", allow_paths=False), None, False
     if not isinstance(site, dict) or not isinstance(site.get("type"), str):
         raise RequestProblem("site 应为 GeoJSON 几何、Feature 或 FeatureCollection（或坐标字符串）",
                              "'site' must be a GeoJSON geometry, Feature or FeatureCollection (or a coordinate string)")
@@ -181,12 +229,22 @@ def _site_frame(site, crs):
         p = f.get("properties") or {}
         if not isinstance(p, dict):
             raise RequestProblem(f"第 {i} 个要素的 properties 应为对象", f"feature {i}: 'properties' must be an object")
+        _scalar_values(p, f"feature {i} properties" if many else "properties")
         if "id" in f and "id" not in p:
             p = {**p, "id": f["id"]}
         geoms.append(geom)
         props.append(p)
     declared = crs
-    legacy = (site.get("crs") or {}).get("properties", {}).get("name") if isinstance(site.get("crs"), dict) else None
+    _check_coordinates(geoms)
+    legacy = site.get("crs")
+    if legacy is not None and not (isinstance(legacy, dict) and isinstance(legacy.get("properties"), dict)):
+        raise RequestProblem("GeoJSON 的 crs 成员应为 {\"type\": \"name\", \"properties\": {\"name\": \"EPSG:4490\"}}",
+                             "the GeoJSON member 'crs' must be {\"type\": \"name\", \"properties\": "
+                             "{\"name\": \"EPSG:4490\"}}")
+    legacy = legacy["properties"].get("name") if legacy is not None else None
+    if legacy is not None and not isinstance(legacy, str):
+        raise RequestProblem("GeoJSON 的 crs.properties.name 应为字符串，例如 \"EPSG:4490\"",
+                             "the GeoJSON member crs.properties.name must be a string such as \"EPSG:4490\"")
     frame_crs = None
     if declared is None:
         if legacy and "CRS84" not in legacy.upper():
@@ -205,8 +263,18 @@ def _check_attributes(value) -> dict:
                              "'attributes' must be an object, e.g. {\"industry\": \"C2614\"}")
     from zoning.screening.attributes import parse_mapping
 
+    _scalar_values(value, "attributes")
     parse_mapping(value)  # unknown keys and bad values are refused here with the list of keys
     return value
+
+
+def _scalar_values(mapping: dict, where: str) -> None:
+    """Attribute values are text, numbers, true/false or null: an object or a list is refused by name."""
+    for key, v in mapping.items():
+        if isinstance(v, (dict, list)):
+            raise AttributeProblem(f"{where} 中 {str(key)[:60]} 的值应为文本、数字或 true/false，不能是对象或列表",
+                                   f"{where}: the value of {str(key)[:60]!r} must be text, a number or true/false, "
+                                   f"not an object or a list")
 
 
 def _crs_value(value):
@@ -218,6 +286,14 @@ def _crs_value(value):
     return str(value)
 
 
+def _with_geometry(r: ScreenResult) -> ScreenResult:
+    """The site files (GPKG, zipped SHP) exist only for a site with a geometry: both answer alike."""
+    if not r.site.wkt:
+        raise NotFound("此记录没有站点几何（无法筛查的站点），没有站点文件可下载",
+                       "this screening has no site geometry (a site that could not be screened): no site file")
+    return r
+
+
 def _download(content: bytes, filename: str, media: str) -> Response:
     ascii_name = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in filename)
     disp = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
@@ -227,15 +303,18 @@ def _download(content: bytes, filename: str, media: str) -> Response:
 class BodyLimit:
     """Refuses request bodies over the limit while they stream in (pure ASGI, before any parsing)."""
 
-    def __init__(self, app, limit: int):
-        self.app, self.limit = app, limit
+    def __init__(self, app, limit: int, job_limit: int | None = None):
+        self.app, self.default, self.job_limit = app, limit, job_limit or limit
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        # a batch job has its own (larger) limit; everything else the request limit
+        limit = self.job_limit if scope.get("method") == "POST" and scope.get("path") == f"{API}/jobs" \
+            else self.default
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit + 64 * 1024:
-            return await self._refuse(send)
+        if declared is not None and declared.isdigit() and int(declared) > limit + 64 * 1024:
+            return await self._refuse(send, limit)
         seen = 0
         refused = False
 
@@ -244,7 +323,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.limit + 64 * 1024:  # multipart framing on top of the files
+                if seen > limit + 64 * 1024:  # multipart framing on top of the files
                     refused = True
                     raise UploadTooLarge("请求体过大", "request body too large")
             return message
@@ -253,11 +332,11 @@ class BodyLimit:
             return await self.app(scope, limited, send)
         except UploadTooLarge:
             if refused:
-                return await self._refuse(send)
+                return await self._refuse(send, limit)
             raise
 
-    async def _refuse(self, send):
-        mib = self.limit / 1024 / 1024
+    async def _refuse(self, send, limit: int):
+        mib = limit / 1024 / 1024
         body = json.dumps(error_body(
             "too_large", f"上传内容超过 {mib:,.0f} MiB 上限", f"the upload exceeds the limit of {mib:,.0f} MiB"),
             ensure_ascii=False).encode("utf-8")
@@ -284,7 +363,8 @@ def create_app(settings: Settings | None = None, *, layers=None, history: Histor
                               "Errors are JSON {error, message_zh, message_en} with a 4xx status.")
     app.state.service = svc
     install(app)
-    app.add_middleware(BodyLimit, limit=settings.limits.max_upload_bytes)
+    app.add_middleware(BodyLimit, limit=settings.limits.max_upload_bytes,
+                       job_limit=settings.limits.max_job_upload_bytes)
 
     @app.middleware("http")
     async def guard(request: Request, call_next):
@@ -293,11 +373,16 @@ def create_app(settings: Settings | None = None, *, layers=None, history: Histor
         request.state.lang = lang_of(request.query_params.get("lang"))
         path = request.url.path
         if settings.token and not path.startswith(OPEN_PATHS) and not _authorised(request, settings.token):
-            if path.startswith(API) or request.method != "GET":
+            if path.startswith(API) or path == "/openapi.json" or request.method != "GET":
                 from zoning.errors import AuthRequired
 
-                response = error_response(AuthRequired(
-                    "需要访问令牌（Authorization: Bearer …）", "a bearer token is required (Authorization: Bearer …)"))
+                if _token_given(request):  # a token that is wrong is not a token that is missing
+                    exc = AuthRequired("访问令牌无效", "invalid token: the bearer token given is not the server's")
+                    exc.code = "invalid_token"
+                else:
+                    exc = AuthRequired("需要访问令牌（Authorization: Bearer …）",
+                                       "a bearer token is required (Authorization: Bearer …)")
+                response = error_response(exc)
             else:
                 response = _login_page(request, status=401)
         else:
@@ -324,7 +409,8 @@ def create_app(settings: Settings | None = None, *, layers=None, history: Histor
     def index(request: Request):
         lang = request.state.lang
         verdicts = {o: outcome_label(o, lang) for o in (*OUTCOMES, None)}
-        verdicts["error"] = verdicts.pop(None)
+        verdicts.pop(None)
+        verdicts["error"] = labels(lang)["not_screened"]  # a row that could not be screened
         return page(request, render("index.html", L=labels(lang), lang=lang, other="en" if lang == "zh" else "zh",
                                     verdicts=verdicts, nonce=request.state.nonce, catalog=svc.layers.catalog.name,
                                     rule_pack=f"{svc.rule_pack.name} v{svc.rule_pack.version}",
@@ -343,7 +429,9 @@ def create_app(settings: Settings | None = None, *, layers=None, history: Histor
         doc = json.loads(row["result"])
         return page(request, render(
             "screening.html", L=labels(lang), R=lambda k: t(k, lang), lang=lang, other="en" if lang == "zh" else "zh",
-            nonce=request.state.nonce, r=r, key=key, row=row, verdict_label=outcome_label(r.verdict, lang),
+            nonce=request.state.nonce, r=r, key=key, row=row,
+            verdict_label=labels(lang)["not_screened"] if r.error else outcome_label(r.verdict, lang),
+            error_text=_split_error(r.error)[1 if lang == "en" else 0] if r.error else "",
             compliance=compliance_rows(r, lang) if not r.error else [], carbon=carbon_rows(r.carbon, lang),
             clauses=doc.get("clauses") or [], role_label=lambda role: role_label(role, lang),
             outcome_label=lambda o: outcome_label(o, lang), opinion=doc.get("opinion")))
@@ -403,12 +491,7 @@ def create_app(settings: Settings | None = None, *, layers=None, history: Histor
 
     async def _screen_json(request: Request):
         raw = await request.body()
-        try:
-            doc = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
-            err = RequestProblem(f"请求体不是有效的 JSON（{exc}）", f"the request body is not valid JSON ({exc})")
-            err.code = "invalid_json"
-            raise err from None
+        doc = _loads(raw, "请求体", "the request body")
         if not isinstance(doc, dict):
             raise RequestProblem("请求体应为 JSON 对象 {\"site\": …, \"attributes\": {…}}",
                                  "the request body must be a JSON object {\"site\": …, \"attributes\": {…}}")
@@ -421,11 +504,13 @@ def create_app(settings: Settings | None = None, *, layers=None, history: Histor
                                  "missing 'site' (a GeoJSON geometry, Feature or FeatureCollection)")
         attributes = _check_attributes(doc.get("attributes"))
         crs = _crs_value(doc.get("crs"))
-        sites, crs, many = _site_frame(doc["site"], crs)
-        if not isinstance(sites, str):
-            check_size(sites, settings.limits)
+        sites, site_crs, many = _site_frame(doc["site"], crs)
+        check_size(sites, settings.limits)
+        if not many and "crs_in" not in sites.columns:  # one site: its own error, with its own class and code
+            sites = await run_in_threadpool(read_sites, sites, crs=site_crs, on_error="raise")
+            site_crs = None
         inputs = {"attributes": attributes, "crs": crs, "site": doc["site"] if len(raw) <= 1_000_000 else "(large)"}
-        out = await run_in_threadpool(svc.screen_and_store, sites, attributes=attributes, crs=crs, source="json",
+        out = await run_in_threadpool(svc.screen_and_store, sites, attributes=attributes, crs=site_crs, source="json",
                                       inputs=inputs, single=not many)
         return JSONResponse(out if many or len(out) > 1 else out[0])
 
@@ -447,10 +532,7 @@ def create_app(settings: Settings | None = None, *, layers=None, history: Histor
             if value.strip():
                 attributes[key] = value.strip()
         if form.get("attributes"):
-            try:
-                extra = json.loads(str(form.get("attributes")))
-            except ValueError:
-                raise RequestProblem("attributes 字段不是有效的 JSON", "the 'attributes' field is not valid JSON") from None
+            extra = _loads(str(form.get("attributes")).encode("utf-8"), "attributes 字段", "the 'attributes' field")
             attributes.update(_check_attributes(extra))
         _check_attributes(attributes)
         return attributes, _crs_value(form.get("crs")), (str(form.get("layer")) if form.get("layer") else None)
@@ -460,8 +542,13 @@ def create_app(settings: Settings | None = None, *, layers=None, history: Histor
         if not files:
             raise RequestProblem("没有收到文件（multipart 字段 file）", "no file received (multipart field 'file')")
         folder = svc.new_folder(kind)
+        limits = settings.limits
+        if kind == "job":  # a job's own upload limit (and room to unpack it)
+            limits = dataclasses.replace(limits, max_upload_bytes=limits.max_job_upload_bytes,
+                                         max_unpacked_bytes=max(limits.max_unpacked_bytes,
+                                                                2 * limits.max_job_upload_bytes))
         try:
-            return await save_files(files, folder, settings.limits)
+            return await save_files(files, folder, limits)
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
@@ -528,7 +615,7 @@ def create_app(settings: Settings | None = None, *, layers=None, history: Histor
         from zoning.io.vector import write_vector
         from zoning.render.summary import summary_geoframe
 
-        r = svc.result(key)
+        r = _with_geometry(svc.result(key))
 
         def build() -> bytes:
             folder = svc.new_folder("gpkg")
@@ -548,9 +635,7 @@ def create_app(settings: Settings | None = None, *, layers=None, history: Histor
 
         if encoding not in ("utf-8", "gbk"):
             raise RequestProblem("encoding 应为 utf-8 或 gbk", "encoding must be utf-8 or gbk")
-        r = svc.result(key)
-        if not r.site.wkt:
-            raise NotFound("此记录没有站点几何（无法筛查的站点）", "this screening has no site geometry (an error row)")
+        r = _with_geometry(svc.result(key))
 
         def build() -> bytes:
             folder = svc.new_folder("shp")
@@ -640,9 +725,9 @@ def create_app(settings: Settings | None = None, *, layers=None, history: Histor
         return {"status": "ok" if all(s["status"] in ("ok", "partial") or s["role"] == "program" for s in statuses)
                 else "degraded",
                 "zoning_version": __version__, "layer_set": svc.layers.catalog.name,
-                "catalog": str(svc.layers.catalog.path), "synthetic": svc.layers.synthetic,
+                "catalog": Path(str(svc.layers.catalog.path)).name, "synthetic": svc.layers.synthetic,
                 "rule_pack": {"name": svc.rule_pack.name, "version": svc.rule_pack.version},
-                "layers": statuses, "history": {"dialect": svc.history.dialect, "url": svc.history.label,
+                "layers": statuses, "history": {"dialect": svc.history.dialect, "database": svc.history.name,
                                                 "schema_version": svc.history.version()},
                 "uptime_s": round(time.time() - svc.started, 1)}
 
@@ -651,6 +736,11 @@ def create_app(settings: Settings | None = None, *, layers=None, history: Histor
         return PlainTextResponse("", status_code=204)
 
     return app
+
+
+def _token_given(request: Request) -> bool:
+    given = request.headers.get("authorization", "")
+    return bool(given.strip()) or bool(request.cookies.get("zoning_token"))
 
 
 def _authorised(request: Request, token: str) -> bool:

@@ -58,8 +58,21 @@ def _one_line(text: str, limit: int = 600) -> str:
     return re.sub(r"\s+", " ", str(text)).strip()[:limit]
 
 
+_CRS_OPTION = re.compile(r"--crs(?:\s+([\w:.-]+))?")
+
+
+def api_words(text: str, lang: str) -> str:
+    """The library's CLI wording as the API's: ``--crs 4548`` is the request's ``crs`` field
+    (the form field, or ``--crs`` on the command line)."""
+    def sub(m: re.Match) -> str:
+        if m.group(1):
+            return f'crs "{m.group(1)}"'
+        return "crs 字段" if lang == "zh" else "the crs field"
+    return _CRS_OPTION.sub(sub, str(text))
+
+
 def error_body(code: str, zh: str, en: str) -> dict:
-    return {"error": code, "message_zh": _one_line(zh), "message_en": _one_line(en)}
+    return {"error": code, "message_zh": _one_line(api_words(zh, "zh")), "message_en": _one_line(api_words(en, "en"))}
 
 
 def error_response(exc: BaseException) -> JSONResponse:

@@ -135,12 +135,22 @@ def safe_url(url: str) -> str:
         return url.split("://", 1)[0] + "://…"
 
 
+#: the databases the history schema and its migrations are written and tested for
+SUPPORTED_SCHEMES = ("sqlite", "postgresql")
+
+
 class History:
     """The history database. Thread-safe (one SQLAlchemy engine, a connection per call)."""
 
     def __init__(self, url: str):
         self.url = normalise_url(url)
         self.label = safe_url(self.url)
+        scheme = self.url.split("://", 1)[0].split("+", 1)[0].lower()
+        if scheme not in SUPPORTED_SCHEMES:
+            raise HistoryError(f"历史数据库地址无效：不支持 {scheme or '（无）'}；支持 SQLite（文件路径或 sqlite:///…）和 "
+                               f"PostgreSQL（postgresql://…）",
+                               f"invalid history database URL: {scheme or '(none)'!r} is not supported; use SQLite "
+                               f"(a file path or sqlite:///…) or PostgreSQL (postgresql://…)")
         if self.url.startswith("postgresql+psycopg") and importlib.util.find_spec("psycopg") is None:
             raise HistoryError("PostgreSQL 历史数据库需要 psycopg：pip install 'psycopg[binary]'",
                                "a PostgreSQL history database needs psycopg: pip install 'psycopg[binary]'")
@@ -162,6 +172,15 @@ class History:
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
+
+    @property
+    def name(self) -> str:
+        """The database's name only (SQLite: the file's base name), never a path, host or password."""
+        try:
+            database = make_url(self.url).database or ""
+        except Exception:  # noqa: BLE001
+            database = ""
+        return database.replace("\\", "/").rsplit("/", 1)[-1] or ":memory:"
 
     # -- schema --------------------------------------------------------------------------------
     def version(self) -> int:

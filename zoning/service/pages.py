@@ -72,6 +72,10 @@ L = {
     "clause_no": ("序号", "No."), "clause_text": ("条款", "Clause"), "clause_status": ("状态", "Status"),
     "no_clauses": ("本结果未附准入清单条款原文；下表列出判定所依据的规则。",
                    "This result carries no access-list clause texts; the rules it was decided by are below."),
+    "not_screened": ("无法筛查", "Could not be screened"),
+    "not_screened_rules": ("此站点无法筛查，没有评估任何规则；请按上方原因修正后重新提交。",
+                           "This site could not be screened: no rule was evaluated; fix the reason above and "
+                           "submit it again."),
     "downloads": ("下载", "Downloads"),
     "dl_html": ("报告（HTML）", "Report (HTML)"), "dl_docx": ("报告（Word DOCX）", "Report (Word DOCX)"),
     "dl_gpkg": ("站点（GeoPackage）", "Site (GeoPackage)"), "dl_shp": ("站点（Shapefile，zip）", "Site (Shapefile, zip)"),

@@ -17,6 +17,8 @@ class Limits:
 
     #: bytes of one request body (every uploaded file together)
     max_upload_bytes: int = 50 * 1024 * 1024
+    #: bytes of one batch job's upload (POST /api/v1/jobs; streamed to disk, so it may be far larger)
+    max_job_upload_bytes: int = 1024 * 1024 * 1024
     #: bytes of a zip (or KMZ, XLSX) once unpacked: more is a zip bomb
     max_unpacked_bytes: int = 500 * 1024 * 1024
     #: unpacked / packed size of one archive entry: more is a zip bomb

@@ -11,6 +11,7 @@
 """
 from __future__ import annotations
 
+import logging
 import re
 import shutil
 import stat
@@ -24,7 +25,8 @@ import pandas as pd
 import shapely
 
 from zoning.api import read_sites
-from zoning.errors import RequestProblem, UnreadableInput, UnsafeUpload, UploadTooLarge
+from zoning.errors import (InputFileNotFound, RequestProblem, UnreadableInput, UnsafeUpload, UploadTooLarge,
+                           ZoningError)
 from zoning.service.settings import Limits
 
 #: site files, in the order they are preferred when an upload holds several kinds
@@ -34,6 +36,7 @@ SIDECARS = (".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx", ".xml", ".qm
 #: formats that are zip files inside: inspected for bombs, then read as they are
 ZIPPED = (".kmz", ".xlsx")
 CHUNK = 1 << 20
+log = logging.getLogger("zoning.service")
 _UNSAFE_CHARS = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]")
 
 
@@ -225,7 +228,7 @@ def read_upload(upload: Upload, limits: Limits, *, crs=None, layer: str | None =
     """The sites of an upload (``zoning.read_sites`` on each site file; unusable sites flagged)."""
     frames = []
     for path in site_files(upload, limits):
-        frame = read_sites(path, crs=crs, layer=layer, engine=engine, on_error="flag")
+        frame = _read_one(upload, path, crs=crs, layer=layer, engine=engine)
         frame["_file"] = path.stem
         frames.append(frame)
     if len(frames) == 1:
@@ -237,6 +240,46 @@ def read_upload(upload: Upload, limits: Limits, *, crs=None, layer: str | None =
         sites = gpd.GeoDataFrame(sites.drop(columns="_file"), geometry="geometry", crs=frames[0].crs)
     check_size(sites, limits, batch=batch)
     return sites
+
+
+def _without_paths(text: str, upload: Upload) -> str:
+    """``text`` with the server's folders taken out: a file is named as the client named it."""
+    for folder in {str(upload.folder.resolve()), str(upload.folder)}:
+        text = text.replace(folder + "/", "").replace(folder, "")
+    return _SERVER_PATH.sub(lambda m: m.group(0).rsplit("/", 1)[-1], text)
+
+
+#: any absolute path left in a message (a reader naming a sidecar or a temporary file)
+_SERVER_PATH = re.compile(r"(?:/[\w.+-]+){2,}")
+_ASCII_ONLY = re.compile(r"^[\x00-\x7f]*$")
+
+
+def _read_one(upload: Upload, path: Path, **kwargs) -> gpd.GeoDataFrame:
+    """``read_sites`` on one uploaded file; its errors name the file by its client name only,
+    never a server path, and keep the Chinese half Chinese (a reader's raw English goes to the
+    English half)."""
+    name = path.name
+    try:
+        frame = read_sites(path, on_error="flag", **kwargs)
+        if len(frame) == 1 and isinstance(frame["error"].iloc[0], str):
+            read_sites(path, on_error="raise", **kwargs)  # one site: its error with its own class and code
+        return frame
+    except ZoningError as exc:
+        zh, en = _without_paths(exc.zh, upload), _without_paths(exc.en, upload)
+        if isinstance(exc, (UnreadableInput, InputFileNotFound)):
+            head, _, detail = zh.partition("：")
+            if detail and _ASCII_ONLY.match(detail.replace("’", "'")):  # "无法读取 x：<GDAL English>"
+                zh = f"{head}：文件无法解析（格式不对或已损坏；详见英文说明）"
+        if name not in zh:  # say which uploaded file
+            zh, en = f"{name}：{zh}", f"{name}: {en}"
+        exc.zh, exc.en = zh, en
+        exc.args = (en,)
+        raise
+    except Exception as exc:  # noqa: BLE001 - a reader's own failure on a hostile file is bad input, not a bug
+        log.warning("reading upload %s failed: %s: %s", name, type(exc).__name__, exc)
+        raise UnreadableInput(f"无法读取上传的文件 {name}：文件无法解析（格式不对、为空或已损坏）",
+                              f"cannot read the uploaded file {name}: it could not be parsed (wrong format, empty "
+                              f"or damaged)") from None
 
 
 def check_size(sites: gpd.GeoDataFrame, limits: Limits, *, batch: bool = False) -> None:

@@ -43,6 +43,12 @@
       window.location.assign("/screenings/" + encodeURIComponent(list[0].id) + "?lang=" + lang);
       return;
     }
+    // "错误：… | Error: …": the half of the page's language
+    function errorHalf(text) {
+      var parts = String(text).split(" | Error: ");
+      if (lang === "en") { return parts.length > 1 ? parts[1] : parts[0]; }
+      return parts[0].replace(/^错误：/, "");
+    }
     var ul = document.getElementById("result-list");
     ul.textContent = "";
     list.forEach(function (r) {
@@ -53,7 +59,7 @@
       a.className = "result-link";
       a.setAttribute("data-verdict", r.verdict || "error");
       li.appendChild(a);
-      if (r.error) { li.appendChild(document.createTextNode(" " + r.error)); }
+      if (r.error) { li.appendChild(document.createTextNode(" " + errorHalf(r.error))); }
       ul.appendChild(li);
     });
     document.getElementById("results").hidden = false;

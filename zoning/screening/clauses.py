@@ -1,0 +1,206 @@
+"""Access lists as clauses (生态环境准入清单, 一单元一清单) and the drafted review opinion.
+
+A clause library (YAML, versioned, named by the catalog's ``clauses:``) holds numbered clauses
+at four tiers: province- and city-wide general requirements (optionally per unit class),
+county-wide ones (``county_code``) and each unit's own (``unit_code``), each in one of the four
+dimensions. A clause may name the rule that implements it (``rule``). At a site, every control
+unit the site touches quotes its applicable clauses, each with a status:
+
+- decided by its rule: ``violates`` / ``conditional`` / ``complies`` from the rule's outcome, or
+  ``complies`` when the rule was evaluated and did not fire;
+- ``manual`` (需人工核查): no rule decides it, or its rule could not be decided
+  (needs_info) — a checklist for the reviewer.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable
+
+import yaml
+
+from zoning.errors import ClauseLibraryError
+from zoning.vocabulary import (CLAUSE_STATUS_EN, CLAUSE_TIER_EN, CLAUSE_STATUS_ZH, CLAUSE_TIERS, DIMENSION_EN, DIMENSIONS,
+                               OUTCOME_CLAUSE_STATUS, OUTCOME_EN, OUTCOME_ZH, UNIT_CLASS_EN, UNIT_CLASSES,
+                               UNIT_TIER, COUNTY_TIER)
+
+CLAUSE_KEYS = {"tier", "dimension", "number", "text", "rule", "unit_code", "county_code", "unit_class", "text_en"}
+#: clause numbering at the start of a line or after a separator: 1. 1、 （1） (1) ①
+_NUM_RE = re.compile(r"(?:^|(?<=[。；;\s]))\s*(?:（\d{1,2}）|\(\d{1,2}\)|\d{1,2}[.、．](?!\d)|[①-⑳])\s*")
+
+
+@dataclass(frozen=True)
+class ClauseLibrary:
+    path: Path
+    name: str
+    version: str
+    synthetic: bool
+    clauses: tuple[dict, ...]
+
+    def meta(self) -> dict:
+        return {"name": self.name, "version": self.version, "synthetic": self.synthetic}
+
+
+def split_clauses(text: str) -> list[str]:
+    """A requirement text split into its numbered clauses (``1.`` ``1、`` ``（1）`` ``①``); an
+    unnumbered text is one clause. Stray line breaks and spaces inside are removed."""
+    text = re.sub(r"\s*\n\s*", "", str(text or "")).strip()
+    if not text:
+        return []
+    parts = [p.strip(" ；;") for p in _NUM_RE.split(text)]
+    return [p for p in parts if p]
+
+
+def _bad(path: Path, where: str, zh: str, en: str) -> ClauseLibraryError:
+    return ClauseLibraryError(f"条款库 {path.name} {where}：{zh}", f"clause library {path.name} {where}: {en}")
+
+
+@lru_cache(maxsize=8)
+def _load(path: Path, mtime: float) -> ClauseLibrary:
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise _bad(path, "", f"无法读取：{exc}", f"cannot be read: {exc}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("clauses"), list):
+        raise _bad(path, "top level", "需要 clauses 列表", "expected a mapping with a 'clauses' list")
+    out = []
+    for i, c in enumerate(doc["clauses"], 1):
+        where = f"clauses[{i}]"
+        if not isinstance(c, dict):
+            raise _bad(path, where, "应为映射", "must be a mapping")
+        unknown = set(c) - CLAUSE_KEYS
+        if unknown:
+            raise _bad(path, where, f"未知字段 {sorted(unknown)}", f"unknown keys {sorted(unknown)}")
+        if c.get("tier") not in CLAUSE_TIERS:
+            raise _bad(path, where, f"tier 应为 {'/'.join(CLAUSE_TIERS)}", f"tier must be one of {CLAUSE_TIERS}")
+        if c.get("dimension") not in DIMENSIONS:
+            raise _bad(path, where, f"dimension 应为 {'/'.join(DIMENSIONS)}", f"dimension must be one of {DIMENSIONS}")
+        if not str(c.get("text") or "").strip():
+            raise _bad(path, where, "缺少条款文本 text", "text is missing")
+        if c.get("unit_class") is not None and c["unit_class"] not in UNIT_CLASSES:
+            raise _bad(path, where, f"unit_class 应为 {'/'.join(UNIT_CLASSES)}", f"unit_class must be one of "
+                       f"{tuple(UNIT_CLASSES)}")
+        if c["tier"] == UNIT_TIER and not c.get("unit_code"):
+            raise _bad(path, where, "单元条款需要 unit_code", "a unit clause needs unit_code")
+        if c["tier"] == COUNTY_TIER and not c.get("county_code"):
+            raise _bad(path, where, "县级条款需要 county_code", "a county clause needs county_code")
+        out.append({"tier": c["tier"], "dimension": c["dimension"], "number": str(c.get("number") or i),
+                    "text": re.sub(r"\s*\n\s*", "", str(c["text"])).strip(), "rule": c.get("rule"),
+                    "unit_code": None if c.get("unit_code") is None else str(c["unit_code"]).replace(" ", ""),
+                    "county_code": None if c.get("county_code") is None else str(c["county_code"]).strip(),
+                    "unit_class": c.get("unit_class")})
+    return ClauseLibrary(path, str(doc.get("name") or path.stem), str(doc.get("version") or ""),
+                         bool(doc.get("synthetic", False)), tuple(out))
+
+
+def load_clause_library(path: Path | str) -> ClauseLibrary:
+    """Parse and validate a clause library (cached while the file is unchanged)."""
+    path = Path(path).resolve()
+    if not path.is_file():
+        raise ClauseLibraryError(f"条款库不存在：{path}", f"clause library not found: {path}")
+    return _load(path, path.stat().st_mtime)
+
+
+def _applies(c: dict, unit: dict) -> bool:
+    if c["unit_class"] is not None and c["unit_class"] != unit["class"]:
+        return False
+    if c["tier"] == UNIT_TIER:
+        return c["unit_code"] == unit["code"]
+    if c["tier"] == COUNTY_TIER:
+        return c["county_code"] == unit["county_code"]
+    return True
+
+
+def site_clauses(library: ClauseLibrary | None, units: Iterable[dict], outcomes: dict[str, str],
+                 rule_ids: set[str]) -> list[dict]:
+    """The applicable clauses of every unit the site touches, in tier, dimension and number order.
+
+    ``units``: dicts with code, class, county_code; ``outcomes``: rule id -> outcome of every
+    rule that fired or was undecided; ``rule_ids``: every rule of the pack (evaluated).
+    """
+    if library is None:
+        return []
+    out = []
+    tier_at = {t: i for i, t in enumerate(CLAUSE_TIERS)}
+    dim_at = {d: i for i, d in enumerate(DIMENSIONS)}
+    for unit in units:
+        mine = [c for c in library.clauses if _applies(c, unit)]
+        mine.sort(key=lambda c: (tier_at[c["tier"]], dim_at[c["dimension"]]))
+        for c in mine:
+            rule = c["rule"]
+            if rule and rule in outcomes:
+                status = OUTCOME_CLAUSE_STATUS[outcomes[rule]]
+            elif rule and rule in rule_ids:
+                status = "complies"  # evaluated at this site and it did not fire
+            else:
+                status, rule = "manual", (rule if rule else None)
+            out.append({"unit_code": unit["code"], "tier": c["tier"], "dimension": c["dimension"],
+                        "number": c["number"], "text": c["text"], "status": status,
+                        "rule_id": rule if status != "manual" or rule in outcomes else None})
+    return out
+
+
+def draft_opinion(*, site_id: str, name: str | None, verdict: str | None, units: list[dict],
+                  clauses: list[dict], library: ClauseLibrary | None, synthetic: bool) -> dict:
+    """审核意见草稿: a short paragraph (Chinese and English) from the verdict, the units, the decided
+    clauses and the manual checks. Always marked as a draft that is not an approval."""
+    who = f"{name}（{site_id}）" if name else site_id
+    who_en = f"{name} ({site_id})" if name else site_id
+    if not units:
+        unit_zh, unit_en = "未与任何环境管控单元相交", "touches no environmental control unit"
+    else:
+        unit_zh = "位于" + "、".join(f"{u['name'] or u['code']}（{u['code']}，{u['class']}单元）" for u in units)
+        unit_en = "lies in " + ", ".join(f"{u['name'] or u['code']} ({u['code']}, "
+                                         f"{UNIT_CLASS_EN.get(u['class'], u['class'])} unit)" for u in units)
+    counts = {s: sum(1 for c in clauses if c["status"] == s) for s in CLAUSE_STATUS_ZH}
+    decided = len(clauses) - counts["manual"]
+    bad = [c for c in clauses if c["status"] == "violates"]
+    cond = [c for c in clauses if c["status"] == "conditional"]
+    zh = [f"【审核意见草稿，非审批意见】经对照生态环境分区管控要求，项目{who}{unit_zh}。"]
+    en = [f"[DRAFT review opinion, not an approval] Checked against the environmental zoning controls, "
+          f"project {who_en} {unit_en}."]
+    if clauses:
+        zh.append(f"对照适用的准入清单条款 {len(clauses)} 条：规则判定 {decided} 条（{CLAUSE_STATUS_ZH['complies']} "
+                  f"{counts['complies']} 条、{CLAUSE_STATUS_ZH['conditional']} {counts['conditional']} 条、"
+                  f"{CLAUSE_STATUS_ZH['violates']} {counts['violates']} 条），{CLAUSE_STATUS_ZH['manual']} "
+                  f"{counts['manual']} 条。")
+        en.append(f"Of the {len(clauses)} applicable access-list clauses, {decided} are decided by rules "
+                  f"({counts['complies']} comply, {counts['conditional']} conditional, {counts['violates']} do not "
+                  f"comply) and {counts['manual']} need a manual check.")
+    elif library is None:
+        zh.append("图层目录未配置准入清单条款库，未逐条对照。")
+        en.append("The catalog names no clause library: no clause-by-clause check was made.")
+    for c in bad[:3]:
+        zh.append(f"项目不符合{_where_zh(c)}第 {c['number']} 条“{c['text'].rstrip('。；;')}”（规则 {c['rule_id']}）。")
+        en.append(f"The project does not comply with {_where_en(c)} clause {c['number']} (rule {c['rule_id']}).")
+    for c in cond[:3]:
+        zh.append(f"须落实{_where_zh(c)}第 {c['number']} 条“{c['text'].rstrip('。；;')}”的要求（规则 {c['rule_id']}）。")
+        en.append(f"The conditions of {_where_en(c)} clause {c['number']} must be met (rule {c['rule_id']}).")
+    if verdict is not None:
+        zh.append(f"初步结论：{OUTCOME_ZH[verdict]}。")
+        en.append(f"Preliminary conclusion: {OUTCOME_EN[verdict]}.")
+    if counts["manual"]:
+        zh.append(f"其余 {counts['manual']} 条须由审核人员逐条核查（见核查清单）后方可形成正式意见。")
+        en.append(f"The other {counts['manual']} clauses must be checked by the reviewer (see the checklist) "
+                  f"before a formal opinion is given.")
+    zh.append("本意见为系统自动生成的草稿，不构成审批或许可。")
+    en.append("This opinion is a machine-drafted text; it is neither an approval nor a permit.")
+    if synthetic:
+        zh.append("（使用合成示例数据，仅供演示。）")
+        en.append("(Made with synthetic sample data, for demonstration only.)")
+    return {"draft": True, "zh": "".join(zh), "en": " ".join(en),
+            "clause_library": library.meta() if library is not None else None}
+
+
+def _where_zh(c: dict) -> str:
+    return f"{c['unit_code']} {c['tier']}清单{c['dimension']}"
+
+
+def _where_en(c: dict) -> str:
+    return f"{c['unit_code']} {CLAUSE_TIER_EN[c['tier']]}-level {DIMENSION_EN[c['dimension']]}"
+
+
+def clause_status_label(status: str, lang: str = "zh") -> str:
+    return CLAUSE_STATUS_EN[status] if lang == "en" else CLAUSE_STATUS_ZH[status]
