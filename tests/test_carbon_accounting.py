@@ -342,8 +342,8 @@ def test_program_cli_with_stands_report_and_strict_json(layers, stand_file, tmp_
     assert "http" not in html and "<script" not in html
     xl = pd.ExcelFile(out / "program.xlsx")
     assert {"annual", "by_county", "by_type", "parameters", "cohorts", "methods", "chart"} <= set(xl.sheet_names)
-    annual = pd.read_excel(xl, "annual")
-    assert {"leakage_tCO2", "creditable_tCO2", "u_convention"} <= set(annual.columns)
+    annual = pd.read_excel(xl, "annual")  # Chinese headers by default, each with its code
+    assert {"泄漏（leakage_tCO2）", "可签发量（creditable_tCO2）", "不确定性约定（u_convention）"} <= set(annual.columns)
     from openpyxl import load_workbook
 
     assert load_workbook(out / "program.xlsx")["chart"]._images  # the chart is in the workbook
@@ -408,7 +408,8 @@ def test_scenario_below_baseline_is_labelled_negative(layers, stand_file, tmp_pa
     a1, a2, _ = _areas(_stands())
     assert row["additional_tCO2"] == pytest.approx((a1 + a2) * (1.5 - 1.97), rel=1e-6) and row["sign"] == "negative"
     assert row["buffer_tCO2"] == 0 and row["conservativeness_tCO2"] == 0  # nothing held back from a debit
-    assert row["creditable_tCO2"] == pytest.approx(row["net_tCO2"])
+    # issue 14 follow-up: a debit is never creditable (creditable = max(0, …)); net stays negative
+    assert row["net_tCO2"] < 0 and row["creditable_tCO2"] == 0.0 and row["creditable_p2_5"] == 0.0
     assert "额外碳汇为负" in (out / "program.html").read_text(encoding="utf-8")
     # a scenario equal to the baseline: zero sink, unbounded relative uncertainty -> null, never NaN
     flat = zoning.program(layers=layers, stands=stand_file, scenarios=(1.97,), draws=200)

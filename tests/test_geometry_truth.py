@@ -86,11 +86,27 @@ def true_length(geom) -> float:
 
 
 def true_distance(site, features) -> float:
-    """Geodesic distance (m) from a lon/lat site to the nearest of ``features`` (stored geometry)."""
+    """Geodesic distance (m) from a lon/lat site to the nearest of ``features`` (stored geometry).
+
+    Candidates by a crude metric on lon/lat (x scaled by cos φ, < 1 % off); their outlines clipped
+    to a box around the site that holds every point nearer than the crude bound (+1 % + 100 m),
+    cut to STEP, moved to an azimuthal equidistant projection centred on the site (distances from
+    the centre are geodesic), and the distance between the two nearest points taken with Geod.inv.
+    """
     if any(shapely.intersects(site, f) for f in features):
         return 0.0
     c = site.centroid
-    aeqd = Transformer.from_crs(4490, f"+proj=aeqd +lat_0={c.y} +lon_0={c.x} +ellps=GRS80 +units=m", always_xy=True)
+    k = math.cos(math.radians(c.y))
+
+    def scaled(g):
+        return shapely.transform(g, lambda xy: np.column_stack([xy[:, 0] * k, xy[:, 1]]))
+
+    crude = np.array([shapely.distance(scaled(site), scaled(f)) for f in features]) * 111_000
+    reach = crude.min() * 1.01 + 100 + max(np.ptp(shapely.get_coordinates(site), axis=0).max() * 111_000, 0)
+    box = shapely.box(c.x - reach / (111_000 * k) * 1.05, c.y - reach / 111_000 * 1.05,
+                      c.x + reach / (111_000 * k) * 1.05, c.y + reach / 111_000 * 1.05)
+    aeqd_crs = f"+proj=aeqd +lat_0={c.y} +lon_0={c.x} +ellps=GRS80 +units=m"
+    aeqd = Transformer.from_crs(4490, aeqd_crs, always_xy=True)
 
     def to_aeqd(g):
         return shapely.transform(g, lambda xy: np.column_stack(aeqd.transform(xy[:, 0], xy[:, 1])))
@@ -98,14 +114,19 @@ def true_distance(site, features) -> float:
     site_m = to_aeqd(shapely.segmentize(site, STEP) if site.geom_type != "Polygon"
                      else shapely.LineString(_dense(site.exterior)))
     best, pair = math.inf, None
-    for f in features:
-        edge = to_aeqd(shapely.MultiLineString([shapely.LineString(_dense(r)) for p in _polygons(f)
-                                                for r in (p.exterior, *p.interiors)]))
-        d = shapely.distance(site_m, edge)
-        if d < best:
-            best, pair = d, shapely.shortest_line(site_m, edge)
+    for f, d in zip(features, crude):
+        if d > crude.min() * 1.01 + 100:
+            continue
+        near = shapely.intersection(shapely.boundary(f), box)
+        lines = [shapely.LineString(_dense(line)) for line in _lines(near) if line.length > 0]
+        if not lines:
+            continue
+        edge = to_aeqd(shapely.MultiLineString(lines))
+        dist = shapely.distance(site_m, edge)
+        if dist < best:
+            best, pair = dist, shapely.shortest_line(site_m, edge)
     # the distance between the two nearest points, measured on the ellipsoid
-    inv = Transformer.from_crs(f"+proj=aeqd +lat_0={c.y} +lon_0={c.x} +ellps=GRS80 +units=m", 4490, always_xy=True)
+    inv = Transformer.from_crs(aeqd_crs, 4490, always_xy=True)
     (x0, y0), (x1, y1) = shapely.get_coordinates(pair)
     lon0, lat0 = inv.transform(x0, y0)
     lon1, lat1 = inv.transform(x1, y1)

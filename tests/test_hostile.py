@@ -229,11 +229,15 @@ def test_missing_ids_are_generated_and_names_are_ids_only_when_unique(tmp_path):
     geo = {"type": "FeatureCollection", "features": [
         {"type": "Feature", "id": None, "properties": {"id": v, "name": n},
          "geometry": {"type": "Point", "coordinates": [118.17 + i / 100, 26.64]}}
-        for i, (v, n) in enumerate([(None, "A"), (None, "B"), (3.0, "C"), ("S1", "D")])]}
+        for i, (v, n) in enumerate([(None, "A"), (None, "B"), (3, "C"), ("S1", "D")])]}
     path = tmp_path / "s.geojson"
     path.write_text(json.dumps(geo), encoding="utf-8")
     ids = read_sites(path)["site_id"].tolist()
     assert ids == ["S2", "S3", "3", "S1"] and "nan" not in ids, ids
+    # a numeric id column with gaps comes back from pandas as floats with NaN: 1.0 is "1", NaN is generated
+    frame = gpd.GeoDataFrame({"id": [1.0, float("nan"), 3.0]},
+                             geometry=[shapely.Point(118.17 + i / 100, 26.64) for i in range(3)], crs=4490)
+    assert read_sites(frame)["site_id"].tolist() == ["1", "S1", "3"]
     kml = ("<?xml version='1.0' encoding='UTF-8'?><kml xmlns='http://www.opengis.net/kml/2.2'><Document>"
            + "".join(f"<Placemark><name>{n}</name><Point><coordinates>{118.17 + i / 100},26.64</coordinates></Point>"
                      "</Placemark>" for i, n in enumerate(["甲", "甲", "乙"])) + "</Document></kml>")
@@ -258,26 +262,28 @@ def test_duplicate_ids_are_error_rows_in_a_batch(tmp_path):
 # --- 7. stale or mixed output -----------------------------------------------------------------
 def test_overwrite_leaves_nothing_of_an_earlier_larger_run(tmp_path):
     big = tmp_path / "big.csv"
-    points_csv(big, [(f"B{i}", "n", 118.17 + i / 100, 26.64) for i in range(5)])
-    small = points_csv(tmp_path / "small.csv", [(f"K{i}", "n", 118.30 + i / 100, 27.0) for i in range(2)])
+    points_csv(big, [(f"OLDBIG{i}", "n", 118.17 + i / 100, 26.64) for i in range(5)])
+    small = points_csv(tmp_path / "small.csv", [(f"NEWSMALL{i}", "n", 118.30 + i / 100, 27.0) for i in range(2)])
     out = tmp_path / "o"
     check_result(cli("screen", big, "-o", out, "--reports"), "big")
+    assert len(list((out / "reports").glob("*.docx"))) == 5
     (out / "results" / "stale_from_an_older_zoning.json").write_text("{}", encoding="utf-8")
     check_result(cli("screen", small, "-o", out, "--overwrite"), "small")
-    assert sorted(p.name for p in (out / "results").iterdir()) == ["K0.json", "K1.json"]
+    assert sorted(p.name for p in (out / "results").iterdir()) == ["NEWSMALL0.json", "NEWSMALL1.json"]
     assert not (out / "reports").exists()
     from zoning.screening.result import read_results
 
-    assert [r.site_id for r in read_results(out)] == ["K0", "K1"]
+    assert [r.site_id for r in read_results(out)] == ["NEWSMALL0", "NEWSMALL1"]
     m = tmp_path / "m.html"
     check_result(cli("map", "--result", out, "-o", m), "map --result")
     page = m.read_text(encoding="utf-8")
-    assert "K0" in page and "B0" not in page
+    assert "NEWSMALL0" in page and "OLDBIG" not in page
     exp = tmp_path / "e"
-    check_result(cli("export", "--county", "all", "--layers", "admin", "--format", "csv", "--results", out,
+    check_result(cli("export", "--county", "建瓯市", "--layers", "admin", "--format", "csv", "--results", out,
                      "-o", exp), "export --results")
-    found = [r[0] for f in exp.rglob("*_results.csv") for r in csv_rows(f)[1:]]
-    assert sorted(found) == ["K0", "K1"], found
+    found = [dict(zip(rows[0], r))["site_id"] for f in exp.rglob("*_results.csv") for rows in [csv_rows(f)]
+             for r in rows[1:]]
+    assert sorted(found) == ["NEWSMALL0", "NEWSMALL1"], found
     # the same for export, carbon stock and carbon program folders
     for args in (("export", "--county", "延平区", "--layers", "admin", "--format", "csv", "-o", tmp_path / "e2"),
                  ("carbon", "stock", STANDS, "-o", tmp_path / "c"),
@@ -291,9 +297,14 @@ def test_overwrite_leaves_nothing_of_an_earlier_larger_run(tmp_path):
         check_written(target)
 
 
+def few_sites(tmp_path: Path, n: int = 6) -> Path:
+    return points_csv(tmp_path / "few.csv", [(f"F{i}", "n", 118.17 + i / 50, 26.64 + i / 50) for i in range(n)])
+
+
 def test_a_second_concurrent_writer_is_refused(tmp_path):
     out = tmp_path / "o"
-    first = subprocess.Popen([str(Path(os.sys.executable).with_name("zoning")), "screen", str(SAMPLE), "-o", str(out),
+    sites = few_sites(tmp_path)
+    first = subprocess.Popen([str(Path(os.sys.executable).with_name("zoning")), "screen", str(sites), "-o", str(out),
                               "--reports"], env={**os.environ, "ZONING_CATALOG": str(CATALOG)},
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     lock = tmp_path / ".o.zoning-lock"
@@ -304,19 +315,20 @@ def test_a_second_concurrent_writer_is_refused(tmp_path):
     second = cli("screen", "118.17,26.64", "-o", out, "--overwrite")
     assert check_result(second) == "message" and "another zoning run" in second.stderr
     assert first.wait(timeout=300) == 0, first.stderr.read()
-    assert len(list((out / "results").glob("*.json"))) == 23 and len(list((out / "reports").glob("*.html"))) == 23
+    assert len(list((out / "results").glob("*.json"))) == 6 and len(list((out / "reports").glob("*.html"))) == 6
     assert not lock.exists() and not list(tmp_path.glob(".zoning-*"))
 
 
 def test_a_closed_pipe_ends_printing_but_not_the_run(tmp_path):
     out = tmp_path / "o"
-    proc = subprocess.run(f"'{Path(os.sys.executable).with_name('zoning')}' screen '{SAMPLE}' -o '{out}' --reports "
+    sites = few_sites(tmp_path)
+    proc = subprocess.run(f"'{Path(os.sys.executable).with_name('zoning')}' screen '{sites}' -o '{out}' --reports "
                           f"| head -1; exit ${{PIPESTATUS[0]}}", shell=True, executable="/bin/bash",
                           env={**os.environ, "ZONING_CATALOG": str(CATALOG)}, capture_output=True, timeout=600)
     assert proc.returncode == 0, proc.stderr.decode()[-2000:]
     assert b"Traceback" not in proc.stderr and b"BrokenPipe" not in proc.stderr
     assert len(proc.stdout.decode().splitlines()) == 1
-    assert len(list((out / "results").glob("*.json"))) == 23 and len(list((out / "reports").glob("*.docx"))) == 23
+    assert len(list((out / "results").glob("*.json"))) == 6 and len(list((out / "reports").glob("*.docx"))) == 6
 
 
 # --- 8. internal errors become messages -------------------------------------------------------
@@ -397,8 +409,8 @@ def test_rules_check_lists_every_problem_one_per_line(tmp_path):
     res = cli("rules", "check", pack)
     assert check_result(res) == "message"
     problems = [line for line in res.stderr.splitlines() if line.startswith("问题：")]
-    assert len(problems) == 5 and all(len(line) <= 320 for line in problems), res.stderr
-    assert "5 problems" in res.stderr.splitlines()[-1]
+    assert len(problems) == 6 and all(len(line) <= 320 for line in problems), res.stderr
+    assert "6 problems" in res.stderr.splitlines()[-1]
 
 
 BROKEN_RESULTS = {

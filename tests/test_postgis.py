@@ -54,6 +54,7 @@ def pg_catalog(postgis, tmp_path_factory, catalog):
         entry["source"] = postgis
         entry["table"] = f"zoning.{spec.role}"
     doc["rules"] = str(catalog.rule_pack)
+    doc["clauses"] = str(catalog.clauses)  # issue 12: the clause library, like the rule pack
     path = tmp_path_factory.mktemp("pgcat") / "catalog.yaml"
     path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
     return path

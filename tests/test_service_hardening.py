@@ -136,9 +136,11 @@ def test_odd_geojson_crs_member_is_4xx(client, crs):
     assert err(resp, 400, 400)["error"] == "bad_request"
 
 
-@pytest.mark.parametrize("xy", [[1e308, 26.6], [118.1, -1e308], [1e12, 1e12]])
+@pytest.mark.parametrize("xy", [[1e308, 26.6], [118.1, -1e308], [1e12, 1e12], "1" + "0" * 300 + ",26.6",
+                                "X=" + "1" * 300 + " Y=3", "9" * 400])
 def test_huge_coordinates_give_a_short_message(client, xy):
-    b = err(client.post("/api/v1/screen", json={"site": {"type": "Point", "coordinates": xy}}))
+    site = xy if isinstance(xy, str) else {"type": "Point", "coordinates": xy}
+    b = err(client.post("/api/v1/screen", json={"site": site}))
     assert not any(len(run) > 20 for run in __import__("re").findall(r"\d+", b["message_zh"] + b["message_en"]))
     assert len(b["message_en"]) < 300
 
@@ -260,3 +262,42 @@ def test_unsupported_history_database_says_which_are(url):
     with pytest.raises(HistoryError) as info:
         History(url)
     assert "PostgreSQL" in info.value.en and "SQLite" in info.value.en and "pw" not in info.value.en
+
+
+# -- property checks (hypothesis, bounded) --------------------------------------------------------
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+from conftest import CATALOG as _CAT  # noqa: E402
+
+EXISTING = [str(SAMPLE), str(_CAT), "README.md", "layers/catalog.yaml", "/etc/passwd", "/etc/hostname", "tests",
+            "./pyproject.toml", "../main/README.md"]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(path=st.sampled_from(EXISTING), tail=st.sampled_from(["", "_nope", ".bak"]))
+def test_text_sites_answer_alike_whether_the_path_exists(client, path, tail):
+    """An existing server path and a missing one give the same code and the same message shape:
+    the answer tells nothing about the server's files."""
+    text = path + tail
+    b = err(client.post("/api/v1/screen", json={"site": text}))
+    ref = err(client.post("/api/v1/screen", json={"site": "/zz/does/not/exist"}))
+    assert b["error"] == ref["error"]
+    assert b["message_en"].replace(repr(text), "X") == ref["message_en"].replace(repr("/zz/does/not/exist"), "X")
+
+
+_json_atoms = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True, allow_infinity=True),
+                        st.text(max_size=8))
+_json_docs = st.recursive(_json_atoms, lambda inner: st.one_of(st.lists(inner, max_size=4),
+                                                              st.dictionaries(st.text(max_size=6), inner, max_size=4)),
+                          max_leaves=20)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(site=_json_docs, crs=_json_docs, attrs=_json_docs)
+def test_any_json_body_is_answered_without_a_500(client, site, crs, attrs):
+    body = json.dumps({"site": site, "crs": crs, "attributes": attrs}, allow_nan=True)  # NaN/Infinity literals too
+    resp = client.post("/api/v1/screen", content=body.encode(), headers={"content-type": "application/json"})
+    assert resp.status_code < 500, resp.text[:300]
+    if resp.status_code >= 400:
+        b = err(resp)
+        assert "Traceback" not in resp.text and "/tmp" not in b["message_en"]

@@ -347,6 +347,12 @@ def stock(polygons, raster: Path | str | None = None, *, catalog: Catalog | Path
     cat = None
     if (raster is None and raster_after is None) or catalog is not None:
         cat = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
+    implicit = cat is None  # own raster and no catalog named: the default catalog, if any, gives the counties
+    if implicit:
+        try:
+            cat = load_catalog(None)
+        except ZoningError:
+            cat = None
     if raster is None and raster_after is not None:
         raster = raster_after
     if raster is None:
@@ -371,7 +377,15 @@ def stock(polygons, raster: Path | str | None = None, *, catalog: Catalog | Path
         raise ZoningError(f"未知计算引擎 {compute!r}", f"unknown compute engine {compute!r}; use local or dask")
     admin = None
     if cat is not None and cat.by_role("admin"):
-        admin = load_layer(cat.one("admin"), engine=engine)
+        try:
+            admin = load_layer(cat.one("admin"), engine=engine)
+        except ZoningError:
+            if not implicit:
+                raise
+            admin = None  # the implicit default catalog's admin layer cannot be read: said below
+    if admin is None:
+        notes.append("没有行政区图层（图层目录不可用或无 admin 图层），县区列为空 / no admin layer (no catalog "
+                     "or no admin layer in it): the county column is empty")
     located = locate_sites(frame[[frame.geometry.name]].set_geometry(frame.geometry.name), admin)
     county = located["county"].to_numpy()
     if "county" in result.columns:  # the input's own county column stays as given

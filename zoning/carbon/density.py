@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,7 @@ import shapely
 from pyproj import CRS
 from rasterio.windows import Window
 
-from zoning.errors import CarbonError
+from zoning.errors import CarbonError, InputFileNotFound
 from zoning.geo.crs import GEOD
 from zoning.geo.measure import ellipsoidal_areas
 
@@ -346,7 +347,7 @@ def stock(polygons: gpd.GeoDataFrame, raster: Path | str | DensityRaster, *, uni
     na = np.where(measured, 1.0, np.nan)  # nothing measured: NA, not 0
     out = gpd.GeoDataFrame({
         "id": ids, "forest_ha": forest * na, "stock_tC": stock_tc * na, "stock_tCO2": stock_tc * CO2_PER_C * na,
-        "mean_tC_ha": np.where(forest > 0, stock_tc / np.where(forest > 0, forest, 1), 0.0) * na, "pixels": pixels,
+        "mean_tC_ha": np.where(forest > 0, stock_tc / np.where(forest > 0, forest, 1), np.nan) * na, "pixels": pixels,
         "covered_ha": covered, "valid_ha": valid, "coverage_share": np.where(polygonal, share, np.nan),
         "area_ha": area_ha, "coverage_diff": diff, "flags": flags,
     }, geometry=frame.geometry.values, crs=frame.crs)
@@ -436,8 +437,15 @@ def read_footprints(source, *, crs=None, layer: str | None = None,
         frame = source.copy()
     elif not isinstance(user_crs, str):
         path = Path(str(source))
+        if not path.exists() and path.suffix.lower() in (VECTOR_SUFFIXES | {".csv", ".txt", ".xlsx", ".xls", ".kml",
+                                                                            ".kmz", ".zip"}):
+            raise InputFileNotFound(f"林分/小班文件不存在：{path}", f"stand file not found: {path}")
         if path.exists() and (path.suffix.lower() in VECTOR_SUFFIXES - {".kml", ".kmz"} or path.is_dir()):
-            frame = read_vector(path, layer=layer, engine=engine)
+            if layer is None:
+                layer = _only_layer(path, notes)
+            with warnings.catch_warnings():  # library warnings never reach the console before our one line
+                warnings.simplefilter("ignore")
+                frame = read_vector(path, layer=layer, engine=engine)
     if frame is not None and not isinstance(user_crs, str):
         if user_crs is not None:
             if frame.crs is not None and not frame.crs.equals(user_crs):
@@ -450,9 +458,29 @@ def read_footprints(source, *, crs=None, layer: str | None = None,
             return frame.reset_index(drop=True), notes
         if isinstance(source, gpd.GeoDataFrame):
             raise CarbonError("面要素没有坐标系；请用 --crs 声明", "the polygons have no CRS; pass --crs")
-    sites = read_sites(source, crs=crs, engine=engine, layer=layer)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sites = read_sites(source, crs=crs, engine=engine, layer=layer)
     notes += list(dict.fromkeys(w for ws in sites["warnings"] for w in ws))
     return sites.reset_index(drop=True), notes
+
+
+def _only_layer(path: Path, notes: list[str]) -> str | None:
+    """The layer to read from ``path`` when none was given: its only layer, or the first of several
+    (said in ``notes``, with the list, so the user can pass --layer)."""
+    try:
+        import pyogrio
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            names = [str(row[0]) for row in pyogrio.list_layers(path)]
+    except Exception:  # noqa: BLE001 - unreadable files are reported by the reader itself, in one line
+        return None
+    if len(names) > 1:
+        notes.append(f"{path.name} 有 {len(names)} 个图层（{', '.join(names)}），读取了第一个 {names[0]!r}；"
+                     f"用 --layer 指定 / {path.name} has {len(names)} layers ({', '.join(names)}); read the first, "
+                     f"{names[0]!r}; pass --layer to choose")
+    return names[0] if names else None
 
 
 def add_attributes(out: gpd.GeoDataFrame, frame: pd.DataFrame, *, skip: tuple = ()) -> gpd.GeoDataFrame:

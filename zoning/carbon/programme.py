@@ -236,6 +236,20 @@ def check_rate(value: float, name: str) -> float:
     return rate
 
 
+def check_number(value, name: str, *, low: float = 0.0, low_open: bool = False) -> float:
+    """A finite number >= ``low`` (> ``low`` with ``low_open``) or a one-line ProgramError."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ProgramError(f"{name} 不是数字：{value!r}", f"{name} is not a number: {value!r}") from None
+    if not math.isfinite(number):
+        raise ProgramError(f"{name} = {value} 不是有限数字", f"{name} = {value} is not a number (finite number needed)")
+    if number < low or (low_open and number == low):
+        op = ">" if low_open else ">="
+        raise ProgramError(f"{name} = {value} 须 {op} {low:g}", f"{name} = {value} must be {op} {low:g}")
+    return number
+
+
 def check_share(value: float, name: str, *, upper: float = 1.0) -> float:
     try:
         share = float(value)
@@ -264,9 +278,15 @@ def read_schedule(path: Path | str | None) -> dict[int, float]:
             area = float(str(a).replace(",", "").strip())
         except (TypeError, ValueError):
             raise ProgramError(f"进度表 {path.name} 中有非数字：{y}, {a}", f"schedule {path.name}: not numbers: {y}, {a}") from None
-        if area < 0 or not math.isfinite(area):
+        if not math.isfinite(area):
+            raise ProgramError(f"进度表 {path.name}：{year} 年的面积不是有限数字（{a}）",
+                               f"schedule {path.name}: area_ha of {year} is not a number ({a})")
+        if area < 0:
             raise ProgramError(f"进度表面积不能为负：{year}", f"schedule area must be >= 0 (year {year})")
-        out[year] = out.get(year, 0.0) + area
+        if year in out:
+            raise ProgramError(f"进度表 {path.name} 中年份 {year} 重复；每年只能一行",
+                               f"schedule {path.name}: year {year} appears more than once; give one row per year")
+        out[year] = area
     if not out:
         raise ProgramError(f"进度表 {path.name} 为空", f"schedule {path.name} is empty")
     if sum(out.values()) <= 0:
@@ -392,6 +412,17 @@ def _rel_u(components: list[Component], values: str, factors: dict[str, float], 
     return np.where(np.abs(total) > 0, rel, np.inf)
 
 
+def _abs_u(components: list[Component], values: str, factors: dict[str, float]) -> np.ndarray:
+    """Approach 1: absolute 95 % half-width (t CO2) of Σ components per year; defined also where the
+    sum is 0 (a scenario at the baseline), where the relative half-width is not."""
+    total = sum(getattr(c, values) for c in components)
+    var = np.zeros_like(total, dtype="float64")
+    for name, u in factors.items():
+        part = sum((getattr(c, values) for c in components if name in c.factors), np.zeros_like(total, dtype="float64"))
+        var = var + (u * part) ** 2
+    return np.sqrt(var)
+
+
 @dataclass
 class Accounting:
     """Central, Approach 1 and Approach 2 values of every series, annual and cumulative (t CO2)."""
@@ -410,6 +441,7 @@ class Accounting:
     leakage_share: float
     buffer_share: float
     components: dict  # name -> annual array (baseline, project, avoided harvest …)
+    u95_abs: dict = field(default_factory=dict)  # key -> absolute 95 % half-width per year, t CO2 (Approach 1)
 
 
 def account(components: list[Component], years: np.ndarray, *, factors: dict[str, float], leakage: float = 0.0,
@@ -446,8 +478,9 @@ def account(components: list[Component], years: np.ndarray, *, factors: dict[str
         net_clean = c - leakage * np.maximum(c, 0.0)
         cons = dr * np.maximum(net_clean, 0.0)
         buf = buffer * np.maximum(net_clean - cons, 0.0)
+        # creditable removals are never negative: a debit (net < 0) stays in net, labelled negative
         return {"additional": g, "leakage": leak, "net": net, "registered_excluded": net - net_clean,
-                "conservativeness": cons, "buffer": buf, "creditable": net_clean - cons - buf}
+                "conservativeness": cons, "buffer": buf, "creditable": np.maximum(net_clean - cons - buf, 0.0)}
 
     central = deduct(np.asarray(gross, dtype="float64"), np.asarray(clean, dtype="float64"))
     central["additional"] = np.asarray(gross, dtype="float64")
@@ -497,7 +530,8 @@ def account(components: list[Component], years: np.ndarray, *, factors: dict[str
     cons_d = dr * np.maximum(netc_d, 0.0)
     buf_d = buffer * np.maximum(netc_d - cons_d, 0.0)
     sims = {"additional": g_d, "leakage": leak_d, "net": net_d, "registered_excluded": net_d - netc_d,
-            "conservativeness": cons_d, "buffer": buf_d, "creditable": netc_d - cons_d - buf_d}
+            "conservativeness": cons_d, "buffer": buf_d,
+            "creditable": np.maximum(netc_d - cons_d - buf_d, 0.0)}
 
     def pct(arr):
         return {k: np.percentile(arr, q, axis=0) for k, q in (("p2_5", 2.5), ("p50", 50), ("p97_5", 97.5))}
@@ -505,7 +539,8 @@ def account(components: list[Component], years: np.ndarray, *, factors: dict[str
     mc = {k: pct(v) for k, v in sims.items()}
     mc_cum = {k: pct(np.cumsum(v, axis=1)) for k, v in sims.items()}
     return Accounting(years, central, cumulative, mc, mc_cum, a1, a1_cum, u, u_tot, dr, note, leakage, buffer,
-                      {c.name: c.values for c in components})
+                      {c.name: c.values for c in components},
+                      {"additional": _abs_u(components, "values", factors)})
 
 
 # --- the quality programme --------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from zoning.carbon.programme import (AREA_U95, BUFFER, BUYBACK_HA, CCER_FM, CO2_
                                      DEFAULT_SCHEDULE, EMISSIONS_2020_TCO2, IPCC_2006, IPCC_2019,
                                      LEAKAGE, LEAKAGE_U95, R_BASE, RATE_U95, REPORT_YEARS, SEED_DOC, SERIES_KEYS,
                                      U95_CONVENTION, U95_CONVENTION_CHINESE, VCS_AFOLU, Parameter, SinkSeries,
-                                     buyback_gain, buyback_series, check_rate, check_share, check_year,
+                                     buyback_gain, buyback_series, check_number, check_rate, check_share, check_year,
                                      curve_parameters, deduction_parameters, read_growth_curves, read_schedule,
                                      schedule_cohorts, sink_series)
 from zoning.carbon.selection import (BUYBACK, QUALITY, Selection, overlap_ha, read_quota, read_stands,
@@ -178,12 +178,23 @@ class ProgramResult:
                                self.registered.loc[self.registered["excluded"], "programme"]))
         table["registered_overlap"] = [(str(i), p) in excluded for i, p in zip(table["stand_id"], table["programme"])]
         table["creditable"] = ~table["registered_overlap"]
+        for column in table.columns:  # whole numbers (林龄, 实施年度 …) stay whole: 26, not 26.0
+            if table[column].dtype.kind == "f" and not str(column).endswith(("_ha", "_tC", "_tCO2", "_share", "_m2")):
+                values = table[column].dropna()
+                if len(values) and np.isfinite(values).all() and (values == values.round()).all() \
+                        and values.abs().max() < 2 ** 53:
+                    table[column] = table[column].astype("Int64")
         first = [c for c in ("stand_id", "programme", "county_code", "county", "forest_type", "age", "year", "area_ha",
                              "registered_overlap", "creditable") if c in table]
         return table[first + [c for c in table.columns if c not in first]]
 
     # ------------------------------------------------------------------ JSON
     def to_dict(self) -> dict:
+        """The program.json content, strict-JSON safe itself: NaN/±Infinity -> None, numpy -> Python
+        (``json.dumps(result.to_dict(), allow_nan=False)`` works)."""
+        return _strict(self._raw_dict())
+
+    def _raw_dict(self) -> dict:
         p = self.primary
         rows = annual_rows(p, programme=QUALITY)
         last = int(self.cohorts["year"].max()) if self.cohorts is not None else max(self.schedule)
@@ -338,6 +349,7 @@ def annual_rows(s: SinkSeries, *, programme: str) -> list[dict]:
                "cumulative_p97_5": float(s.mc_cumulative["p97_5"][i]),
                "approach1_p2_5": _num(s.a1_annual["p2_5"][i]), "approach1_p97_5": _num(s.a1_annual["p97_5"][i]),
                "approach1_u95": _num(acc.u95["additional"][i]),
+               "approach1_u95_tCO2": _num(acc.u95_abs["additional"][i]) if "additional" in acc.u95_abs else None,
                "share_of_2020_emissions": float(s.annual[i] / EMISSIONS_2020_TCO2),
                "sign": "negative" if s.annual[i] < 0 else "positive" if s.annual[i] > 0 else "zero"}
         for key in ("leakage", "net", "registered_excluded", "conservativeness", "buffer", "creditable"):
@@ -349,6 +361,25 @@ def annual_rows(s: SinkSeries, *, programme: str) -> list[dict]:
             row[f"{key}_approach1_p97_5"] = _num(acc.a1[key]["p97_5"][i])
         rows.append(row)
     return rows
+
+
+def _strict(obj):
+    """``obj`` with NaN/±Infinity/NA as None and numpy scalars/arrays as Python values."""
+    if isinstance(obj, dict):
+        return {k: _strict(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_strict(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return [_strict(v) for v in obj.tolist()]
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if math.isfinite(float(obj)) else None
+    if obj is pd.NA or obj is pd.NaT:
+        return None
+    return obj
 
 
 def _num(x) -> float | None:
@@ -446,6 +477,8 @@ def reconcile(stands: gpd.GeoDataFrame, cohorts: pd.DataFrame, series: SinkSerie
             "stock_difference_tCO2_per_yr": sd, "stock_difference_u95": u_sd if math.isfinite(u_sd) else None,
             "gain_loss_tCO2_per_yr": gl, "gain_loss_u95": u_gl,
             "difference_tCO2_per_yr": diff, "relative_difference": diff / gl if gl else None,
+            "combined_u95_tCO2_per_yr": combined if math.isfinite(combined) else None,
+            "combined_u95_relative": combined / abs(gl) if gl and math.isfinite(combined) else None,
             "consistent": bool(math.isfinite(combined) and abs(diff) <= combined),
             "note": f"each inventory total ±{stock_u95:.0%} (95 %), taken as independent; the two estimates agree "
                     f"when their difference is within the combined 95 % half-width"}
@@ -468,9 +501,28 @@ def run_program(layers: LayerSet, *, scenarios=(2.77, 3.86), target_ha: float = 
     if not scenarios:
         raise ProgramError("至少需要一个情景", "at least one scenario is needed")
     r_base = check_rate(r_base, "r_base")
-    for value, name in ((rate_u95, "rate u95"), (area_u95, "area u95"), (leakage_u95, "leakage u95"),
-                        (stock_u95, "stock u95")):
+    # every option checked here, whichever branch runs below (the CLI relies on these: one bilingual line)
+    for value, name in ((rate_u95, "--rate-u95"), (area_u95, "--area-u95"), (leakage_u95, "leakage u95"),
+                        (stock_u95, "stock u95"), (leakage_quality, "--leakage-quality"),
+                        (leakage_buyback, "--leakage-buyback"), (buffer, "--buffer"),
+                        (harvest_intensity, "--harvest-intensity")):
         check_share(value, name)
+    if conservativeness not in (None, False, "auto", "none", "off"):
+        check_share(conservativeness, "--conservativeness")
+    for value, name, low, high in ((draws, "--draws", 100, 10_000_000), (seed, "--seed", 0, 2 ** 63 - 1)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
+            raise ProgramError(f"{name} = {value} 须为 {low}–{high} 之间的整数",
+                               f"{name} = {value} must be a whole number between {low} and {high}")
+    for value, name in ((year_before, "--year-before"), (year_after, "--year-after")):
+        if value is not None:
+            check_year(value, name)
+    target_ha = check_number(target_ha, "--target-ha", low_open=True)
+    buyback_ha = check_number(buyback_ha, "--buyback-ha")
+    min_stand_ha = check_number(min_stand_ha, "--min-stand-ha")
+    for value, name, open_ in ((rotation_years, "--harvest-rotation", True), (harvest_stock_tC_ha, "--harvest-stock", False),
+                               (plateau_years, "--plateau-years", False), (saturation_years, "--saturation-years", True)):
+        if value is not None:
+            check_number(value, name, low_open=open_)
     horizon = check_year(horizon, "终止年份 horizon")
     if growth not in ("plan", "curve"):
         raise ProgramError(f"未知生长模型 {growth!r}", f"unknown growth model {growth!r}; use plan or curve")
@@ -609,6 +661,20 @@ def run_program(layers: LayerSet, *, scenarios=(2.77, 3.86), target_ha: float = 
                                    leakage=leakage_buyback, leakage_u95=leakage_u95, buffer=buffer,
                                    conservativeness=conservativeness, draws=draws, seed=seed)
         gain["additional"] = True
+        years_bb = [int(y) for y in bb_series.years]
+        add_bb = np.asarray(bb_series.accounting.central["additional"], dtype="float64")
+        gain["avoided_harvest_series_key"] = "annual"
+        if rotation_years is None:  # the baseline comes from the stands' ages and per-type rotations
+            gain["avoided_harvest_tCO2_per_yr"] = _num(float(add_bb.mean())) if len(add_bb) else None
+            gain["avoided_harvest_basis"] = (f"mean of the annual avoided-harvest series {years_bb[0]}-{years_bb[-1]} "
+                                             "(baseline: harvest at each stand's rotation age from its age and forest "
+                                             "type)") if years_bb else None
+            gain["note"] = ("harvest baseline from stand ages and per-type rotations: the avoided harvest is "
+                            "additional; see annual for the series by year")
+        else:
+            gain["avoided_harvest_basis"] = "steady state A / rotation × intensity × harvested stock × 44/12"
+            gain["note"] = ("harvest baseline from --harvest-rotation: the avoided harvest is additional; "
+                            "see annual for the series by year")
     elif buyback is not None or bb_cohorts is None:
         warnings.append("商品林赎买没有采伐基线（--harvest-rotation 或林龄）：只报告总碳汇，不计额外量 / buy-back has no "
                         "harvest baseline (--harvest-rotation or stand ages): only its gross sink is reported, not "

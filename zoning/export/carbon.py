@@ -90,13 +90,15 @@ def stock_totals(stocks: pd.DataFrame, by: str = "county") -> pd.DataFrame:
     rows = []
     for name, g in list(groups) + [("合计 total", frame)]:
         a = float(g["area_ha"].sum())
-        rows.append({by: name, "features": int(len(g)), "features_measured": int(g["_measured"].sum()),
+        measured = int(g["_measured"].sum())
+        na = 1.0 if measured else np.nan  # no measured stand in the group: NA, not 0
+        rows.append({by: name, "features": int(len(g)), "features_measured": measured,
                      "features_na": int(g["_na"].sum()), "features_partial": int(g["_partial"].sum()),
                      "area_ha": a, "covered_share": float(g["_covered"].sum() / a) if a > 0 else np.nan,
-                     "forest_ha": float(g["forest_ha"].sum()), "stock_tC": float(g["stock_tC"].sum()),
-                     "stock_tCO2": float(g["stock_tCO2"].sum())})
+                     "forest_ha": float(g["forest_ha"].sum()) * na, "stock_tC": float(g["stock_tC"].sum()) * na,
+                     "stock_tCO2": float(g["stock_tCO2"].sum()) * na})
     out = pd.DataFrame(rows)
-    out["mean_tC_ha"] = (out["stock_tC"] / out["forest_ha"].where(out["forest_ha"] > 0)).fillna(0.0)
+    out["mean_tC_ha"] = out["stock_tC"] / out["forest_ha"].where(out["forest_ha"] > 0)  # no forest: NA
     return out.round(6)
 
 
@@ -228,7 +230,7 @@ def write_program_outputs(result: ProgramResult, out_dir: Path | str, *, overwri
                              + ([("reconciliation", pd.DataFrame([result.reconciliation]))]
                                 if result.reconciliation else [])
                              + [("methods", pd.concat([methods, dictionary.rename(
-                                 columns={"column": "item", "meaning": "text"})], ignore_index=True))])
+                                 columns={"column": "item", "meaning": "text"})], ignore_index=True))], lang=lang)
         with staged_folder(out_dir, overwrite=overwrite) as stage:
             (stage / "program.json").write_text(text, encoding="utf-8")
             for name, payload in csvs.items():
@@ -247,8 +249,43 @@ def write_program_outputs(result: ProgramResult, out_dir: Path | str, *, overwri
     return [out_dir / n for n in PROGRAM_FILES]
 
 
-def _workbook(result: ProgramResult, chart: bytes, sheets: list[tuple[str, pd.DataFrame]]) -> bytes:
-    """program.xlsx in memory: one sheet per table, and the chart as an image on a sheet of its own."""
+#: Chinese names of the other columns of the programme tables (program.xlsx headers with lang="zh")
+COLUMN_ZH = {"programme": "项目", "scenario_r_target": "目标速率 r_target", "county": "县区", "county_code": "区县代码",
+             "forest_type": "林分类型", "age": "林龄", "age_class": "龄组", "stand_id": "林分编号", "area_ha": "面积 ha",
+             "registered_overlap": "与已登记项目重叠", "creditable": "可签发", "sign": "符号", "scenario": "情景",
+             "name": "名称", "value": "数值", "unit": "单位", "distribution": "分布", "u95": "95% 半宽",
+             "u95_pct": "95% 半宽 %", "source": "来源", "assumption": "假设", "selected_ha": "已选面积 ha",
+             "quota_ha": "配额 ha", "item": "项目", "text": "说明", "approach1_u95_tCO2": "方法1 绝对半宽"}
+
+
+def _column_zh(code: str) -> str | None:
+    """The Chinese name of a programme-table column, composed from the dictionary where it can be."""
+    if code in PROGRAM_DICTIONARY:
+        return PROGRAM_DICTIONARY[code][0]
+    if code in COLUMN_ZH:
+        return COLUMN_ZH[code]
+    if code.startswith("cumulative_"):
+        base = _column_zh(code[len("cumulative_"):])
+        return f"累计{base}" if base else None
+    for suffix, word in (("_approach1_p2_5", " 方法1 下限"), ("_approach1_p97_5", " 方法1 上限"), ("_p2_5", " P2.5"),
+                         ("_p50", " P50"), ("_p97_5", " P97.5")):
+        if code.endswith(suffix):
+            base = _column_zh(code[: -len(suffix)] + "_tCO2")
+            return f"{base}{word}" if base else None
+    return None
+
+
+def _headers(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """Column headers for the workbook: the codes in English; in Chinese 中文名（code）, code kept."""
+    if lang == "en":
+        return frame
+    names = {c: (f"{_column_zh(str(c))}（{c}）" if _column_zh(str(c)) else c) for c in frame.columns}
+    return frame.rename(columns=names)
+
+
+def _workbook(result: ProgramResult, chart: bytes, sheets: list[tuple[str, pd.DataFrame]], lang: str = "zh") -> bytes:
+    """program.xlsx in memory: one sheet per table (Chinese headers with the codes in zh, the codes in en),
+    and the chart as an image on a sheet of its own."""
     import io
 
     from openpyxl.drawing.image import Image
@@ -256,7 +293,8 @@ def _workbook(result: ProgramResult, chart: bytes, sheets: list[tuple[str, pd.Da
     buf = io.BytesIO()
     writer = pd.ExcelWriter(buf, engine="openpyxl")
     for name, frame in sheets:
-        xlsx_frame(frame).to_excel(writer, sheet_name=name, index=False)  # no formulas, no control characters
+        # no formulas, no control characters
+        _headers(xlsx_frame(frame), lang).to_excel(writer, sheet_name=name, index=False)
     sheet = writer.book.create_sheet("chart")
     sheet.add_image(Image(io.BytesIO(chart)), "A1")
     writer.close()

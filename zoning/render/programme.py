@@ -71,6 +71,38 @@ def _t(key: str, lang: str) -> str:
     return en if lang == "en" else zh
 
 
+#: words of the result shown in the Chinese report (the result keeps English codes)
+SOURCE_ZH = {"file": "林分文件", "layer": "图层目录的 program 图层", "rule": "按规则选择"}
+GROWTH_ZH = {"plan": "规划常数速率", "curve": "Chapman-Richards 生长曲线"}
+
+
+def _label_zh(sc: dict) -> str:
+    """The scenario's sink label in Chinese."""
+    return "额外碳汇为负（情景低于基线）：项目将减少清除量" if sc.get("negative") else "额外碳汇（项目 − 基线）"
+
+
+def _dr_note_zh(note: str) -> str:
+    """The conservativeness note (English in the result) in Chinese."""
+    import re
+
+    if not note:
+        return ""
+    m = re.match(r"U90 = ([\d.]+%) ≤ (\d+%): DR = (\d+%)", note)
+    if m:
+        return f"U90 = {m[1]} ≤ {m[2]}：DR = {m[3]}"
+    m = re.match(r"U90 = ([\d.]+%) > (\d+%)", note)
+    if m:
+        return f"U90 = {m[1]} > {m[2]}：签发前需增加监测样地；扣减至 90% 置信下限（DR = U90）"
+    if note.startswith("uncertainty unbounded"):
+        return "不确定性无界（估计值接近零）：全部扣减"
+    if note.startswith("no conservativeness"):
+        return "不作保守性扣减（已关闭）"
+    m = re.match(r"DR = (\S+) given", note)
+    if m:
+        return f"DR = {m[1]}（用户给定）"
+    return note
+
+
 def _cjk_font() -> str | None:
     from matplotlib import font_manager
 
@@ -177,11 +209,11 @@ def summary_html(result: ProgramResult, chart: bytes, lang: str = "zh") -> str:
          f"Deductions: leakage {acc['leakage_share']:.0%}, conservativeness DR {acc['conservativeness_dr']:.1%} "
          f"({acc['conservativeness_note']}), permanence buffer {acc['buffer_share']:.0%}.")
         if en else
-        (f"林分 {d['stands']['count']} 个（来源：{d['stands']['source']}），实施面积 {full['area_ha']:,.2f} 公顷"
+        (f"林分 {d['stands']['count']} 个（来源：{SOURCE_ZH.get(d['stands']['source'], d['stands']['source'])}），实施面积 {full['area_ha']:,.2f} 公顷"
          f"（{min(result.schedule)}–{max(result.schedule)} 年）；基线速率 {d['r_base']} t CO2/ha/年；情景 "
-         f"{', '.join(d['scenarios'])} t CO2/ha/年；生长模型：{p.growth.get('growth')}。满面积（{full['year']} 年）"
+         f"{', '.join(d['scenarios'])} t CO2/ha/年；生长模型：{GROWTH_ZH.get(p.growth.get('growth'), p.growth.get('growth'))}。满面积（{full['year']} 年）"
          f"毛额外碳汇 {full['annual_tCO2_at_full_area']:,.0f} t CO2/年（{full['formula']}，未扣减）。扣减：泄漏 "
-         f"{acc['leakage_share']:.0%}，保守性调减 DR {acc['conservativeness_dr']:.1%}（{acc['conservativeness_note']}），"
+         f"{acc['leakage_share']:.0%}，保守性调减 DR {acc['conservativeness_dr']:.1%}（{_dr_note_zh(acc['conservativeness_note'])}），"
          f"非持久性风险缓冲 {acc['buffer_share']:.0%}。")) + f"</p><p class='conv'>{escape(conv)}</p>")
     if d["warnings"]:
         add(f"<h2>{_t('warnings', lang)}</h2><ul class='warn'>"
@@ -191,6 +223,8 @@ def summary_html(result: ProgramResult, chart: bytes, lang: str = "zh") -> str:
     for label, sc in d["scenarios"].items():
         rows = [_row_cells(r) for r in sc["annual"] if r["year"] in REPORT_YEARS]
         add(f"<h2>{_t('scenarios', lang)}: r_target = {escape(label)} t CO2/ha/yr — {escape(sc['label'])}</h2>"
+            if en else
+            f"<h2>{_t('scenarios', lang)}：目标速率 {escape(label)} t CO2/ha/年 — {escape(_label_zh(sc))}</h2>"
             + _table(head, rows))
     add(f"<img alt='chart' src='data:image/png;base64,{base64.b64encode(chart).decode('ascii')}'>")
     add(f"<h2>{_t('annual', lang)}</h2>" + _table(head, [_row_cells(r) for r in d["annual"]]))
@@ -203,7 +237,9 @@ def summary_html(result: ProgramResult, chart: bytes, lang: str = "zh") -> str:
             f"重叠 {bb['overlap_with_quality_ha']:,.2f} 公顷，只计一次。")
     add(f"<h2>{_t('buyback', lang)}</h2><p>{escape(text)}</p>")
     if bb.get("annual"):
-        add(f"<p>{escape(bb.get('method', ''))}</p>"
+        method = bb.get("method", "") if en else ("避免采伐：基线情景在各林分达到轮伐龄时按强度 h 采伐并更新；"
+                                                  "项目情景保留林分（改进森林经营，参照 VCS/CCER）。")
+        add(f"<p>{escape(method)}</p>"
             + _table(head, [_row_cells(r) for r in bb["annual"] if r["year"] in REPORT_YEARS or
                             r["year"] == bb["annual"][0]["year"]]))
     # per county and per type
@@ -242,13 +278,28 @@ def summary_html(result: ProgramResult, chart: bytes, lang: str = "zh") -> str:
     # reconciliation
     rc = d["reconciliation"]
     if rc:
+        unc = rc.get("combined_u95_relative")
+        unc_text = "—" if unc is None else f"±{unc * 100:.0f} %"
+        if en:
+            names = ("stock difference", "gain-loss", "difference")
+            verdict = f"within uncertainty {unc_text}" if rc["consistent"] else f"NOT within uncertainty {unc_text}"
+            note = (f"{rc['stands_compared']} stand(s), {rc['area_compared_ha']:,.2f} ha compared "
+                    f"({rc['stands_not_fully_covered']} not fully covered). {rc['note']}")
+        else:
+            names = ("存量差法", "增减法", "差值")
+            verdict = f"在不确定性范围内 {unc_text}" if rc["consistent"] else f"超出不确定性 {unc_text}"
+            note = (f"对照 {rc['stands_compared']} 个林分、{rc['area_compared_ha']:,.2f} 公顷（"
+                    f"{rc['stands_not_fully_covered']} 个未被两期栅格完全覆盖）。两期清查总量各按 95% 半宽独立处理；"
+                    f"两种估计之差在合成 95% 半宽以内即视为一致。")
+        rel = rc.get("relative_difference")
         add(f"<h2>{_t('reconcile', lang)}</h2>" + _table(
-            ["", "t CO2/yr", "U95"],
-            [[f"stock difference {rc['raster_before']} ({rc['year_before']}) → {rc['raster_after']} ({rc['year_after']})",
+            ["", "t CO2/yr" if en else "t CO2/年", "U95"],
+            [[f"{names[0]} {rc['raster_before']} ({rc['year_before']}) → {rc['raster_after']} ({rc['year_after']})",
               _f(rc["stock_difference_tCO2_per_yr"]), _f((rc["stock_difference_u95"] or 0) * 100, 1) + " %"],
-             ["gain-loss", _f(rc["gain_loss_tCO2_per_yr"]), _f(rc["gain_loss_u95"] * 100, 1) + " %"],
-             ["difference", _f(rc["difference_tCO2_per_yr"]), "consistent" if rc["consistent"] else "NOT consistent"]])
-            + f"<p>{escape(rc['note'])}</p>")
+             [names[1], _f(rc["gain_loss_tCO2_per_yr"]), _f(rc["gain_loss_u95"] * 100, 1) + " %"],
+             [names[2] + ("" if rel is None else f" ({rel * 100:+.0f} %)"), _f(rc["difference_tCO2_per_yr"]),
+              verdict]])
+            + f"<p>{escape(note)}</p>")
     # uncertainty
     rows = []
     for label, sc in d["scenarios"].items():
@@ -330,8 +381,17 @@ def console_summary(result: ProgramResult) -> str:
     lines = [format_table(rows, ["r_target", "年 year", "额外 gross t CO2/yr", "95% (MC)", "泄漏 leakage", "净 net",
                                  "保守 conserv.", "缓冲 buffer", "可签发 creditable", "累计 cumulative"])]
     u = d["uncertainty"]["approach_1"]["relative_u95"]
-    lines.append("\n不确定性 uncertainty (95 % half-width, IPCC 2006 Vol.1 Ch.3; Approach 1): "
-                 + ", ".join(f"r_target {k}: ±{v:.1%}" for k, v in u.items() if v is not None and v == v))
+    parts = []
+    for k, v in u.items():
+        if v is not None and math.isfinite(v):
+            parts.append(f"r_target {k}: ±{v:.1%}")
+            continue
+        last = d["scenarios"][k]["annual"][-1]
+        absolute = last.get("approach1_u95_tCO2")
+        parts.append(f"r_target {k}: 相对不确定性无定义（额外碳汇为零） undefined (zero additional sink)"
+                     + (f"; 方法1绝对区间 Approach 1 absolute range {last['additional_tCO2']:,.0f} ± {absolute:,.0f} "
+                        f"t CO2/yr ({last['year']})" if absolute is not None else ""))
+    lines.append("\n不确定性 uncertainty (95 % half-width, IPCC 2006 Vol.1 Ch.3; Approach 1): " + ", ".join(parts))
     full = d["full_area_check"]
     lines.append(f"满面积核对 full-area check ({full['year']}): {full['formula']} = "
                  f"{full['annual_tCO2_at_full_area']:,.0f} t CO2/yr (gross, no deductions)")
@@ -345,7 +405,13 @@ def console_summary(result: ProgramResult) -> str:
                     else " (not additional without a harvest baseline)"))
     rc = d["reconciliation"]
     if rc:
+        rel, unc = rc.get("relative_difference"), rc.get("combined_u95_relative")
+        rel_text = "—" if rel is None else f"{rel:+.0%}"
+        unc_text = "±?" if unc is None else f"±{unc:.0%}"
+        verdict = (f"在不确定性范围内 within uncertainty {unc_text}" if rc["consistent"]
+                   else f"超出不确定性 NOT within uncertainty {unc_text}")
         lines.append(f"存量差法 stock difference {rc['stock_difference_tCO2_per_yr']:,.0f} vs 增减法 gain-loss "
-                     f"{rc['gain_loss_tCO2_per_yr']:,.0f} t CO2/yr: "
-                     f"{'consistent' if rc['consistent'] else 'NOT consistent'}")
+                     f"{rc['gain_loss_tCO2_per_yr']:,.0f} t CO2/yr over {rc['stands_compared']} stand(s) / "
+                     f"{rc['area_compared_ha']:,.1f} ha compared ({rc['stands_not_fully_covered']} not fully "
+                     f"covered): difference {rel_text} of gain-loss; {verdict} (combined 95 %)")
     return "\n".join(lines)

@@ -25,6 +25,7 @@ import io
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -154,6 +155,8 @@ def _split_error(text: str | None) -> tuple[str, str]:
 
 #: deepest nesting of arrays/objects in a JSON body (a MultiPolygon nests 4 levels, a FeatureCollection 7)
 MAX_JSON_DEPTH = 64
+_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKETS = re.compile(r"[\[\]{}]")
 
 
 def _refuse_constant(name: str):
@@ -164,24 +167,12 @@ def _loads(raw: bytes, what_zh: str, what_en: str):
     """A JSON document, or a 400 ``invalid_json``: not UTF-8, not JSON, NaN/Infinity, too deep."""
     try:
         text = raw.decode("utf-8")
-        depth = deepest = 0
-        in_string = escaped = False
-        for ch in text:  # bracket depth before parsing: 100,000 '[' must not reach the recursive parser
-            if in_string:
-                if escaped:
-                    escaped = False
-                elif ch == "\\":
-                    escaped = True
-                elif ch == '"':
-                    in_string = False
-            elif ch == '"':
-                in_string = True
-            elif ch in "[{":
-                depth += 1
+        if text.count("[") + text.count("{") > MAX_JSON_DEPTH:  # bracket depth before the recursive parser
+            depth = 0
+            for m in _BRACKETS.finditer(_STRINGS.sub('""', text)):
+                depth += 1 if m.group(0) in "[{" else -1
                 if depth > MAX_JSON_DEPTH:
                     raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels")
-            elif ch in "]}":
-                depth -= 1
         return json.loads(text, parse_constant=_refuse_constant)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         detail = _one_line(str(exc))[:200]

@@ -71,8 +71,25 @@ def api_words(text: str, lang: str) -> str:
     return _CRS_OPTION.sub(sub, str(text))
 
 
+#: a run of 20 or more digits (a 300-digit "coordinate" echoed back): shown in short form
+_LONG_NUMBER = re.compile(r"\d[\d.]{19,}")
+
+
+def _short_numbers(text: str) -> str:
+    def short(m: re.Match) -> str:
+        try:
+            return f"{float(m.group(0)):.6g}"
+        except ValueError:
+            return m.group(0)[:12] + "…"
+    return _LONG_NUMBER.sub(short, text)
+
+
+def _message(text: str, lang: str) -> str:
+    return _one_line(_short_numbers(api_words(text, lang)))
+
+
 def error_body(code: str, zh: str, en: str) -> dict:
-    return {"error": code, "message_zh": _one_line(api_words(zh, "zh")), "message_en": _one_line(api_words(en, "en"))}
+    return {"error": code, "message_zh": _message(zh, "zh"), "message_en": _message(en, "en")}
 
 
 def error_response(exc: BaseException) -> JSONResponse:
