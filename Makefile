@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 CATALOG := layers/catalog.yaml
 SAMPLE  := layers/nanping/generated
 
-.PHONY: all install sysdeps layers demo test core-check bench clean distclean
+.PHONY: all install sysdeps layers demo test fuzz core-check bench clean distclean
 
 all: demo
 
@@ -65,6 +65,14 @@ demo: layers
 
 test: layers sysdeps
 	$(BIN)/python -m pytest
+
+# The hostile-input suite at length: many more hypothesis examples (site files, literals,
+# attributes, rule packs, catalogs) and 20 kill -9 per command; figures in tests/output/fuzz_figures.json.
+# `make test` runs the same tests in their quick profile.
+fuzz: layers sysdeps
+	HYPOTHESIS_PROFILE=long $(BIN)/python -m pytest -q tests/test_hostile.py tests/test_fuzz_sites.py \
+	  tests/test_fuzz_rules.py tests/test_fuzz_pages.py tests/test_fuzz_kill.py
+	@cat tests/output/fuzz_figures.json
 
 # Core dependencies only: a fresh venv (CORE_VENV, default /tmp/zoning-core) with `pip install .`
 # (no extras, not editable) runs screen (+reports), single-site screen, carbon stock/program, map

@@ -29,7 +29,7 @@ from click.testing import CliRunner
 ROOT = Path(__file__).resolve().parents[1]
 CATALOG = ROOT / "layers" / "catalog.yaml"
 OUTPUT = Path(__file__).parent / "output"
-FIGURES = OUTPUT / "fuzz_figures.json"
+FIGURES = OUTPUT / "fuzz_figures.json"  # this process's figures (make test / make fuzz write it last)
 LONG = os.environ.get("HYPOTHESIS_PROFILE", "").lower() == "long"
 ZONING = Path(sys.executable).with_name("zoning")
 

@@ -10,6 +10,7 @@ to 16 m, drawn more often), polygons straddling edges from ~1 m² to ~50 km², l
 """
 from __future__ import annotations
 
+import functools
 import math
 import os
 
@@ -85,6 +86,13 @@ def true_length(geom) -> float:
     return total
 
 
+@functools.lru_cache(maxsize=64)
+def _aeqd(lon: float, lat: float):
+    """(to, from) transformers of the azimuthal equidistant projection centred on (lon, lat), GRS80."""
+    crs = f"+proj=aeqd +lat_0={lat} +lon_0={lon} +ellps=GRS80 +units=m"
+    return Transformer.from_crs(4490, crs, always_xy=True), Transformer.from_crs(crs, 4490, always_xy=True)
+
+
 def true_distance(site, features) -> float:
     """Geodesic distance (m) from a lon/lat site to the nearest of ``features`` (stored geometry).
 
@@ -105,8 +113,7 @@ def true_distance(site, features) -> float:
     reach = crude.min() * 1.01 + 100 + max(np.ptp(shapely.get_coordinates(site), axis=0).max() * 111_000, 0)
     box = shapely.box(c.x - reach / (111_000 * k) * 1.05, c.y - reach / 111_000 * 1.05,
                       c.x + reach / (111_000 * k) * 1.05, c.y + reach / 111_000 * 1.05)
-    aeqd_crs = f"+proj=aeqd +lat_0={c.y} +lon_0={c.x} +ellps=GRS80 +units=m"
-    aeqd = Transformer.from_crs(4490, aeqd_crs, always_xy=True)
+    aeqd, inv = _aeqd(c.x, c.y)
 
     def to_aeqd(g):
         return shapely.transform(g, lambda xy: np.column_stack(aeqd.transform(xy[:, 0], xy[:, 1])))
@@ -126,7 +133,6 @@ def true_distance(site, features) -> float:
         if dist < best:
             best, pair = dist, shapely.shortest_line(site_m, edge)
     # the distance between the two nearest points, measured on the ellipsoid
-    inv = Transformer.from_crs(aeqd_crs, 4490, always_xy=True)
     (x0, y0), (x1, y1) = shapely.get_coordinates(pair)
     lon0, lat0 = inv.transform(x0, y0)
     lon1, lat1 = inv.transform(x1, y1)
@@ -195,8 +201,7 @@ def _near_any_edge(world, geom, limit_m) -> bool:
 
 
 def _boundary_distance(point, edge) -> float:
-    c = point
-    aeqd = Transformer.from_crs(4490, f"+proj=aeqd +lat_0={c.y} +lon_0={c.x} +ellps=GRS80 +units=m", always_xy=True)
+    aeqd = _aeqd(point.x, point.y)[0]
     lines = [shapely.LineString(_dense(line)) for line in _lines(edge)]
     m = shapely.transform(shapely.MultiLineString(lines), lambda xy: np.column_stack(aeqd.transform(xy[:, 0], xy[:, 1])))
     return float(shapely.distance(shapely.Point(0, 0), m))
@@ -257,7 +262,7 @@ SETTINGS = dict(deadline=None, derandomize=SCALE == 1, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 
-@settings(max_examples=30 * SCALE, **SETTINGS)
+@settings(max_examples=60 * SCALE, **SETTINGS)
 @given(cases=st.lists(point_case, min_size=4, max_size=6))
 def test_points_near_edges_hit_what_the_stored_geometry_holds(world, cases):
     """Points 0.5-20 m either side of an edge: the same features as shapely on the stored
@@ -287,7 +292,7 @@ def _square(lon, lat, side_m, rot):
     return shapely.Polygon(corners)
 
 
-@settings(max_examples=25 * SCALE, **SETTINGS)
+@settings(max_examples=50 * SCALE, **SETTINGS)
 @given(cases=st.lists(polygon_case, min_size=2, max_size=4))
 def test_polygons_straddling_edges_overlap_areas(world, cases):
     """Rotated squares straddling edges, ~1 m² to ~50 km²: every feature with an overlap is hit,
@@ -338,7 +343,7 @@ def test_polygons_straddling_edges_overlap_areas(world, cases):
         _check_nearest(world, r, poly)
 
 
-@settings(max_examples=15 * SCALE, **SETTINGS)
+@settings(max_examples=30 * SCALE, **SETTINGS)
 @given(cases=st.lists(line_case, min_size=2, max_size=4))
 def test_lines_crossing_zones_lengths_and_shares(world, cases):
     """Lines crossing an edge (20 m - 5 km, some with a bend): every feature they run through is
@@ -476,4 +481,4 @@ def test_zz_report_cases_and_worst_errors():
     """How many generated cases ran and the worst errors found (printed with -s)."""
     print("\ngeometry truth:", {k: (round(v, 9) if isinstance(v, float) else v) for k, v in STATS.items()})
     if STATS["polygon_sites"]:  # the property tests above ran in this session
-        assert STATS["point_sites"] >= 60 and STATS["polygon_sites"] >= 40 and STATS["line_sites"] >= 20
+        assert STATS["point_sites"] >= 200 and STATS["polygon_sites"] >= 100 and STATS["line_sites"] >= 60

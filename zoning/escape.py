@@ -67,10 +67,13 @@ def csv_cell(value):
     Text starting with ``= + - @``, tab, CR or LF (or their full-width forms; also after leading
     spaces) gets a leading apostrophe, as OWASP recommends; numbers, booleans and None pass
     unchanged (so numbers stay numeric), as does text that is a plain number such as ``-12.5``.
+    A CR inside the text becomes LF, so that the CSV writer quotes the cell.
     """
     if value is None or isinstance(value, bool) or (isinstance(value, Number) and not isinstance(value, str)):
         return value
-    text = str(value)
+    # a bare CR is a line break to a spreadsheet but not to the CSV writer, which would leave the
+    # cell unquoted: the text after it would start a row of its own (and could be a formula)
+    text = str(value).replace("\r\n", "\n").replace("\r", "\n")
     if text.lstrip(_LEADING).startswith(_FORMULA_START) and not _plain_number(text):
         return "'" + text
     return text

@@ -214,6 +214,9 @@ def write_program_outputs(result: ProgramResult, out_dir: Path | str, *, overwri
                                    "overlap_share", "excluded"])
     chart = chart_png(result, lang=lang)
     html = summary_html(result, chart, lang=lang)
+    from zoning.render.maps import assert_static_page
+
+    assert_static_page(html)  # the page runs no script and loads nothing, whatever the stands' names
     dictionary = pd.DataFrame([{"column": k, "中文": v[0], "meaning": v[1], "unit": v[2]}
                                for k, v in PROGRAM_DICTIONARY.items()])
     methods = pd.DataFrame({"item": ["convention", "methodology", "double counting", "full-area check"],

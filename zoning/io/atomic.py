@@ -151,7 +151,7 @@ def _alive(token: str) -> bool:
 
 
 # --- the lock ---------------------------------------------------------------------------------
-_LOCKS: dict[str, tuple[int, Path]] = {}
+_LOCKS: dict[str, tuple[int, Path, int]] = {}  # target -> (fd, lock file, pid that took it)
 
 
 def _lock_file(final: Path) -> Path:
@@ -170,7 +170,10 @@ def acquire_output_lock(final: Path | str) -> None:
     final = Path(final)
     key = _key(final)
     if key in _LOCKS:
-        return
+        if _LOCKS[key][2] == os.getpid():
+            return
+        with contextlib.suppress(OSError):  # inherited through fork: POSIX locks are not, so take it anew
+            os.close(_LOCKS.pop(key)[0])
     lock = _lock_file(final)
     for _ in range(20):
         try:
@@ -205,7 +208,7 @@ def acquire_output_lock(final: Path | str) -> None:
         with contextlib.suppress(OSError):
             os.ftruncate(fd, 0)
             os.pwrite(fd, _token().encode("ascii"), 0)
-        _LOCKS[key] = (fd, lock)
+        _LOCKS[key] = (fd, lock, os.getpid())
         return
     raise OutputProblem(f"无法锁定输出 {final}", f"cannot lock output {final}: its lock file keeps changing")
 
@@ -215,7 +218,11 @@ def release_output_lock(final: Path | str) -> None:
     held = _LOCKS.pop(_key(Path(final)), None)
     if held is None:
         return
-    fd, lock = held
+    fd, lock, pid = held
+    if pid != os.getpid():  # another process's (inherited through fork): not ours to remove
+        with contextlib.suppress(OSError):
+            os.close(fd)
+        return
     with contextlib.suppress(OSError):
         os.unlink(lock)  # while still locked: a waiting process then sees a different file and retries
     with contextlib.suppress(OSError):
