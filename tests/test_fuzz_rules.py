@@ -57,6 +57,17 @@ roles = st.sampled_from(sorted(FILTER_FIELDS) + ["nonsense", ""])
 
 @st.composite
 def layer_test(draw, op):
+    if draw(st.integers(0, 2)):  # mostly well-formed
+        role = draw(st.sampled_from(sorted(FILTER_FIELDS)))
+        spec = {"role": role}
+        for (r, key), allowed in FILTER_VALUES.items():
+            if r == role and draw(st.booleans()):
+                spec[key] = draw(st.sampled_from(list(allowed)))
+        if op == "hit" and draw(st.booleans()):
+            spec["min_share"] = draw(st.floats(0, 1))
+        if op == "near":
+            spec["within_m"] = draw(st.floats(0, 20_000))
+        return {op: spec} if len(spec) > 1 or op == "near" else {op: role}
     role = draw(roles)
     if draw(st.booleans()):
         return {op: role}
@@ -71,8 +82,32 @@ def layer_test(draw, op):
     return {op: spec}
 
 
+from zoning.screening.rules import FILTER_VALUES  # noqa: E402
+
+#: values a rule of each attribute kind may legitimately compare with (so that many packs load)
+GOOD = {"number": st.one_of(st.integers(0, 10 ** 5), st.floats(0, 1e5)), "share": st.one_of(
+    st.floats(0, 1), st.sampled_from(["30%", "0%", "100%"])), "bool": st.booleans(),
+    "fuel": st.sampled_from(["coal", "gas", "oil", "biomass", "electric", "none", "燃煤"]),
+    "industry": st.sampled_from(["C2614", "C3011", "C1371", "C3216", "C2641", "D4411"]), "text": st.text(max_size=6)}
+ORDERED = {"number": ("eq", "ne", "lt", "le", "gt", "ge"), "share": ("eq", "ne", "lt", "le", "gt", "ge"),
+           "bool": ("eq", "ne"), "fuel": ("eq", "ne", "in", "not_in"), "industry": ("eq", "ne", "in", "not_in", "prefix"),
+           "text": ("eq", "ne", "in", "not_in", "prefix")}
+
+
 @st.composite
 def attr_test(draw):
+    if draw(st.integers(0, 2)):  # mostly well-formed, so that many packs load and get evaluated
+        name = draw(st.sampled_from(sorted(ATTR_KINDS)))
+        kind = ATTR_KINDS[name]
+        comp = draw(st.sampled_from(ORDERED.get(kind, ("eq",))))
+        good = GOOD.get(kind, st.text(max_size=6))
+        value = draw(st.lists(good, min_size=1, max_size=3)) if comp in ("in", "not_in") else draw(good)
+        if kind == "industry" and comp == "prefix":
+            value = draw(st.sampled_from(["C26", "C261", "C", "D44"]))
+        out = {"name": name, comp: value}
+        if draw(st.booleans()):
+            out["if_missing"] = draw(st.sampled_from(["unknown", "false", "true"]))
+        return {"attr": out}
     name = draw(st.one_of(st.sampled_from(sorted(ATTR_KINDS) + ["colour"]), values))
     comp = draw(st.sampled_from(list(COMPARATORS) + ["bogus"]))
     out = {"name": name, comp: draw(values)}
@@ -89,20 +124,33 @@ condition = st.recursive(leaf, lambda c: st.one_of(st.fixed_dictionaries({"all":
                                                    st.fixed_dictionaries({"not": c})), max_leaves=6)
 
 
+good_leaf = st.one_of(layer_test("hit"), layer_test("within"), layer_test("near"), attr_test(),
+                      st.fixed_dictionaries({"county": st.fixed_dictionaries({"in": st.lists(
+                          st.sampled_from(["350702", "350782", 350703]), min_size=1, max_size=2)})}))
+good_condition = st.recursive(good_leaf, lambda c: st.one_of(
+    st.fixed_dictionaries({"all": st.lists(c, min_size=1, max_size=3)}),
+    st.fixed_dictionaries({"any": st.lists(c, min_size=1, max_size=3)}), st.fixed_dictionaries({"not": c})),
+    max_leaves=6)
+
+
 @st.composite
 def rule(draw, i):
-    r = {"id": draw(st.one_of(st.just(f"R{i}"), values)),
-         "dimension": draw(st.sampled_from(["空间布局约束", "污染物排放管控", "环境风险防控", "资源利用效率", "nonsense"])),
-         "citation": draw(st.one_of(st.just("《南平市…》第1条"), values)),
-         "scope": draw(st.one_of(st.just("all"), condition)),
-         "when": draw(condition),
-         "outcome": draw(st.sampled_from(["prohibited", "conditional", "needs_info", "compliant", "maybe"])),
-         "message": draw(st.one_of(st.fixed_dictionaries({"zh": st.sampled_from(HOSTILE), "en": st.text(max_size=8)}),
-                                   values))}
-    for key in draw(st.lists(st.sampled_from(list(r)), max_size=2, unique=True)):
-        if draw(st.booleans()):
-            del r[key]
-    if draw(st.booleans()):
+    """A well-formed rule (hostile texts, random but valid conditions), and now and then one corruption."""
+    r = {"id": f"R{i}{draw(st.sampled_from(['', HOSTILE[0], '-x']))}",
+         "dimension": draw(st.sampled_from(["空间布局约束", "污染物排放管控", "环境风险防控", "资源利用效率"])),
+         "citation": draw(st.sampled_from(["《南平市…》第1条", HOSTILE[1], HOSTILE[5]])),
+         "scope": draw(st.one_of(st.just("all"), good_condition)),
+         "when": draw(good_condition),
+         "outcome": draw(st.sampled_from(["prohibited", "conditional", "needs_info", "compliant"])),
+         "message": {"zh": draw(st.sampled_from(HOSTILE)), "en": draw(st.text(min_size=1, max_size=8))}}
+    corruption = draw(st.integers(0, 12))  # 0-3: one corruption (about a third of the rules)
+    if corruption == 0:
+        r[draw(st.sampled_from(list(r)))] = draw(values)
+    elif corruption == 1:
+        r["when"] = draw(condition)
+    elif corruption == 2:
+        del r[draw(st.sampled_from(list(r)))]
+    elif corruption == 3:
         r[draw(st.sampled_from(["title", "line", "extra"]))] = draw(st.one_of(values, st.sampled_from(
             ["生态保护红线", "生态环境准入清单"])))
     return r
@@ -111,7 +159,8 @@ def rule(draw, i):
 @st.composite
 def pack(draw):
     n = draw(st.integers(1, 4))
-    return {"name": draw(st.one_of(st.just("fuzz"), values)), "version": draw(st.one_of(st.just(1), values)),
+    return {"name": draw(st.sampled_from(["fuzz", "fuzz", "fuzz", HOSTILE[0], HOSTILE[5], None])),
+            "version": draw(st.sampled_from([1, "2024.1", 1, 1, 2, None])),
             "synthetic": True, "rules": [draw(rule(i)) for i in range(n)]}
 
 
@@ -161,6 +210,8 @@ def test_hostile_catalogs_end_in_a_result_or_a_message(mutations, screen_too):
     doc = _base_doc()
     for index, what, value in mutations:
         entry = doc["layers"][index % len(doc["layers"])]
+        if not isinstance(entry, dict):  # replaced by a scalar by an earlier mutation
+            continue
         if what == "name":
             entry["name"] = HOSTILE[index % len(HOSTILE)] if isinstance(value, bool) else value
         elif what == "fields":

@@ -56,11 +56,19 @@ def outcomes(pack, f) -> dict[str, str]:
 # ------------------------------------------------------------------------------------------
 # boilers: 实施方案 五（一）"10 蒸吨/小时以下" (includes 10), "35 蒸吨/小时及以上" (includes 35);
 # 大气污染防治法 第三十八条: no NEW high-polluting-fuel plant in a no-burn zone, any size
-@pytest.mark.parametrize("th,bl01", [(9.99, "prohibited"), (10, "prohibited"), (10.01, None)])
+@pytest.mark.parametrize("th,bl01", [(0, None), (0.01, "prohibited"), (9.99, "prohibited"), (10, "prohibited"),
+                                     (10.01, None)])
 def test_bl01_ten_tonnes_and_below(pack, th, bl01):
     got = outcomes(pack, facts([NO_BURN, KEY_UNIT], industry="C1371", boiler_th=th, boiler_fuel="coal", **STATED))
     assert got.get("BL-01") == bl01
-    assert got["BL-02"] == "prohibited"  # every new coal boiler in a no-burn zone
+    if th > 0:
+        assert got["BL-02"] == "prohibited"  # every new coal boiler in a no-burn zone
+
+
+def test_bl01_no_boiler_without_fuel_is_not_undecided(pack):
+    """boiler_th=0 (no boiler) decides BL-01 whatever the fuel: no needs_info for every no-burn project."""
+    got = outcomes(pack, facts([NO_BURN, KEY_UNIT], industry="C1371", boiler_th=0, **STATED))
+    assert "BL-01" not in got
 
 
 @pytest.mark.parametrize("th,bl02", [(0, None), (0.01, "prohibited"), (10, "prohibited"), (20, "prohibited"),
@@ -213,6 +221,7 @@ def _numeric_leaves(pack):
 
 #: every numeric threshold of the bundled pack, with the text behind it; tested above
 THRESHOLDS = {
+    ("BL-01", "boiler_th", "gt", 0): "燃煤锅炉（有锅炉）",
     ("BL-01", "boiler_th", "le", 10): "10 蒸吨/小时以下（含 10）",
     ("BL-02", "boiler_th", "gt", 0): "任何新建燃煤设施",
     ("BL-03", "boiler_th", "ge", 35): "35 蒸吨/小时及以上",

@@ -163,8 +163,13 @@ def _strip_sums(raster: DensityRaster, strip: _Strip, ensemble: Path | None = No
     import extractrs
 
     win = Window(strip.col_off, strip.row_off, strip.cols, strip.rows)
-    with rasterio.open(raster.path) as src:
-        data = src.read(1, window=win, masked=False).astype("float64")
+    try:
+        with rasterio.open(raster.path) as src:
+            data = src.read(1, window=win, masked=False).astype("float64")
+    except rasterio.errors.RasterioError as exc:  # a corrupt block: the carbon section fails, with the reason
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise CarbonError(f"碳密度栅格损坏，无法读取 {raster.path.name} 的窗口 {win} : {reason}",
+                          f"corrupt carbon raster {raster.path.name}: window {win} does not decode: {reason}") from exc
     nodata = -3.0e38
     valid = np.isfinite(data)
     if raster.nodata is not None:

@@ -165,8 +165,10 @@ def _key(final: Path) -> str:
 def acquire_output_lock(final: Path | str) -> None:
     """Take the write lock of ``final`` for this process (re-entrant), or refuse with a message
     naming the other writer. Released by :func:`release_output_lock` or when the process ends."""
-    import fcntl
-
+    try:
+        import fcntl
+    except ImportError:  # no POSIX locks (Windows): the staged swap still keeps outputs whole
+        return
     final = Path(final)
     key = _key(final)
     if key in _LOCKS:

@@ -486,7 +486,8 @@ _NUMBER_WORDS = re.compile(r"^\s*\(?\s*[-+]?(?:\d[\d.eE+-]*|inf(?:inity)?|nan)\s
 
 def _refuse_number_words(text: str) -> None:
     """A coordinate pair with NaN, infinity or an exponent is refused as such, not as a missing file."""
-    if _NUMBER_WORDS.match(text) and re.search(r"(?i)inf|nan|e", text):
+    parts = [p for p in re.split(r"[;；]", text) if p.strip()]  # a point or a polygon literal "x,y;x,y;…"
+    if parts and all(_NUMBER_WORDS.match(p) for p in parts) and re.search(r"(?i)inf|nan|e", text):
         raise CRSProblem(f"坐标应为有限的十进制数：{text!r}（不接受 NaN、inf 或指数形式）",
                          f"coordinates must be finite decimal numbers: {text!r} (no NaN, inf or exponents)")
 
@@ -877,7 +878,7 @@ def read_sites(source, *, crs=None, engine: str = "pyogrio", layer: str | None =
         if i in row_errors:
             out_geoms.append(None)
             warnings.append(list(notes))
-            errors.append(row_errors[i].one_line())
+            errors.append(row_errors[i].one_line(full=True))
             continue
         try:
             if geom is not None and not geom.is_empty:  # first: a wrong CRS can leave non-finite coordinates
@@ -891,7 +892,7 @@ def read_sites(source, *, crs=None, engine: str = "pyogrio", layer: str | None =
                 raise
             out_geoms.append(None)
             warnings.append(list(notes))
-            errors.append(exc.one_line())
+            errors.append(exc.one_line(full=True))
     gdf = gdf.drop(columns=[c for c in ("_n",) if c in gdf.columns])
     gdf["geometry"] = gpd.GeoSeries(out_geoms, index=gdf.index, crs=STORAGE_EPSG)
     gdf = gdf.set_geometry("geometry", crs=STORAGE_EPSG)

@@ -444,10 +444,13 @@ def _raster_overlay(layers: LayerSet, lang: str, max_px: int = 1000) -> dict | N
         stat = specs[0].path.stat()
     except OSError:
         return None
+    import rasterio.errors
+
     try:
         return dict(_raster_overlay_cached(str(specs[0].path), stat.st_size, stat.st_mtime_ns, specs[0].name,
                                            specs[0].units, lang, max_px))
-    except (OSError, ValueError, RuntimeError):  # an unreadable raster: its layer status says so; no overlay
+    except (OSError, ValueError, RuntimeError, rasterio.errors.RasterioError):
+        # an unreadable or corrupt raster: its layer status says so; no overlay
         return None
 
 

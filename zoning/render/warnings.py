@@ -100,7 +100,27 @@ def short_reason(result: ScreenResult) -> str:
         return "范围外 outside coverage"
     if result.site.coverage == "partial":
         return "部分在范围外 partly outside coverage"
-    return "图层问题 layer problem"
+    bad = [lr.role for lr in result.layers if lr.status not in ("ok", "outside")]
+    if bad:
+        return f"图层问题 layer problem: {', '.join(dict.fromkeys(bad))}"
+    undecided = [r for r in result.rules if r.outcome == "needs_info"]
+    codes = [x for r in undecided for x in r.reasons if x.startswith("行业代码")]
+    if codes:
+        head = codes[0].split(" / ", 1)[-1]
+        classes = list(dict.fromkeys(re.findall(r"\b[A-T]\d{4}\b", " ".join(codes))))
+        given = re.search(r"industry code (\S+)", head)
+        classes = [c for c in classes if not given or c != given.group(1)]
+        code = given.group(1) if given else "?"
+        if "not in GB/T" in head or "not a GB/T" in head:
+            return f"行业代码 {code} 非 GB/T 4754-2017 小类 / {code} is not a GB/T 4754-2017 class"
+        shown = f"{', '.join(classes[:6])}{' …' if len(classes) > 6 else ''}"
+        return f"行业代码 {code} 未定，小类结论不同 / undecided industry code {code}: classes differ ({shown})"
+    missing = list(dict.fromkeys(m for text in result.verdict_reasons
+                                 for m in re.findall(r"for want of ([\w, ]+?) and could", text)))
+    if missing:
+        names = list(dict.fromkeys(n.strip() for m in missing for n in m.split(",") if n.strip()))
+        return f"缺少属性 missing attribute: {', '.join(names)}"
+    return "需补充信息 needs information"
 
 
 def tidy(text: str, limit: int = 400) -> str:

@@ -306,7 +306,7 @@ def screen(sites, *, catalog: Catalog | Path | str | None = None, layers: LayerS
             results.append(_screen_one(row, cent_list[i], overlay_of.get(i), layers, pack, overrides,
                                        list(buffers_m), carbon.get(i)))
         except ZoningError as exc:
-            results.append(_error_result(row, cent_list[i], layers, pack, exc.one_line(), list(buffers_m)))
+            results.append(_error_result(row, cent_list[i], layers, pack, exc.one_line(full=True), list(buffers_m)))
         except Exception as exc:  # noqa: BLE001 - one site's failure is its error row, never the batch's end
             results.append(_error_result(row, cent_list[i], layers, pack, internal_reason(exc), list(buffers_m)))
         if progress:
@@ -338,7 +338,7 @@ def _per_site(func, idx: np.ndarray) -> tuple[dict[int, Any], dict[int, str]]:
             try:
                 out[int(i)] = func(np.array([i]))[0]
             except ZoningError as exc:
-                failed[int(i)] = exc.one_line()
+                failed[int(i)] = exc.one_line(full=True)  # stored whole; only the console caps
             except Exception as exc:  # noqa: BLE001
                 failed[int(i)] = internal_reason(exc)
         return out, failed
@@ -346,6 +346,8 @@ def _per_site(func, idx: np.ndarray) -> tuple[dict[int, Any], dict[int, str]]:
 
 def _carbon_sections(sites, ok, layers: LayerSet, overrides: dict, base_year: int) -> dict[int, dict]:
     """Forest carbon of every polygon footprint, in one vectorised zonal pass."""
+    import rasterio.errors
+
     from zoning.carbon.density import CarbonError, carbon_unavailable, footprint_carbon, open_density, stock
 
     specs = layers.catalog.by_role("forest_carbon")
@@ -361,12 +363,18 @@ def _carbon_sections(sites, ok, layers: LayerSet, overrides: dict, base_year: in
             out[int(i)] = carbon_unavailable("failed", "目录中没有森林碳密度图层 / the catalog has no forest_carbon layer")
         return out
     spec = specs[0]
+    info = layers.info.get(spec.role)
+    if info is not None and info.integrity == "failed":  # the shared validation (e.g. a corrupt block) failed it
+        for i in np.flatnonzero(polygonal):
+            out[int(i)] = carbon_unavailable("failed", info.detail or "the carbon raster failed validation")
+        return out
     try:
         raster = open_density(spec.path, units=spec.units, pools=spec.pools)
         table = stock(sites[polygonal], raster, workers=1)
-    except CarbonError as exc:
+    except (CarbonError, rasterio.errors.RasterioError) as exc:  # corrupt raster: the section fails, with why
+        detail = exc.en if isinstance(exc, CarbonError) else f"corrupt carbon raster: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
         for i in np.flatnonzero(polygonal):
-            out[int(i)] = carbon_unavailable("failed", exc.en)
+            out[int(i)] = carbon_unavailable("failed", detail)
         return out
     meta = {"name": spec.name, "vintage": spec.vintage, "units": raster.units, "pools": raster.pools,
             "synthetic": spec.synthetic, "source": spec.source}
@@ -445,7 +453,7 @@ def _screen_one(row, cent, ov, layers: LayerSet, pack: RulePack, overrides: dict
         attrs.update(attrs_mod.from_record(row))
         attrs.update(overrides)
     except ZoningError as exc:
-        return _error_result(row, cent, layers, pack, exc.one_line(), buffers)
+        return _error_result(row, cent, layers, pack, exc.one_line(full=True), buffers)
     attrs = {k: _clean(v) for k, v in attrs.items()}
     derived = attrs_mod.derived(attrs, footprint_ha=ov.area_m2 / 1e4)
     derived.update(_carbon_derived(carbon, attrs))

@@ -486,7 +486,8 @@ def load_rule_pack(path: Path | str) -> RulePack:
         if when is not None:
             when = _check_condition(when, "when", probs, line, rid)
         unit_scoped = "control_unit" in _roles_in(scope)
-        ln = raw.get("line") or (ACCESS_LIST_LINE if unit_scoped else DEFAULT_LINE.get(dim, ACCESS_LIST_LINE))
+        ln = raw.get("line") or (ACCESS_LIST_LINE if unit_scoped else
+                                 DEFAULT_LINE.get(dim if isinstance(dim, str) else "", ACCESS_LIST_LINE))
         if ln not in LINES:
             probs.add(line, rid, f"未知 line {ln!r}", f"unknown line {ln!r}; use {', '.join(LINES)}")
         elif unit_scoped and ln != ACCESS_LIST_LINE:
@@ -905,9 +906,16 @@ def undecided_notes(outcomes: list[RuleOutcome]) -> list[str]:
         if not worse:
             continue
         p = max(worse, key=lambda x: SEVERITY[x])
-        attrs = "、".join(o.missing)
-        out.append(f"规则 {o.rule.id} 因缺少 {attrs} 无法判定，补充后可能为“{OUTCOME_ZH[p]}” / rule {o.rule.id} is "
-                   f"undecided for want of {', '.join(o.missing)} and could end {p}")
+        # an industry code was given but does not decide the rule (a division/group, or not a 2017 class)
+        code_notes = [r for r in o.reasons if r.startswith("行业代码") and " / " in r]
+        missing = [m for m in o.missing if not (m == "industry" and code_notes)]
+        zh = "；".join([r.split(" / ", 1)[0] for r in code_notes] + ([f"缺少 {'、'.join(missing)}"] if missing else []))
+        en = "; ".join([r.split(" / ", 1)[1] for r in code_notes] +
+                       ([f"for want of {', '.join(missing)}"] if missing else []))
+        out.append(f"规则 {o.rule.id} 无法判定（{zh}），补充后可能为“{OUTCOME_ZH[p]}” / rule {o.rule.id} is "
+                   f"undecided ({en}) and could end {p}" if code_notes else
+                   f"规则 {o.rule.id} 因缺少 {'、'.join(o.missing)} 无法判定，补充后可能为“{OUTCOME_ZH[p]}” / "
+                   f"rule {o.rule.id} is undecided for want of {', '.join(o.missing)} and could end {p}")
     return out
 
 
