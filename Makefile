@@ -71,7 +71,7 @@ test: layers sysdeps
 # `make test` runs the same tests in their quick profile.
 fuzz: layers sysdeps
 	HYPOTHESIS_PROFILE=long $(BIN)/python -m pytest -q tests/test_hostile.py tests/test_fuzz_sites.py \
-	  tests/test_fuzz_rules.py tests/test_fuzz_pages.py tests/test_fuzz_kill.py
+	  tests/test_fuzz_rules.py tests/test_fuzz_pages.py tests/test_fuzz_kill.py tests/test_fuzz_escape.py
 	@cat tests/output/fuzz_figures.json
 
 # Core dependencies only: a fresh venv (CORE_VENV, default /tmp/zoning-core) with `pip install .`

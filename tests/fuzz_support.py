@@ -161,7 +161,8 @@ def formula_cells(rows) -> list[str]:
     bad = []
     for row in rows:
         for cell in row:
-            if isinstance(cell, str) and cell.lstrip(" \u3000\u00a0\ufeff").startswith(FORMULA_START):
+            if isinstance(cell, str) and cell.lstrip(" \u3000\u00a0\ufeff").startswith(FORMULA_START) \
+                    and set(cell.strip()) != {"-"}:  # "-", "--": placeholders, no formula
                 try:
                     if math.isfinite(float(cell)):
                         continue

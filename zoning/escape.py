@@ -38,7 +38,7 @@ def js_data(obj) -> str:
 
     JSON with ``<``, ``>``, ``&`` and U+2028/U+2029 as ``\\u`` escapes: they occur only inside
     JSON strings, so the payload can neither close the script element nor open a comment or
-    an element. Non-finite numbers are refused by json (``allow_nan=False``): strict JSON only.
+    an element. Strict JSON only: a NaN or infinity in the data becomes null.
     """
     try:
         text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
@@ -61,6 +61,12 @@ def _plain_number(text: str) -> bool:
         return False
 
 
+def _dashes(text: str) -> bool:
+    """A placeholder such as "-" or "--": no formula can be made of dashes alone."""
+    core = text.strip()
+    return bool(core) and set(core) <= {"-"}
+
+
 def csv_cell(value):
     """A CSV/XLSX cell value that a spreadsheet shows as text, never runs as a formula.
 
@@ -74,7 +80,7 @@ def csv_cell(value):
     # a bare CR is a line break to a spreadsheet but not to the CSV writer, which would leave the
     # cell unquoted: the text after it would start a row of its own (and could be a formula)
     text = str(value).replace("\r\n", "\n").replace("\r", "\n")
-    if text.lstrip(_LEADING).startswith(_FORMULA_START) and not _plain_number(text):
+    if text.lstrip(_LEADING).startswith(_FORMULA_START) and not _plain_number(text) and not _dashes(text):
         return "'" + text
     return text
 
