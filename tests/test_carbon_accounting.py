@@ -239,7 +239,7 @@ def test_user_stands_drive_areas_counties_types_and_cohorts(layers, stand_file):
 
 
 def _strict_dump(d):
-    from zoning.export.carbon import dumps_strict
+    from zoning.escape import dumps_strict
 
     json.loads(dumps_strict(d), parse_constant=_refuse)
 

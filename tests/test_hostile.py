@@ -222,6 +222,37 @@ def test_one_bad_row_is_an_error_row_and_the_rest_is_written(tmp_path):
     assert check_result(res, "geojson") == "partial"
 
 
+def test_sites_and_carbon_stock_show_bad_rows_and_keep_the_rest(tmp_path):
+    """`zoning sites` and `zoning carbon stock` degrade like `screen`: every row shown or written, the
+    bad ones with their reason, exit 1."""
+    sites = points_csv(tmp_path / "s.csv", [("ok", "好", 118.17, 26.64), ("far", "x", 2.35, 48.85),
+                                            ("swap", "y", 26.65, 118.18), ("nanrow", "z", "nan", 26.6),
+                                            ("inf", "w", "inf", 26.6)])
+    res = cli("sites", sites, "--json")
+    assert check_result(res, "sites") == "partial"
+    rows = {r["id"]: r for r in json.loads(res.stdout)}
+    assert list(rows) == ["ok", "far", "swap", "nanrow", "inf"]
+    assert rows["ok"]["error"] is None and rows["ok"]["county"] == "延平区"
+    assert "outside China" in rows["far"]["error"] and "swap" in rows["swap"]["error"]
+    assert rows["nanrow"]["error"] and rows["inf"]["error"] and rows["far"]["lon"] is None
+    table = cli("sites", sites)
+    assert check_result(table, "sites table") == "partial" and "nan " not in table.stdout
+    bowtie = cli("sites", ROOT / "tests" / "data" / "bowtie.geojson")  # one site, repair > 1 %: its row says why
+    assert check_result(bowtie, "bowtie") == "partial" and "V2" in bowtie.stdout
+
+    def square(x, y, d=0.01):
+        return {"type": "Polygon", "coordinates": [[[x, y], [x + d, y], [x + d, y + d], [x, y + d], [x, y]]]}
+    bow = {"type": "Polygon", "coordinates": [[[118.1, 26.6], [118.2, 26.7], [118.2, 26.6], [118.1, 26.7], [118.1, 26.6]]]}
+    features = [("ok", square(118.1, 26.6)), ("none", None), ("far", square(2.3, 48.8)), ("bow", bow)]
+    path = tmp_path / "stands.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"id": i}, "geometry": g} for i, g in features]}), encoding="utf-8")
+    res = cli("carbon", "stock", path, "-o", tmp_path / "cs")
+    assert check_result(res, "carbon stock") == "partial" and "Warning" not in res.stderr
+    flags = pd.read_csv(tmp_path / "cs" / "stock.csv", dtype=str, keep_default_na=False).set_index("id")["flags"]
+    assert flags.to_dict() == {"ok": "", "none": "not_a_polygon", "far": "outside_raster", "bow": "repaired_invalid"}
+
+
 # --- 6. ids ---------------------------------------------------------------------------------
 def test_missing_ids_are_generated_and_names_are_ids_only_when_unique(tmp_path):
     from zoning.io.sites import read_sites

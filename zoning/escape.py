@@ -13,7 +13,7 @@ import unicodedata
 from numbers import Number
 from pathlib import Path
 
-__all__ = ["html_text", "js_data", "csv_cell", "csv_frame", "xlsx_frame", "docx_text", "terminal_text",
+__all__ = ["html_text", "js_data", "strict_json", "dumps_strict", "csv_cell", "csv_frame", "xlsx_frame", "docx_text", "terminal_text",
            "terminal_json", "plot_text", "safe_filename", "inside"]
 
 
@@ -22,15 +22,34 @@ def html_text(value) -> str:
     return _html.escape("" if value is None else str(value), quote=True)
 
 
-def _finite_only(obj):
-    """``obj`` with every non-finite float replaced by None (for strict JSON)."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
+def strict_json(obj):
+    """``obj`` made safe for strict JSON: NaN/±Infinity -> null, numpy scalars and arrays and
+    pandas' missing values -> Python values; anything else that JSON cannot hold -> its text."""
     if isinstance(obj, dict):
-        return {k: _finite_only(v) for k, v in obj.items()}
+        return {str(k): strict_json(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_finite_only(v) for v in obj]
-    return obj
+        return [strict_json(v) for v in obj]
+    if obj is None or isinstance(obj, (str, bool)):
+        return obj
+    if isinstance(obj, Number) and not isinstance(obj, complex):
+        if hasattr(obj, "item"):  # numpy scalar
+            obj = obj.item()
+        if isinstance(obj, bool):
+            return obj
+        if isinstance(obj, int):
+            return int(obj)
+        return float(obj) if math.isfinite(float(obj)) else None
+    if hasattr(obj, "tolist"):  # numpy array
+        return strict_json(obj.tolist())
+    if type(obj).__name__ in ("NAType", "NaTType"):  # pandas' missing values
+        return None
+    return str(obj)
+
+
+def dumps_strict(obj, **kwargs) -> str:
+    """JSON text a strict parser accepts (never NaN or Infinity); keyword options go to json.dumps."""
+    kwargs.setdefault("ensure_ascii", False)
+    return json.dumps(strict_json(obj), allow_nan=False, **kwargs)
 
 
 def js_data(obj) -> str:
@@ -43,7 +62,7 @@ def js_data(obj) -> str:
     try:
         text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     except ValueError:  # NaN or infinity somewhere in the data: null, as strict JSON has no such numbers
-        text = json.dumps(_finite_only(obj), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        text = dumps_strict(obj, separators=(",", ":"))
     return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 

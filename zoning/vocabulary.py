@@ -31,9 +31,14 @@ ROLES: dict[str, Role] = {
     "program": Role("森林质量提升/赎买区域", "vector", ("id", "name", "program"), "forest programme area"),
     "registered_carbon": Role("已登记碳汇项目/碳票地块", "vector", ("id", "name", "scheme"),
                               "registered carbon project or carbon-ticket parcel"),
+    # element zones of official 三线一单 results (issue 12): listed, checked, drawn, hits reported;
+    # no verdict changes from them unless a rule names them
+    "water_zone": Role("水环境管控分区", "vector", ("code", "name"), "water environment control zone"),
+    "air_zone": Role("大气环境管控分区", "vector", ("code", "name"), "air environment control zone"),
+    "eco_zone": Role("生态空间", "vector", ("code", "name"), "ecological space"),
 }
 #: roles a catalog may leave out without the role being reported as failed
-OPTIONAL_ROLES: tuple[str, ...] = ("program", "registered_carbon")
+OPTIONAL_ROLES: tuple[str, ...] = ("program", "registered_carbon", "water_zone", "air_zone", "eco_zone")
 
 #: things shown beside the roles: parts of a role (a protected-area kind group) and output tables
 TOPIC_NAMES: dict[str, tuple[str, str]] = {

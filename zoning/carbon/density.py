@@ -125,7 +125,7 @@ def _plan_strips(geoms: np.ndarray, raster: DensityRaster, strip_rows: int) -> t
     polygonal = np.isin(shapely.get_type_id(geoms), (3, 6))  # the kernel takes (multi)polygons only
     inside = (c1 > c0) & (r1 > r0) & ~shapely.is_empty(geoms) & polygonal
     strips = []
-    key = (r0 // strip_rows).astype(int)
+    key = np.where(inside, r0 // np.maximum(strip_rows, 1), -1).astype(int)  # no NaN casts for empty rows
     for k in np.unique(key[inside]):
         pos = np.flatnonzero(inside & (key == k))
         row_off, col_off = int(r0[pos].min()), int(c0[pos].min())
@@ -338,6 +338,7 @@ def stock(polygons: gpd.GeoDataFrame, raster: Path | str | DensityRaster, *, uni
     measured = polygonal & (valid > 0)
     conditions = [
         ("not_a_polygon", ~polygonal),
+        ("repaired_invalid", bad & polygonal),  # self-intersecting: measured as repaired by make_valid
         ("outside_raster", outside),
         ("partly_outside_raster", inside & (full_ha > 0) & (covered < full_ha * FULL_COVERAGE)),
         ("coverage_mismatch", inside & (area_ha > 0) & (np.abs(diff) > COVERAGE_TOLERANCE)),

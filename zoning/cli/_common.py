@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import errno
-import json
 import math
 import os
 import sys
@@ -11,7 +10,7 @@ from pathlib import Path
 import click
 
 from zoning.errors import ZoningError
-from zoning.escape import terminal_json, terminal_text
+from zoning.escape import dumps_strict, terminal_json, terminal_text
 
 #: exit codes, documented in the README
 EXIT_OK = 0  #: done
@@ -226,7 +225,7 @@ class ZoningGroup(click.Group):
 
 def echo_json(obj) -> None:
     """``obj`` as JSON on stdout; control characters as JSON escapes (still valid JSON)."""
-    click.echo(terminal_json(json.dumps(obj, ensure_ascii=False, indent=2, default=str)))
+    click.echo(terminal_json(dumps_strict(obj, indent=2)))
 
 
 def note(msg: str) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 
 from zoning.api import load_layers, program, stock
-from zoning.cli._common import (CATALOG_OPTION, ENGINE_OPTION, LANG_OPTION, OVERWRITE_OPTION, ZoningGroup,
+from zoning.cli._common import (CATALOG_OPTION, ENGINE_OPTION, EXIT_OK, EXIT_PARTIAL, LANG_OPTION, OVERWRITE_OPTION, ZoningGroup,
                                 compute_options)
 from zoning.errors import ZoningError
 from zoning.export.carbon import coverage_summary, stock_table, write_program_outputs, write_stock_outputs
@@ -69,6 +69,19 @@ def carbon_stock_cmd(areas, out_dir, layer, id_field, raster, units, by_field, e
         shown = table.assign(covered_share=table["covered_share"].map(  # no measured stand: NA, not 0 or nan
             lambda v: "—" if v != v else f"{v:.1%}")).astype(object).where(lambda f: f.notna(), "NA")
         click.echo(format_table(shown.itertuples(index=False), list(shown.columns)))
+    cov = _echo_coverage(stocks)
+    meta = stocks.attrs.get("stock_change")
+    if meta:
+        change = stocks["change_tCO2"]
+        click.echo(f"\n存量变化 stock change {meta['raster_before']} ({meta['year_before'] or '?'}) → "
+                   f"{meta['raster_after']} ({meta['year_after'] or '?'}): {change.sum():,.1f} t CO2 over "
+                   f"{meta['complete']} fully covered feature(s); {meta['incomplete']} NA (not fully covered)")
+    click.echo(f"\n已写出 / wrote {out_dir}", err=True)
+    raise SystemExit(EXIT_PARTIAL if cov["not_a_polygon"] else EXIT_OK)  # rows without a usable polygon failed
+
+
+def _echo_coverage(stocks) -> dict:
+    """Warn on stderr about features without (full) data and features that are not polygons."""
     cov = coverage_summary(stock_table(stocks))
     if not cov["complete"]:
         share = cov["covered_share"]
@@ -82,13 +95,7 @@ def carbon_stock_cmd(areas, out_dir, layer, id_field, raster, units, by_field, e
     if cov["not_a_polygon"]:
         click.echo(f"提示：{len(cov['not_a_polygon'])} 个要素不是面，没有储量（NA） / note: "
                    f"{len(cov['not_a_polygon'])} feature(s) are not polygons: no stock (NA)", err=True)
-    meta = stocks.attrs.get("stock_change")
-    if meta:
-        change = stocks["change_tCO2"]
-        click.echo(f"\n存量变化 stock change {meta['raster_before']} ({meta['year_before'] or '?'}) → "
-                   f"{meta['raster_after']} ({meta['year_after'] or '?'}): {change.sum():,.1f} t CO2 over "
-                   f"{meta['complete']} fully covered feature(s); {meta['incomplete']} NA (not fully covered)")
-    click.echo(f"\n已写出 / wrote {out_dir}", err=True)
+    return cov
 
 
 def _deduction(value: str) -> str | float:

@@ -1,7 +1,6 @@
 """Files of the carbon commands: the stock tables and the programme estimate, each folder written whole."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import geopandas as gpd
@@ -9,7 +8,7 @@ import pandas as pd
 
 from zoning.carbon.run import ProgramResult
 from zoning.errors import OutputProblem, ZoningError
-from zoning.escape import csv_frame, inside, xlsx_frame
+from zoning.escape import csv_frame, dumps_strict, inside, xlsx_frame
 from zoning.io.atomic import staged_folder
 from zoning.io.vector import write_vector
 
@@ -25,36 +24,6 @@ PROGRAM_FILES = ("program.json", "program_annual.csv", "program_by_county.csv", 
                  "selection.gpkg", "program.html")
 #: below this covered share a total is called incomplete
 COMPLETE_SHARE = 0.999
-
-
-def strict_json(obj):
-    """``obj`` made strict-JSON safe: NaN/±Infinity -> null, numpy scalars and arrays -> Python."""
-    import math
-
-    import numpy as np
-
-    if isinstance(obj, dict):
-        return {str(k): strict_json(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [strict_json(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return [strict_json(v) for v in obj.tolist()]
-    if isinstance(obj, (np.bool_, bool)):
-        return bool(obj)
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        return float(obj) if math.isfinite(float(obj)) else None
-    if obj is None or isinstance(obj, (str, int)):
-        return obj
-    if obj is pd.NA or obj is pd.NaT:
-        return None
-    return str(obj)
-
-
-def dumps_strict(obj, **kwargs) -> str:
-    """JSON text that a strict parser accepts (``allow_nan=False``: never NaN or Infinity)."""
-    return json.dumps(strict_json(obj), ensure_ascii=False, allow_nan=False, **kwargs)
 
 
 def stock_table(stocks: gpd.GeoDataFrame, by_field: str | None = None) -> pd.DataFrame:

@@ -21,7 +21,8 @@ from zoning.io.vector import read_vector
 MAX_CATALOG_BYTES = 5 * 1024 * 1024
 
 _ENTRY_KEYS = {"name", "role", "kind", "path", "layer", "fields", "vintage", "synthetic", "source",
-               "licence", "crs", "units", "pools", "encoding", "description", "coverage", "table"}
+               "licence", "crs", "units", "pools", "encoding", "description", "coverage", "table",
+               "original_crs"}
 #: the ``coverage:`` of an entry that covers exactly its own features
 COVERAGE_SELF = "self"
 #: the default coverage of every layer: the area of the admin layer (the layer set's area)
@@ -52,6 +53,8 @@ class LayerSpec:
     coverage: str = COVERAGE_DEFAULT
     #: a PostGIS table ``schema.name`` (then ``source`` is its ``postgresql://`` URL and ``path`` unused)
     table: str | None = None
+    #: the CRS the layer was delivered in before it was stored in EPSG:4490 (``zoning layers import``)
+    original_crs: str | None = None
 
     @property
     def location(self) -> str:
@@ -220,6 +223,7 @@ def load_catalog(path: Path | str | None = None) -> Catalog:
             encoding=str(entry["encoding"]) if entry.get("encoding") is not None else None,
             description=str(entry.get("description") or ""),
             coverage=_coverage_key(path, where, entry.get("coverage")), table=table,
+            original_crs=str(entry["original_crs"]) if entry.get("original_crs") is not None else None,
         ))
     for i, spec in enumerate(specs, 1):
         if spec.coverage not in (COVERAGE_SELF, COVERAGE_DEFAULT) and spec.coverage not in ROLES \

@@ -14,7 +14,7 @@ from zoning.vocabulary import OPTIONAL_ROLES, ROLES
 
 #: canonical fields kept per role for hits, filters and reports
 KEEP_FIELDS = ("id", "code", "name", "name_en", "class", "kind", "grade", "type", "level", "chemical", "industries",
-               "county_code", "program")
+               "county_code", "program", "basin", "reach")
 
 
 @dataclass

@@ -73,7 +73,7 @@ class LayerCheck:
 
 def feature_ids(gdf: pd.DataFrame, role: str) -> list[str]:
     """A name for every feature: its unit/county ``code`` or ``id``, else ``#n`` (1-based row)."""
-    key = "code" if role in ("admin", "control_unit") and "code" in gdf.columns else "id"
+    key = "code" if (role in ("admin", "control_unit") or "id" not in gdf.columns) and "code" in gdf.columns else "id"
     values = gdf[key].tolist() if key in gdf.columns else [None] * len(gdf)
     out = []
     for i, v in enumerate(values, 1):
@@ -258,8 +258,8 @@ def _role_findings(spec: LayerSpec, gdf: gpd.GeoDataFrame, add) -> None:
         if dups:
             problems.append(f"duplicate codes {dups[:5]}")
         add("unit codes", not problems, "; ".join(problems[:5]) if problems else f"{len(gdf)} codes well formed")
-    if spec.role in ("admin", "park", "protected", "red_line", "no_burn"):
-        key = "code" if spec.role == "admin" else "id"
+    if spec.role in ("admin", "park", "protected", "red_line", "no_burn", "water_zone", "air_zone", "eco_zone"):
+        key = "code" if spec.role in ("admin", "water_zone", "air_zone", "eco_zone") else "id"
         dups = gdf[key][gdf[key].duplicated()].unique().tolist()
         add("unique ids", not dups, f"duplicates {dups[:5]}" if dups else f"{len(gdf)} unique")
 

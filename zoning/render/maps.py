@@ -131,6 +131,10 @@ GROUPS: tuple[_Group, ...] = (
            topic="water_source"),
     _Group("park", "park", (), "#4a148c", "#ab47bc", 0.45, 1.0, True),
     _Group("no_burn", "no_burn", (), "#5d4037", "#a1887f", 0.35, 1.0, True),
+    # element zones of imported official results (issue 12); drawn only when a catalog has them, off by default
+    _Group("water_zone", "water_zone", (), "#01579b", "#4fc3f7", 0.2, 0.6, False),
+    _Group("air_zone", "air_zone", (), "#455a64", "#b0bec5", 0.2, 0.6, False),
+    _Group("eco_zone", "eco_zone", (), "#33691e", "#aed581", 0.2, 0.6, False),
 )
 VERDICT_COLORS = {"prohibited": "#c62828", "conditional": "#ef6c00", "needs_info": "#00acc1", "compliant": "#2e7d32"}
 ERROR_COLOR = "#424242"

@@ -31,7 +31,8 @@ from zoning.vocabulary import NATURE_AREA_FILTER, WATER_SOURCE_FILTER
 from zoning.screening.result import BufferRecord, HitRecord, NearestRecord
 
 #: roles whose hits are reported (admin is used for the county only)
-HIT_ROLES = ("red_line", "control_unit", "park", "protected", "no_burn", "program")
+HIT_ROLES = ("red_line", "control_unit", "park", "protected", "no_burn", "program", "water_zone", "air_zone",
+             "eco_zone")
 #: nearest-distance targets: name -> (role, filter)
 NEAREST_TARGETS: dict[str, tuple[str, tuple]] = {
     "red_line": ("red_line", ()),
@@ -60,7 +61,7 @@ class SiteOverlay:
 
 def _cls_of(role: str, row) -> str | None:
     """The class shown for a feature: unit class, protected kind·grade, red-line type, park level."""
-    if role == "control_unit":
+    if role in ("control_unit", "water_zone", "air_zone", "eco_zone"):
         return row.get("class")
     if role == "protected":
         return f"{row.get('kind')}·{row.get('grade')}"
