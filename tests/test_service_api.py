@@ -399,6 +399,32 @@ def test_failed_job_reports_its_error(client):
     error_of(client.post("/api/v1/jobs", json={"site": POLY}), 400, "bad_request")
 
 
+def test_full_disk_while_writing_job_files_is_a_507_without_server_paths(client, monkeypatch):
+    """A disk that fills while results.zip is written: the client gets one clear JSON error (no
+    server path, no traceback), no half-written zip is left to be served, and the next request
+    writes the files again once there is room."""
+    import errno
+
+    with open(SAMPLE, "rb") as fh:
+        key = client.post("/api/v1/jobs", files={"file": ("sample_projects.gpkg", fh)}).json()["id"]
+    assert wait_job(client, key)["state"] == "done"
+    folder = client.svc.jobs.folder(key)
+    import shutil
+
+    shutil.rmtree(folder)
+    real_write = zipfile.ZipFile.write
+
+    def full(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(zipfile.ZipFile, "write", full)
+    body = error_of(client.get(f"/api/v1/jobs/{key}/results.zip"), 507, "insufficient_storage")
+    assert str(folder.parent) not in json.dumps(body) and "Traceback" not in json.dumps(body)
+    assert not folder.exists() or not list(folder.glob("results.zip*"))
+    monkeypatch.setattr(zipfile.ZipFile, "write", real_write)
+    z = zipfile.ZipFile(io.BytesIO(client.get(f"/api/v1/jobs/{key}/results.zip").content))
+    assert "summary.csv" in z.namelist()
+
+
 # -- token -----------------------------------------------------------------------------------------
 def test_bearer_token(layers, tmp_path):
     app = create_app(Settings(db=str(tmp_path / "h.sqlite"), tmp_dir=tmp_path, token="s3cret"), layers=layers)

@@ -34,6 +34,7 @@ STATUS: list[tuple[type, int, str]] = [
     (E.UnreadableInput, 422, "unreadable_input"),
     (E.InputFileNotFound, 422, "unreadable_input"),
     (E.HistoryError, 503, "history_unavailable"),
+    (E.OutputProblem, 507, "insufficient_storage"),
     (E.OfflineViolation, 500, "offline_violation"),
     (E.ZoningError, 400, "bad_input"),
 ]

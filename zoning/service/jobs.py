@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from zoning.api import ScreenResults, screen, write_screen_outputs
-from zoning.errors import NotFound, ZoningError
+from zoning.errors import NotFound, OutputProblem, ZoningError
 from zoning.screening.result import ScreenResult
 from zoning.service.errors import error_body
 from zoning.service.uploads import Upload, read_upload
@@ -96,18 +96,27 @@ class JobRunner:
         folder = self.folder(job_id)
         out = folder / "out"
         with self._lock:
-            shutil.rmtree(folder, ignore_errors=True)
-            folder.mkdir(parents=True)
-            write_screen_outputs(ScreenResults(results, self.service.layers), out, layers=self.service.layers,
-                                 lang=lang, reports=False)
-            if len(results) == 1:  # one site: same layout as a batch (results/<id>.json)
-                (out / "results").mkdir(exist_ok=True)
-                (out / "result.json").rename(out / "results" / "result.json")
-            zip_path = folder / "results.zip"
-            with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as z:
-                for path in sorted(out.rglob("*")):
-                    if path.is_file() and path.name != ".zoning-output":
-                        z.write(path, path.relative_to(out).as_posix())
+            try:
+                shutil.rmtree(folder, ignore_errors=True)
+                folder.mkdir(parents=True)
+                write_screen_outputs(ScreenResults(results, self.service.layers), out, layers=self.service.layers,
+                                     lang=lang, reports=False)
+                if len(results) == 1:  # one site: same layout as a batch (results/<id>.json)
+                    (out / "results").mkdir(exist_ok=True)
+                    (out / "result.json").rename(out / "results" / "result.json")
+                # whole or absent: a zip cut short by a full disk is never served
+                part = folder / "results.zip.part"
+                with zipfile.ZipFile(part, "w", zipfile.ZIP_DEFLATED) as z:
+                    for path in sorted(out.rglob("*")):
+                        if path.is_file() and path.name != ".zoning-output":
+                            z.write(path, path.relative_to(out).as_posix())
+                part.replace(folder / "results.zip")
+            except OSError as exc:  # disk full or not writable: the client learns that, not the server's paths
+                shutil.rmtree(folder, ignore_errors=True)
+                log.warning("job %s: writing its files failed: %s", job_id, exc)
+                raise OutputProblem("服务器无法写出任务文件（磁盘已满或不可写），请联系管理员",
+                                    "the server could not write the job's files (disk full or not writable); "
+                                    "tell its administrator") from None
         return folder
 
     def output(self, job_id: str, name: str, lang: str = "zh") -> Path:
