@@ -482,3 +482,32 @@ def test_zz_report_cases_and_worst_errors():
     print("\ngeometry truth:", {k: (round(v, 9) if isinstance(v, float) else v) for k, v in STATS.items()})
     if STATS["polygon_sites"]:  # the property tests above ran in this session
         assert STATS["point_sites"] >= 200 and STATS["polygon_sites"] >= 100 and STATS["line_sites"] >= 60
+
+
+def test_rule_distance_with_its_own_filter_is_geodesic(world, tmp_path):
+    """A `near` rule whose filter is none of the standard nearest targets (here: chemical parks)
+    measures like them, on the ellipsoid: it fires 1 cm beyond the true geodesic distance and not
+    1 cm short of it (a GK planar distance is metres off at this range)."""
+    import yaml
+
+    from zoning.screening.rules import load_rule_pack
+
+    parks = world["layers"].frames["park"]
+    chemical = [g for g, c in zip(parks.geometry.values, parks["chemical"]) if bool(c)]
+    site = shapely.Point(117.95, 27.31)  # ~50 km east of the chemical park, ~1° from the GK central meridian
+    truth = true_distance(site, chemical)
+    assert 20_000 < truth < 100_000
+
+    def fires(within_m: float) -> bool:
+        pack = {"name": "t", "version": "1", "rules": [{
+            "id": "NEAR-CHEM", "title": {"zh": "化工园区附近", "en": "near a chemical park"}, "dimension": "环境风险防控",
+            "line": "生态环境准入清单", "citation": "test", "scope": {"near": {"role": "park", "chemical": True,
+                                                                          "within_m": within_m}},
+            "outcome": "conditional", "message": {"zh": "近", "en": "near"}}]}
+        path = tmp_path / f"p{within_m}.yaml"
+        path.write_text(yaml.safe_dump(pack, allow_unicode=True), encoding="utf-8")
+        sites = gpd.GeoDataFrame({"site_id": ["S"]}, geometry=[site], crs=4490)
+        (result,) = screen(sites, layers=world["layers"], rule_pack=load_rule_pack(path))
+        return "NEAR-CHEM" in {r.id for r in result.rules}
+
+    assert fires(truth + 0.01) and not fires(truth - 0.01)

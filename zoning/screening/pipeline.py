@@ -16,9 +16,9 @@ from zoning.io.catalog import COVERAGE_DEFAULT, Catalog, load_catalog
 from zoning.errors import ZoningError
 from zoning.io.layerset import LayerSet, coverage_keys, load_layerset
 from zoning.geo.locate import locate_sites, site_centroids
-from zoning.geo.crs import GEOD
+from zoning.geo.crs import GEOD, STORAGE_EPSG, project
 from zoning.geo.measure import ellipsoidal_areas, geodesic_area, geodesic_length
-from zoning.screening.overlay import DEFAULT_BUFFERS_M, NEAREST_TARGETS, overlay_sites
+from zoning.screening.overlay import DEFAULT_BUFFERS_M, NEAREST_TARGETS, nearest_exact, overlay_sites
 from zoning.screening.clauses import draft_opinion, load_clause_library, site_clauses
 from zoning.screening.result import LayerRecord, RuleRecord, ScreenResult, SiteInfo
 from zoning.screening.rules import (Facts, RulePack, apply_rules, load_rule_pack, overall_verdict, possible_verdicts,
@@ -470,11 +470,13 @@ def _screen_one(row, cent, ov, layers: LayerSet, pack: RulePack, overrides: dict
                                                                            for k, v in filters.items()}:
                 return nearest[target].distance_m if target in nearest else None
         where = tuple((k, tuple(v if isinstance(v, list) else [v])) for k, v in sorted(filters.items()))
-        frame, tree = layers.projected(role, ov.crs_used, where)
+        frame, _ = layers.projected(role, ov.crs_used, where)
         if len(frame) == 0:
             return None
-        g = gpd.GeoSeries([geom], crs=4490).to_crs(ov.crs_used).iloc[0]
-        return float(tree.geometries[tree.nearest(g)].distance(g))
+        # the same measure as the standard targets: nearest points in GK, distance on the ellipsoid
+        g = project(np.array([geom], dtype=object), ov.crs_used, src=STORAGE_EPSG)
+        _, _, dist = nearest_exact(g, layers, role, ov.crs_used, where)
+        return float(dist[0]) if len(dist) else None
 
     facts = Facts(hits=hits, layer_status=status, attrs=attrs, derived=derived,
                   county_code=_text_or_none(row.get("county_code")), distance_fn=distance_fn)
