@@ -385,6 +385,13 @@ def test_gbk_catalog_rule_pack_and_side_files_load(tmp_path):
     (tmp_path / "bad.yaml").write_bytes(b"\xff\xfe\x00\x00garbage\x81")
     for args in (("layers", "list", "--catalog", tmp_path / "bad.yaml"), ("rules", "check", tmp_path / "bad.yaml")):
         assert check_result(cli(*args)) == "message"
+    # the clause library too (issue 15: side files detected like site files)
+    from zoning.screening.clauses import load_clause_library
+
+    clauses = GENERATED / "clauses.yaml"
+    gbk = tmp_path / "clauses_gbk.yaml"
+    gbk.write_bytes(clauses.read_text(encoding="utf-8").encode("gbk"))
+    assert load_clause_library(gbk).clauses == load_clause_library(clauses).clauses
     from zoning.carbon.programme import read_table
 
     quota = tmp_path / "quota.csv"
@@ -423,6 +430,13 @@ def test_deep_nesting_and_alias_bombs_are_bounded(tmp_path):
         assert check_result(res, str(args)) == "message"
         assert time.time() - started < 20
         assert re.search("nest|deep|alias|large", res.stderr), res.stderr
+    from zoning.errors import ClauseLibraryError
+    from zoning.screening.clauses import load_clause_library
+
+    clause_lol = tmp_path / "clauses.yaml"
+    clause_lol.write_text(text + "clauses: *k\n", encoding="utf-8")
+    with pytest.raises(ClauseLibraryError, match="alias"):
+        load_clause_library(clause_lol)
 
 
 def test_rules_check_lists_every_problem_one_per_line(tmp_path):

@@ -14,7 +14,7 @@ import geopandas as gpd
 from zoning.geo.crs import STORAGE_EPSG, parse_crs
 from zoning.vocabulary import ROLES, UNIT_CLASSES  # noqa: F401 (re-exported for checks)
 from zoning.errors import CatalogError, InputFileNotFound, LayerError, ZoningError
-from zoning.io.inputs import load_yaml, path_exists, read_text
+from zoning.io.inputs import load_yaml, mapping_entries, path_exists, read_text
 from zoning.io.vector import read_vector
 
 #: largest catalog file read (bytes); a real one is a few KB
@@ -171,19 +171,10 @@ def load_catalog(path: Path | str | None = None) -> Catalog:
     # UTF-8 or GBK; bounded in size, nesting and alias expansion; one line for every failure
     doc = load_yaml(read_text(path, "图层目录", "layer catalog", error=CatalogError, max_bytes=MAX_CATALOG_BYTES),
                     path.name, error=CatalogError)
-    if not isinstance(doc, dict) or not isinstance(doc.get("layers"), list):
-        raise _bad(path, "top level", "需要包含 layers 列表", "expected a mapping with a 'layers' list")
     base = path.parent
     specs: list[LayerSpec] = []
     names: set[str] = set()
-    for i, entry in enumerate(doc["layers"], 1):
-        where = f"layers[{i}]"
-        if not isinstance(entry, dict):
-            raise _bad(path, where, "应为映射", "each layer must be a mapping")
-        unknown = set(entry) - _ENTRY_KEYS
-        if unknown:
-            raise _bad(path, where, f"未知字段 {sorted(unknown)}", f"unknown keys {sorted(unknown)}; "
-                       f"allowed: {', '.join(sorted(_ENTRY_KEYS))}")
+    for i, where, entry in mapping_entries(doc, "layers", _ENTRY_KEYS, lambda w, zh, en: _bad(path, w, zh, en)):
         for key in sorted(_ENTRY_KEYS - {"fields", "synthetic"}, key=str):
             value = entry.get(key)
             if value is not None and (not isinstance(value, (str, int, float)) or isinstance(value, bool)

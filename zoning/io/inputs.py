@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import yaml
 
@@ -179,6 +179,26 @@ def load_yaml(text: str, name: str, *, error: ErrorFactory, max_nodes: int = MAX
         raise error(f"{name} {zh}YAML 内容无效", f"{name}: invalid YAML content ({en})") from None
     except RecursionError:
         raise error(f"{name} 嵌套过深", f"{name} nests too deeply") from None
+
+
+def mapping_entries(doc: Any, key: str, allowed: set[str],
+                    bad: Callable[[str, str, str], ZoningError]) -> Iterator[tuple[int, str, dict]]:
+    """The entries of the list ``doc[key]`` of a YAML document as ``(number, where, entry)``,
+    numbered from 1, each checked to be a mapping with no key outside ``allowed``.
+
+    ``bad(where, zh, en)`` makes the exception raised for a document of the wrong shape (it names
+    the file); ``where`` is ``"top level"`` or ``"<key>[<number>]"``.
+    """
+    if not isinstance(doc, dict) or not isinstance(doc.get(key), list):
+        raise bad("top level", f"需要包含 {key} 列表", f"expected a mapping with a '{key}' list")
+    for i, entry in enumerate(doc[key], 1):
+        where = f"{key}[{i}]"
+        if not isinstance(entry, dict):
+            raise bad(where, "应为映射", "each entry must be a mapping")
+        unknown = sorted(set(map(str, entry)) - allowed)
+        if unknown:
+            raise bad(where, f"未知字段 {unknown}", f"unknown keys {unknown}; allowed: {', '.join(sorted(allowed))}")
+        yield i, where, entry
 
 
 def json_depth(text: str) -> int:

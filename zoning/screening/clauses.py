@@ -19,13 +19,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
-import yaml
-
 from zoning.errors import ClauseLibraryError
+from zoning.io.inputs import load_yaml, mapping_entries, read_text
 from zoning.vocabulary import (CLAUSE_STATUS_EN, CLAUSE_TIER_EN, CLAUSE_STATUS_ZH, CLAUSE_TIERS, DIMENSION_EN, DIMENSIONS,
                                OUTCOME_CLAUSE_STATUS, OUTCOME_EN, OUTCOME_ZH, UNIT_CLASS_EN, UNIT_CLASSES,
                                UNIT_TIER, COUNTY_TIER)
 
+#: largest clause library read (bytes): a city's lists are well under 1 MB
+MAX_CLAUSE_BYTES = 20 * 1024 * 1024
 CLAUSE_KEYS = {"tier", "dimension", "number", "text", "rule", "unit_code", "county_code", "unit_class", "text_en"}
 #: clause numbering at the start of a line or after a separator: 1. 1、 （1） (1) ①
 _NUM_RE = re.compile(r"(?:^|(?<=[。；;\s]))\s*(?:（\d{1,2}）|\(\d{1,2}\)|\d{1,2}[.、．](?!\d)|[①-⑳])\s*")
@@ -59,20 +60,11 @@ def _bad(path: Path, where: str, zh: str, en: str) -> ClauseLibraryError:
 
 @lru_cache(maxsize=8)
 def _load(path: Path, mtime: float) -> ClauseLibrary:
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise _bad(path, "", f"无法读取：{exc}", f"cannot be read: {exc}") from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("clauses"), list):
-        raise _bad(path, "top level", "需要 clauses 列表", "expected a mapping with a 'clauses' list")
+    # UTF-8 or GBK; bounded in size, nesting and alias expansion; one line for every failure
+    doc = load_yaml(read_text(path, "条款库", "clause library", error=ClauseLibraryError, max_bytes=MAX_CLAUSE_BYTES),
+                    path.name, error=ClauseLibraryError)
     out = []
-    for i, c in enumerate(doc["clauses"], 1):
-        where = f"clauses[{i}]"
-        if not isinstance(c, dict):
-            raise _bad(path, where, "应为映射", "must be a mapping")
-        unknown = set(c) - CLAUSE_KEYS
-        if unknown:
-            raise _bad(path, where, f"未知字段 {sorted(unknown)}", f"unknown keys {sorted(unknown)}")
+    for i, where, c in mapping_entries(doc, "clauses", CLAUSE_KEYS, lambda w, zh, en: _bad(path, w, zh, en)):
         if c.get("tier") not in CLAUSE_TIERS:
             raise _bad(path, where, f"tier 应为 {'/'.join(CLAUSE_TIERS)}", f"tier must be one of {CLAUSE_TIERS}")
         if c.get("dimension") not in DIMENSIONS:
@@ -113,6 +105,44 @@ def _applies(c: dict, unit: dict) -> bool:
     return True
 
 
+#: per clause library (by id, kept alive here): its clauses grouped by where they apply
+_INDEXES: dict[int, tuple[ClauseLibrary, dict]] = {}
+
+
+def _clause_index(library: ClauseLibrary) -> dict:
+    """Clause positions by unit code (unit tier), by county code (county tier) and the rest,
+    with each clause's order key (tier, dimension, position): built once per library."""
+    found = _INDEXES.get(id(library))
+    if found is not None and found[0] is library:
+        return found[1]
+    tier_at = {t: i for i, t in enumerate(CLAUSE_TIERS)}
+    dim_at = {d: i for i, d in enumerate(DIMENSIONS)}
+    index: dict = {"unit": {}, "county": {}, "general": [], "key": []}
+    for pos, c in enumerate(library.clauses):
+        index["key"].append((tier_at[c["tier"]], dim_at[c["dimension"]], pos))
+        if c["tier"] == UNIT_TIER:
+            index["unit"].setdefault(c["unit_code"], []).append(pos)
+        elif c["tier"] == COUNTY_TIER:
+            index["county"].setdefault(c["county_code"], []).append(pos)
+        else:
+            index["general"].append(pos)
+    if len(_INDEXES) > 16:
+        _INDEXES.clear()
+    _INDEXES[id(library)] = (library, index)
+    return index
+
+
+def _unit_clauses(library: ClauseLibrary, index: dict, unit: dict) -> list[dict]:
+    """The clauses that apply to ``unit`` (as :func:`_applies` says), in tier, dimension and
+    library order."""
+    key = index["key"]
+    found = index["unit"].get(unit["code"], []) + index["county"].get(unit["county_code"], []) + index["general"]
+    clauses = library.clauses
+    mine = [p for p in found if clauses[p]["unit_class"] is None or clauses[p]["unit_class"] == unit["class"]]
+    mine.sort(key=key.__getitem__)
+    return [clauses[p] for p in mine]
+
+
 def site_clauses(library: ClauseLibrary | None, units: Iterable[dict], outcomes: dict[str, str],
                  rule_ids: set[str]) -> list[dict]:
     """The applicable clauses of every unit the site touches, in tier, dimension and number order.
@@ -123,11 +153,9 @@ def site_clauses(library: ClauseLibrary | None, units: Iterable[dict], outcomes:
     if library is None:
         return []
     out = []
-    tier_at = {t: i for i, t in enumerate(CLAUSE_TIERS)}
-    dim_at = {d: i for i, d in enumerate(DIMENSIONS)}
+    index = _clause_index(library)
     for unit in units:
-        mine = [c for c in library.clauses if _applies(c, unit)]
-        mine.sort(key=lambda c: (tier_at[c["tier"]], dim_at[c["dimension"]]))
+        mine = _unit_clauses(library, index, unit)
         for c in mine:
             rule = c["rule"]
             if rule and rule in outcomes:
