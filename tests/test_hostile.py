@@ -243,14 +243,18 @@ def test_sites_and_carbon_stock_show_bad_rows_and_keep_the_rest(tmp_path):
     def square(x, y, d=0.01):
         return {"type": "Polygon", "coordinates": [[[x, y], [x + d, y], [x + d, y + d], [x, y + d], [x, y]]]}
     bow = {"type": "Polygon", "coordinates": [[[118.1, 26.6], [118.2, 26.7], [118.2, 26.6], [118.1, 26.7], [118.1, 26.6]]]}
-    features = [("ok", square(118.1, 26.6)), ("none", None), ("far", square(2.3, 48.8)), ("bow", bow)]
+    nan = {"type": "Polygon", "coordinates": [[[118.1, 26.6], [float("nan"), 26.6], [118.2, 26.7], [118.1, 26.6]]]}
+    features = [("ok", square(118.1, 26.6)), ("none", None), ("far", square(2.3, 48.8)), ("bow", bow),
+                ("nan", nan), ("inf", square(float("inf"), 26.6)), ("swap", square(26.6, 118.1))]
     path = tmp_path / "stands.geojson"
     path.write_text(json.dumps({"type": "FeatureCollection", "features": [
         {"type": "Feature", "properties": {"id": i}, "geometry": g} for i, g in features]}), encoding="utf-8")
     res = cli("carbon", "stock", path, "-o", tmp_path / "cs")
     assert check_result(res, "carbon stock") == "partial" and "Warning" not in res.stderr
     flags = pd.read_csv(tmp_path / "cs" / "stock.csv", dtype=str, keep_default_na=False).set_index("id")["flags"]
-    assert flags.to_dict() == {"ok": "", "none": "not_a_polygon", "far": "outside_raster", "bow": "repaired_invalid"}
+    assert flags.to_dict() == {"ok": "", "none": "not_a_polygon", "far": "outside_raster", "bow": "repaired_invalid",
+                               "nan": "bad_coordinates;not_a_polygon", "inf": "bad_coordinates;not_a_polygon",
+                               "swap": "bad_coordinates;not_a_polygon"}
 
 
 # --- 6. ids ---------------------------------------------------------------------------------

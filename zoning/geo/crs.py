@@ -62,11 +62,18 @@ def densify(geoms, max_segment: float = DENSIFY_DEG) -> np.ndarray:
     arr = np.array(geoms, dtype=object, copy=True).ravel()
     if len(arr) == 0:
         return arr
+    with np.errstate(invalid="ignore"):  # a NaN vertex stays NaN (the caller refuses it), without a warning
+        return _densify(arr, max_segment)
+
+
+def _densify(arr: np.ndarray, max_segment: float) -> np.ndarray:
     tid = shapely.get_type_id(arr)
     filled = ~(shapely.is_missing(arr) | shapely.is_empty(arr))
     # no edge is longer than the bounding box's diagonal: small geometries need nothing
     b = shapely.bounds(arr)
     filled &= ~(np.hypot(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) <= max_segment)
+    # infinite coordinates cannot be cut into segments: left as they are for the caller to refuse
+    filled &= np.isfinite(b).all(axis=1)
     polys = np.flatnonzero(np.isin(tid, (3, 6)) & filled)
     if len(polys):
         parts, part_of = shapely.get_parts(arr[polys], return_index=True)

@@ -62,8 +62,14 @@ def locate_sites(sites: gpd.GeoDataFrame, admin: gpd.GeoDataFrame | AdminIndex |
     index = admin if isinstance(admin, AdminIndex) else admin_index(admin)
     geoms = out.geometry
     ok = ~(geoms.isna() | geoms.is_empty).to_numpy()
+    projected = project(geoms[ok].values, EQUAL_AREA_CRS, src=geoms.crs or STORAGE_EPSG)
+    # a site whose coordinates do not project (NaN, inf, latitude beyond 90°) is in no county
+    coords, owner = shapely.get_coordinates(projected, return_index=True)
+    finite = np.ones(len(projected), dtype=bool)
+    finite[np.unique(owner[~np.isfinite(coords).all(axis=1)])] = False
+    ok[np.flatnonzero(ok)[~finite]] = False
     pos_ok = np.flatnonzero(ok)
-    site_ea = shapely.make_valid(project(geoms[ok].values, EQUAL_AREA_CRS, src=geoms.crs or STORAGE_EPSG))
+    site_ea = shapely.make_valid(projected[finite])
     admin_ea = index.geoms
     s_idx, a_idx = index.tree.query(site_ea, predicate="intersects")
     best = np.full(len(site_ea), -1)
