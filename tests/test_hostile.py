@@ -561,3 +561,12 @@ def test_every_writer_on_a_read_only_or_full_disk_says_so_in_one_line(tmp_path, 
             subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True, timeout=30)
             res = cli("sample", "build", "--catalog", cat)
             assert check_result(res, "sample build") == "message" and "Read-only" in res.stderr, res.stderr
+
+
+def test_a_missing_local_tile_folder_is_a_message_not_a_blank_map(tmp_path):
+    res = cli("map", "-o", tmp_path / "m.html", "--tiles", "file:///nonexistent-zoning/{z}/{x}/{y}.png")
+    assert check_result(res, "tiles") == "message" and "nonexistent-zoning" in res.stderr
+    assert not (tmp_path / "m.html").exists()
+    (tmp_path / "tiles").mkdir()
+    res = cli("map", "-o", tmp_path / "m.html", "--tiles", f"file://{tmp_path / 'tiles'}/{{z}}/{{x}}/{{y}}.png")
+    assert check_result(res, "tiles ok") == "ok" and (tmp_path / "m.html").exists()

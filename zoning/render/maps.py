@@ -44,11 +44,12 @@ from folium.elements import JSCSSMixin
 from folium.template import Template
 from folium.utilities import JsCode
 
-from zoning.errors import OfflineViolation
+from zoning.errors import OfflineViolation, ZoningError
 from zoning.escape import html_text, js_data
 from zoning.geo.crs import EQUAL_AREA_CRS
 from zoning.geo.measure import ellipsoidal_areas
 from zoning.io.atomic import check_writable, write_text
+from zoning.io.inputs import path_is_dir
 from zoning.io.layerset import LayerSet
 from zoning.render.labels import outcome_label, role_label, t
 from zoning.screening.result import ScreenResult
@@ -527,6 +528,23 @@ def _site_feature(r: ScreenResult, lang: str) -> tuple[dict, list[dict]] | None:
             rings)
 
 
+def _check_local_tiles(template: str) -> None:
+    """A tile template on this machine (``file://…`` or a plain path) must name a folder that
+    exists: otherwise every tile fails to load and the map is silently blank."""
+    from urllib.parse import unquote, urlparse
+
+    parsed = urlparse(template)
+    if parsed.scheme not in ("", "file") and not (len(parsed.scheme) == 1 and template[1:2] == ":"):
+        return  # a tile server (intranet): reached by the browser, not checked here
+    path = unquote(parsed.path) if parsed.scheme == "file" else template
+    prefix = path.split("{", 1)[0]  # the fixed part before the first {z}/{x}/{y}
+    folder = Path(prefix) if prefix.endswith(("/", "\\")) else Path(prefix).parent
+    if not path_is_dir(folder):
+        raise ZoningError(f"底图瓦片文件夹不存在：{folder}（--tiles 应为 file:///路径/{{z}}/{{x}}/{{y}}.png 或瓦片服务地址）",
+                          f"tile folder not found: {folder} (--tiles takes file:///path/{{z}}/{{x}}/{{y}}.png or a "
+                          f"tile server URL)")
+
+
 def basemaps_from_env(tiles: str | None = None, tiles_name: str | None = None) -> list[dict]:
     """Tianditu when a key is configured (ZONING_TIANDITU_KEY or TIANDITU_KEY); plus ``tiles``."""
     out = []
@@ -541,6 +559,7 @@ def basemaps_from_env(tiles: str | None = None, tiles_name: str | None = None) -
         out.append({"name": "天地图影像 Tianditu imagery", "urls": [wmts("img"), wmts("cia")], "subdomains": "01234567",
                     "attribution": "天地图 Tianditu"})
     if tiles:
+        _check_local_tiles(tiles)
         out.append({"name": tiles_name or "自定义底图 custom tiles", "urls": [tiles], "subdomains": "abc",
                     "attribution": tiles_name or "custom tiles"})
     return out
