@@ -570,3 +570,31 @@ def test_a_missing_local_tile_folder_is_a_message_not_a_blank_map(tmp_path):
     (tmp_path / "tiles").mkdir()
     res = cli("map", "-o", tmp_path / "m.html", "--tiles", f"file://{tmp_path / 'tiles'}/{{z}}/{{x}}/{{y}}.png")
     assert check_result(res, "tiles ok") == "ok" and (tmp_path / "m.html").exists()
+
+
+def test_field_mapping_files_are_read_the_one_safe_way(tmp_path):
+    """--field FILE: GBK read, alias bombs and unsafe tags refused in one line, for sites and screen."""
+    sites = points_csv(tmp_path / "s.csv", [("A", "好", 118.17, 26.64)], header=("id", "name", "lon", "lat"))
+    frame = pd.read_csv(sites)
+    frame["能耗"] = [1200]
+    frame.to_csv(sites, index=False)
+    gbk = tmp_path / "map_gbk.yaml"
+    gbk.write_bytes("energy_tce: 能耗\n".encode("gbk"))
+    res = cli("sites", sites, "--field", gbk, "--json")
+    assert check_result(res, "gbk mapping") == "ok" and str(json.loads(res.stdout)[0]["attributes"]["energy_tce"]) == "1200"
+    bomb = tmp_path / "bomb.yaml"
+    text, prev = "a: &a [x, x, x, x, x, x, x, x, x, x]\n", "a"
+    for n in "bcdefghij":
+        text += f"{n}: &{n} [" + ", ".join([f"*{prev}"] * 10) + "]\n"
+        prev = n
+    bomb.write_text(text + f"energy_tce: *{prev}\n", encoding="utf-8")
+    unsafe = tmp_path / "unsafe.yaml"
+    unsafe.write_text("energy_tce: !!python/object/apply:os.system ['echo PWNED']\n", encoding="utf-8")
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 5000 + "]" * 5000, encoding="utf-8")
+    for path, needle in ((bomb, "alias"), (unsafe, "YAML"), (deep, "deep")):
+        for cmd in (("sites", sites), ("screen", sites)):
+            started = time.time()
+            res = cli(*cmd, "--field", path)
+            assert check_result(res, f"{cmd[0]} {path.name}") == "message" and needle in res.stderr, res.stderr
+            assert time.time() - started < 20

@@ -39,6 +39,13 @@ def path_exists(path: Path | str) -> bool:
         return False
 
 
+def path_is_file(path: Path | str) -> bool:
+    try:
+        return Path(path).is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def path_is_dir(path: Path | str) -> bool:
     try:
         return Path(path).is_dir()

@@ -12,7 +12,6 @@
 """
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import tempfile
@@ -21,10 +20,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 from shapely.geometry import MultiPolygon, Polygon
 
 from zoning.errors import SiteError, UnreadableInput
+from zoning.io.inputs import load_json, load_yaml, path_is_file, read_text
+
+#: largest --field mapping file read (bytes): a real one is a few lines
+MAX_MAPPING_BYTES = 1024 * 1024
 
 # ------------------------------------------------------------------------------------------
 # header names (normalised: lower case, no spaces, no unit in brackets)
@@ -361,11 +363,13 @@ def load_fields(fields) -> dict[str, str]:
             out[k.strip()] = v.strip()
             continue
         path = Path(text)
-        if not path.is_file():
+        if not path_is_file(path):
             raise SiteError(f"字段映射应写成 CANONICAL=COLUMN 或映射文件路径：{text!r}",
                             f"a field mapping is CANONICAL=COLUMN or a mapping file: {text!r}")
-        body = path.read_text(encoding="utf-8-sig")
-        data = json.loads(body) if path.suffix.lower() == ".json" else yaml.safe_load(body)
+        # UTF-8 or GBK; size, nesting and aliases bounded; unsafe tags refused: one line for each
+        body = read_text(path, "字段映射文件", "field mapping file", error=SiteError, max_bytes=MAX_MAPPING_BYTES)
+        data = (load_json(body, path.name, error=SiteError) if path.suffix.lower() == ".json"
+                else load_yaml(body, path.name, error=SiteError))
         if isinstance(data, dict) and isinstance(data.get("fields"), dict):
             data = data["fields"]
         if not isinstance(data, dict):
@@ -545,22 +549,23 @@ def corner_rows(geom, epsg: int) -> list[dict]:
     """The 界址点 of a (multi)polygon in GK zone ``epsg``: one row per vertex, numbered J1, J2 …
     across rings (closing points not repeated), with part (地块), ring (圈号: 1 = outer boundary),
     X = northing and Y = easting in metres (3 decimals). Empty for other geometries."""
-    from pyproj import Transformer
+    import shapely
+
+    from zoning.geo.crs import transformer
 
     if geom is None or geom.is_empty or not geom.geom_type.endswith("Polygon"):
         return []
-    tr = Transformer.from_crs(4490, epsg, always_xy=True)
+    tr = transformer(4490, int(epsg))  # cached: building a transformer costs more than the transform
     parts = list(geom.geoms) if geom.geom_type == "MultiPolygon" else [geom]
-    rows: list[dict] = []
-    n = 0
-    for part_no, poly in enumerate(parts, start=1):
-        for ring_no, ring in enumerate([poly.exterior, *poly.interiors], start=1):
-            coords = list(ring.coords)[:-1]
-            east, north = tr.transform([c[0] for c in coords], [c[1] for c in coords])
-            for e, nn in zip(east, north):
-                n += 1
-                if n > MAX_CORNERS:
-                    return rows
-                rows.append({"point": f"J{n}", "part": part_no, "ring": ring_no,
-                             "x": round(float(nn), 3), "y": round(float(e), 3)})
-    return rows
+    # every ring's vertices (closing point dropped) with its part and ring number, moved in one call
+    rings = [(part_no, ring_no, ring) for part_no, poly in enumerate(parts, start=1)
+             for ring_no, ring in enumerate([poly.exterior, *poly.interiors], start=1)]
+    xy = [shapely.get_coordinates(ring)[:-1] for _, _, ring in rings]
+    if not xy:
+        return []
+    sizes = [len(c) for c in xy]
+    allxy = np.concatenate(xy)[:MAX_CORNERS]
+    east, north = tr.transform(allxy[:, 0], allxy[:, 1])
+    labels = [(p, r) for (p, r, _), size in zip(rings, sizes) for _ in range(size)]
+    return [{"point": f"J{n}", "part": p, "ring": r, "x": round(float(nn), 3), "y": round(float(e), 3)}
+            for n, ((p, r), e, nn) in enumerate(zip(labels, east, north), start=1)]
