@@ -252,7 +252,7 @@ def test_sites_and_carbon_stock_show_bad_rows_and_keep_the_rest(tmp_path):
     res = cli("carbon", "stock", path, "-o", tmp_path / "cs")
     assert check_result(res, "carbon stock") == "partial" and "Warning" not in res.stderr
     flags = pd.read_csv(tmp_path / "cs" / "stock.csv", dtype=str, keep_default_na=False).set_index("id")["flags"]
-    assert flags.to_dict() == {"ok": "", "none": "not_a_polygon", "far": "outside_raster", "bow": "repaired_invalid",
+    assert flags.to_dict() == {"ok": "", "none": "no_geometry;not_a_polygon", "far": "outside_raster", "bow": "repaired_invalid",
                                "nan": "bad_coordinates;not_a_polygon", "inf": "bad_coordinates;not_a_polygon",
                                "swap": "bad_coordinates;not_a_polygon"}
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -41,6 +42,41 @@ COVERAGE_TOLERANCE = 0.005  # relative difference of Σc·a vs geodesic area tha
 MIN_PIXELS = 10
 STRIP_ROWS = 256
 
+#: open datasets, per thread (a dataset is not thread-safe) and per process (never across a fork)
+_OPEN = threading.local()
+
+
+def _dataset(path: Path | str):
+    """``rasterio.open(path)``, kept open for the next read of the same unchanged file in this
+    thread and process: opening costs ~10 ms, a small window read well under 1 ms. A changed
+    file (mtime, size or inode) is opened again."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return rasterio.open(path)  # gone or unreadable: rasterio says why, as it always did
+    key = (str(path), st.st_mtime_ns, st.st_size, st.st_ino, os.getpid())
+    cache = getattr(_OPEN, "datasets", None)
+    if cache is None:
+        cache = _OPEN.datasets = {}
+    src = cache.get(key)
+    if src is None or src.closed:
+        for old in [k for k in cache if k[0] == key[0] or k[4] != key[4]]:
+            stale = cache.pop(old)
+            if old[4] == key[4]:
+                stale.close()
+        src = rasterio.open(path)
+        cache[key] = src
+    return src
+
+
+def _forget_dataset(path: Path | str) -> None:
+    """Close and drop the kept dataset of ``path`` (after a read failed)."""
+    cache = getattr(_OPEN, "datasets", None) or {}
+    for k in [k for k in cache if k[0] == str(path)]:
+        stale = cache.pop(k)
+        if k[4] == os.getpid():
+            stale.close()
+
 
 
 @dataclass(frozen=True)
@@ -63,9 +99,9 @@ def open_density(path: Path | str, *, units: str | None = None, pools: str | Non
     if not path.exists():
         raise CarbonError(f"碳密度栅格不存在：{path}", f"carbon density raster not found: {path}")
     try:
-        with rasterio.open(path) as src:
-            tags, band = src.tags(), src.tags(1)
-            crs, transform, width, height, nodata = src.crs, src.transform, src.width, src.height, src.nodata
+        src = _dataset(path)  # kept open for the window reads that follow
+        tags, band = src.tags(), src.tags(1)
+        crs, transform, width, height, nodata = src.crs, src.transform, src.width, src.height, src.nodata
     except rasterio.errors.RasterioIOError as exc:
         raise CarbonError(f"无法读取栅格 {path}：{exc}", f"cannot read raster {path}: {exc}") from None
     if crs is None:
@@ -164,9 +200,9 @@ def _strip_sums(raster: DensityRaster, strip: _Strip, ensemble: Path | None = No
 
     win = Window(strip.col_off, strip.row_off, strip.cols, strip.rows)
     try:
-        with rasterio.open(raster.path) as src:
-            data = src.read(1, window=win, masked=False).astype("float64")
+        data = _dataset(raster.path).read(1, window=win, masked=False).astype("float64")
     except rasterio.errors.RasterioError as exc:  # a corrupt block: the carbon section fails, with the reason
+        _forget_dataset(raster.path)
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise CarbonError(f"碳密度栅格损坏，无法读取 {raster.path.name} 的窗口 {win} : {reason}",
                           f"corrupt carbon raster {raster.path.name}: window {win} does not decode: {reason}") from exc
@@ -285,8 +321,14 @@ def stock(polygons: gpd.GeoDataFrame, raster: Path | str | DensityRaster, *, uni
     in_raster_crs = frame.geometry if frame.crs.equals(info.crs) else frame.geometry.to_crs(info.crs)
     geoms = np.asarray(in_raster_crs.values, dtype=object)
     geoms = np.array([None if g is None or (isinstance(g, float)) else g for g in geoms], dtype=object)
+    # NaN/inf coordinates (or a transform that overflowed): no geometry to measure, flagged, never a crash
+    coords, owner = shapely.get_coordinates(geoms, return_index=True)
+    nonfinite = np.zeros(len(geoms), dtype=bool)
+    nonfinite[np.unique(owner[~np.isfinite(coords).all(axis=1)])] = True
+    geoms[nonfinite] = None
     present = ~shapely.is_missing(geoms)
-    bad = present & ~shapely.is_valid(geoms) & ~shapely.is_empty(geoms)
+    polygonal_in = np.isin(shapely.get_type_id(geoms), (3, 6))
+    bad = present & polygonal_in & ~shapely.is_valid(geoms) & ~shapely.is_empty(geoms)
     if bad.any():
         geoms[bad] = shapely.make_valid(geoms[bad])
     strips, outside = _plan_strips(geoms, info, strip_rows)
@@ -337,6 +379,8 @@ def stock(polygons: gpd.GeoDataFrame, raster: Path | str | DensityRaster, *, uni
     share = np.where(share > FULL_COVERAGE, 1.0, share)
     measured = polygonal & (valid > 0)
     conditions = [
+        ("bad_coordinates", nonfinite),
+        ("no_geometry", ~nonfinite & (shapely.is_missing(geoms) | shapely.is_empty(geoms))),
         ("not_a_polygon", ~polygonal),
         ("repaired_invalid", bad & polygonal),  # self-intersecting: measured as repaired by make_valid
         ("outside_raster", outside),

@@ -77,7 +77,14 @@ def carbon_stock_cmd(areas, out_dir, layer, id_field, raster, units, by_field, e
                    f"{meta['raster_after']} ({meta['year_after'] or '?'}): {change.sum():,.1f} t CO2 over "
                    f"{meta['complete']} fully covered feature(s); {meta['incomplete']} NA (not fully covered)")
     click.echo(f"\n已写出 / wrote {out_dir}", err=True)
-    raise SystemExit(EXIT_PARTIAL if cov["not_a_polygon"] else EXIT_OK)  # rows without a usable polygon failed
+    raise SystemExit(_exit_code(stocks))
+
+
+def _exit_code(stocks) -> int:
+    """1 when a row's geometry is broken (no geometry, NaN/inf coordinates): it failed, its row says
+    so; points and lines are not failures, they simply have no stock (NA)."""
+    broken = stocks["flags"].fillna("").str.contains(r"\b(?:bad_coordinates|no_geometry)\b")
+    return EXIT_PARTIAL if broken.any() else EXIT_OK
 
 
 def _echo_coverage(stocks) -> dict:
