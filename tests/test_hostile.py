@@ -598,3 +598,32 @@ def test_field_mapping_files_are_read_the_one_safe_way(tmp_path):
             res = cli(*cmd, "--field", path)
             assert check_result(res, f"{cmd[0]} {path.name}") == "message" and needle in res.stderr, res.stderr
             assert time.time() - started < 20
+
+
+def test_site_zips_refuse_traversal_links_and_bombs(tmp_path):
+    """A zipped site file goes through the same archive checks as uploads and deliveries: ../ and
+    absolute entries, links and bombs are refused in one line, nothing is written outside."""
+    import stat as stat_mod
+
+    good = points_csv(tmp_path / "s.csv", [("A", "好", 118.17, 26.64)])
+    cases = {}
+    with zipfile.ZipFile(tmp_path / "trav.zip", "w") as z:
+        z.write(good, "s.csv")
+        z.writestr("../../escaped.csv", "id,lon,lat\nX,118.17,26.64\n")
+    cases["trav.zip"] = "unsafe"
+    with zipfile.ZipFile(tmp_path / "abs.zip", "w") as z:
+        z.writestr("/tmp/zoning-abs-escape.csv", "id,lon,lat\nX,118.17,26.64\n")
+    cases["abs.zip"] = "unsafe"
+    with zipfile.ZipFile(tmp_path / "link.zip", "w") as z:
+        info = zipfile.ZipInfo("s.csv")
+        info.external_attr = (stat_mod.S_IFLNK | 0o777) << 16
+        z.writestr(info, "/etc/passwd")
+    cases["link.zip"] = "link"
+    with zipfile.ZipFile(tmp_path / "bomb.zip", "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("s.csv", b"id,lon,lat\n" + b"0" * (300 * 1024 * 1024))
+    cases["bomb.zip"] = "zip bomb"
+    for name, needle in cases.items():
+        for cmd in ("sites", "screen"):
+            res = cli(cmd, tmp_path / name)
+            assert check_result(res, f"{cmd} {name}") == "message" and needle in res.stderr, res.stderr
+    assert not (tmp_path.parent / "escaped.csv").exists() and not Path("/tmp/zoning-abs-escape.csv").exists()

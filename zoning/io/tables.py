@@ -15,7 +15,6 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +22,7 @@ import pandas as pd
 from shapely.geometry import MultiPolygon, Polygon
 
 from zoning.errors import SiteError, UnreadableInput
+from zoning.io.archive import unpack_zip
 from zoning.io.inputs import load_json, load_yaml, path_is_file, read_text
 
 #: largest --field mapping file read (bytes): a real one is a few lines
@@ -525,17 +525,14 @@ def vector_files(folder: Path) -> list[Path]:
 
 
 def extract_zip(path: Path) -> tempfile.TemporaryDirectory:
+    """A zip of site files unpacked into a temporary folder (removed when the object is cleaned
+    up): ``../`` and absolute entries, links and zip bombs refused (zoning.io.archive)."""
     tmp = tempfile.TemporaryDirectory(prefix="zoning-zip-")
     try:
-        with zipfile.ZipFile(path) as z:
-            for info in z.infolist():
-                target = (Path(tmp.name) / info.filename).resolve()
-                if not str(target).startswith(str(Path(tmp.name).resolve())):
-                    continue  # a member that would land outside the folder
-                z.extract(info, tmp.name)
-    except zipfile.BadZipFile as exc:
+        unpack_zip(path, Path(tmp.name))
+    except BaseException:
         tmp.cleanup()
-        raise UnreadableInput(f"{path.name} 不是有效的 zip 文件：{exc}", f"{path.name} is not a valid zip: {exc}") from None
+        raise
     return tmp
 
 

@@ -14,17 +14,17 @@ from __future__ import annotations
 import logging
 import re
 import shutil
-import stat
 import unicodedata
 import zipfile
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 import shapely
 
 from zoning.api import read_sites
+from zoning.io.archive import CHUNK, ByteCounter, copy_entry, entry_name, inspect_zip, mib
 from zoning.errors import (InputFileNotFound, RequestProblem, UnreadableInput, UnsafeUpload, UploadTooLarge,
                            ZoningError)
 from zoning.service.settings import Limits
@@ -35,13 +35,8 @@ SITE_SUFFIXES = (".shp", ".gpkg", ".geojson", ".json", ".kml", ".kmz", ".csv", "
 SIDECARS = (".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx", ".xml", ".qmd", ".fix")
 #: formats that are zip files inside: inspected for bombs, then read as they are
 ZIPPED = (".kmz", ".xlsx")
-CHUNK = 1 << 20
 log = logging.getLogger("zoning.service")
 _UNSAFE_CHARS = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]")
-
-
-def mib(n: int) -> str:
-    return f"{n / 1024 / 1024:,.0f} MiB"
 
 
 def clean_name(name: str) -> str:
@@ -117,65 +112,15 @@ async def save_files(files, folder: Path, limits: Limits) -> Upload:
     return upload
 
 
-def _entry_name(info: zipfile.ZipInfo) -> str:
-    name = info.filename
-    if not info.flag_bits & 0x800:  # no UTF-8 flag: Chinese Windows tools write GBK names
-        try:
-            name = name.encode("cp437").decode("gbk")
-        except (UnicodeEncodeError, UnicodeDecodeError):
-            pass
-    return name
-
-
-def inspect_zip(path: Path, limits: Limits, *, what: str = "zip") -> list[zipfile.ZipInfo]:
-    """The file entries of an archive, after every safety check (see the module docstring)."""
-    try:
-        with zipfile.ZipFile(path) as z:
-            infos = z.infolist()
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise UnreadableInput(f"{path.name} 不是有效的 {what} 文件（{exc}）", f"{path.name} is not a valid {what} file ({exc})") \
-            from None
-    entries = [i for i in infos if not i.is_dir()]
-    if len(infos) > limits.max_files * 5 or len(entries) > limits.max_files:
-        raise UploadTooLarge(f"{path.name} 含 {len(entries)} 个文件，超过上限 {limits.max_files}（疑似压缩炸弹）",
-                             f"{path.name} holds {len(entries)} files, more than the limit of {limits.max_files} "
-                             f"(a zip bomb?)")
-    total = 0
-    for info in infos:
-        name = _entry_name(info).replace("\\", "/")
-        parts = PurePosixPath(name).parts
-        if name.startswith("/") or re.match(r"^[A-Za-z]:", name) or ".." in parts:
-            raise UnsafeUpload(f"{path.name} 含不安全的路径 {name[:100]!r}（绝对路径或 ../），已拒绝",
-                               f"{path.name} holds an unsafe entry {name[:100]!r} (absolute or ../ path); refused")
-        mode = (info.external_attr >> 16) & 0o170000
-        if mode == stat.S_IFLNK:
-            raise UnsafeUpload(f"{path.name} 含符号链接 {name[:100]!r}，已拒绝",
-                               f"{path.name} holds a symbolic link {name[:100]!r}; refused")
-        if info.flag_bits & 0x1:
-            raise UnreadableInput(f"{path.name} 已加密，无法读取", f"{path.name} is encrypted; upload it unencrypted")
-        if info.is_dir():
-            continue
-        total += info.file_size
-        ratio = info.file_size / max(info.compress_size, 1)
-        if ratio > limits.max_ratio and info.file_size > CHUNK:
-            raise UploadTooLarge(f"{path.name} 中 {name[:80]} 的压缩比 {ratio:,.0f}:1 异常（疑似压缩炸弹），已拒绝",
-                                 f"{path.name}: {name[:80]} expands {ratio:,.0f}-fold (a zip bomb?); refused")
-        if total > limits.max_unpacked_bytes:
-            raise UploadTooLarge(f"{path.name} 解压后超过 {mib(limits.max_unpacked_bytes)}（疑似压缩炸弹），已拒绝",
-                                 f"{path.name} unpacks to more than {mib(limits.max_unpacked_bytes)} (a zip bomb?); "
-                                 f"refused")
-    return entries
-
-
 def extract_zip(path: Path, folder: Path, limits: Limits) -> list[Path]:
     """Unpack the site files of a zip into ``folder`` (flat, clean names); returns them."""
     entries = inspect_zip(path, limits)
     root = folder.resolve()
-    counter = Counter(limits.max_unpacked_bytes)
+    counter = ByteCounter(limits.max_unpacked_bytes)
     out: list[Path] = []
     with zipfile.ZipFile(path) as z:
         for info in entries:
-            name = clean_name(_entry_name(info))
+            name = clean_name(entry_name(info))
             suffix = suffix_of(name)
             if suffix in (".zip", ".7z", ".rar", ".gz", ".tar"):
                 raise UnsafeUpload(f"{path.name} 中含嵌套压缩包 {name}，请解压后上传",
@@ -189,18 +134,7 @@ def extract_zip(path: Path, folder: Path, limits: Limits) -> list[Path]:
                 raise UnsafeUpload(f"{path.name} 中有同名文件 {name}（不同文件夹），请每次上传一组",
                                    f"{path.name} holds two files named {name} (in different folders); upload one set "
                                    f"at a time")
-            written = 0
-            with z.open(info) as src, open(target, "xb") as dst:
-                while True:
-                    block = src.read(CHUNK)
-                    if not block:
-                        break
-                    written += len(block)
-                    counter.add(len(block))
-                    if written > info.file_size:  # the header lied
-                        raise UploadTooLarge(f"{path.name} 中 {name} 的实际大小超过声明（疑似压缩炸弹）",
-                                             f"{path.name}: {name} is larger than its header says (a zip bomb?)")
-                    dst.write(block)
+            copy_entry(z, info, target, counter, path.name)
             out.append(target)
     return out
 
