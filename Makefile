@@ -60,6 +60,11 @@ demo: layers
 	$(BIN)/zoning map $(SAMPLE)/sample_projects.gpkg --catalog $(CATALOG) --overwrite -o maps/nanping_sample.html
 	$(BIN)/zoning export --county 延平区 --format shp,gpkg,geojson,kml,csv --encoding gbk --results $(DEMO_OUT)/screen \
 	  --catalog $(CATALOG) --overwrite -o $(DEMO_OUT)/export
+	$(BIN)/zoning layers import $(SAMPLE)/official/成果数据 --list $(SAMPLE)/official/生态环境准入清单.xlsx \
+	  --overwrite -o $(DEMO_OUT)/official
+	$(BIN)/zoning layers check --catalog $(DEMO_OUT)/official/catalog.yaml
+	$(BIN)/zoning screen $(SAMPLE)/sample_projects.gpkg --catalog $(DEMO_OUT)/official/catalog.yaml --reports \
+	  --overwrite -o $(DEMO_OUT)/official_screen
 	@echo "map: maps/nanping_sample.html; export: $(DEMO_OUT)/export/350702_Yanping"
 	@echo "reports: $(DEMO_OUT)/screen/reports/*.html, $(DEMO_OUT)/single/report.html, $(DEMO_OUT)/program/program.html, $(DEMO_OUT)/program_stands/program.html"
 

@@ -14,8 +14,8 @@ model), ``zoning.engines`` (Dask), ``zoning.render`` (labels, reports, maps), ``
 (output folders, county bundles), ``zoning.cli`` (the ``zoning`` command).
 """
 from zoning._version import __version__
-from zoning.api import (ScreenResults, check_layers, explore, export_county, load_layers, program, screen, stock,
-                        stock_totals, write_screen_outputs)
+from zoning.api import (ScreenResults, check_layers, explore, export_county, import_layers, load_layers, program,
+                        screen, stock, stock_totals, write_screen_outputs)
 from zoning.errors import ZoningError
 from zoning.io.catalog import Catalog, LayerSpec, load_catalog, load_layer
 from zoning.io.layerset import LayerSet
@@ -23,5 +23,5 @@ from zoning.io.sites import read_sites
 from zoning.screening.result import ScreenResult, read_results
 
 __all__ = ["Catalog", "LayerSet", "LayerSpec", "ScreenResult", "ScreenResults", "ZoningError", "__version__",
-           "check_layers", "explore", "export_county", "load_catalog", "load_layer", "load_layers", "program",
+           "check_layers", "explore", "export_county", "import_layers", "load_catalog", "load_layer", "load_layers", "program",
            "read_results", "read_sites", "screen", "stock", "stock_totals", "write_screen_outputs"]

@@ -100,6 +100,37 @@ def _check_clauses(cat: Catalog) -> list:
     return out
 
 
+def import_layers(src: Path | str, out_dir: Path | str, *, mapping=None, clause_list: Path | str | None = None,
+                  rules: Path | str | None = None, overwrite: bool = False,
+                  progress: Callable[[str], None] | None = None, check: bool = True):
+    """Import official 三线一单 results (a folder, .zip, file geodatabase or GeoPackage) into
+    ``out_dir`` as a self-contained layer set: every layer as GPKG in EPSG:4490 with its original
+    CRS recorded, ``catalog.yaml`` with the field mapping used, ``clauses.yaml`` (the units' four
+    access-list texts and the general requirements of ``clause_list``, an .xlsx or .csv) and a
+    copy of the rule pack (default: the sample catalog's). ``mapping``: a mapping file (or dict)
+    placing layers and fields the conventions do not recognise.
+
+    Returns an :class:`zoning.io.official.ImportReport`: ``layers`` (source -> role, fields),
+    ``guessed``, ``unplaced``, ``notes``, and ``findings`` of ``layers check`` on the result
+    (``check=False`` skips it).
+    """
+    from zoning.io.catalog import default_catalog_path
+    from zoning.io.official import import_delivery
+    from zoning.screening.clauses import split_clauses
+
+    default_rules = None
+    if rules is None:
+        try:
+            default_rules = load_catalog(default_catalog_path()).rule_pack
+        except ZoningError:
+            default_rules = None
+    report = import_delivery(src, out_dir, mapping=mapping, clause_list=clause_list, rules=rules,
+                             overwrite=overwrite, split=split_clauses, default_rules=default_rules, progress=progress)
+    if check:
+        report.findings = check_layers(report.catalog)
+    return report
+
+
 # ------------------------------------------------------------------------------ screening
 def _text(value) -> str:
     """Cell text: missing values (None, NaN, pandas NA) are empty, never "nan"."""
@@ -268,8 +299,11 @@ def screen(sites, *, layers: LayerSet | None = None, catalog: Catalog | Path | s
                                        buffers_m=tuple(buffers_m), base_year=base_year, workers=n_workers,
                                        progress=progress)
         else:
-            results = screen_here(frame, layers=layer_set, rule_pack=pack, attributes=attributes,
-                                  buffers_m=buffers_m, base_year=base_year, progress=progress)
+            from zoning.engines.pool import collector_paused
+
+            with collector_paused():  # screening makes no reference cycles: the collector's passes are waste
+                results = screen_here(frame, layers=layer_set, rule_pack=pack, attributes=attributes,
+                                      buffers_m=buffers_m, base_year=base_year, progress=progress)
     else:
         raise ZoningError(f"未知计算引擎 {compute!r}", f"unknown compute engine {compute!r}; use auto, local, "
                           f"processes or dask")

@@ -37,6 +37,10 @@ def sample_build(catalog, resolution, force, province_dir, stands):
     out_dir = cat.one("red_line").path.parent
     bundled = resolution in (None, 100.0)
     if bundled and not force and not cat.missing_files():
+        if not (out_dir / "official").is_dir():  # issue 12: the official-style delivery of older trees
+            from zoning.sample.official import write_official_delivery
+
+            click.echo(f"official       {write_official_delivery(out_dir, out_dir / 'official')}")
         click.echo(f"样例图层已存在 / sample layers present in {out_dir} (use --force to rebuild)")
         return
     written = build_sample(out_dir, admin_path=cat.one("admin").path, resolution=resolution or 100.0,

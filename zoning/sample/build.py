@@ -267,6 +267,11 @@ def build_sample(out_dir: Path | str, *, admin_path: Path | str, resolution: flo
         _progress(progress, "registered carbon projects and sample stands")
         written.update(_write_carbon_samples(out_dir, np.random.default_rng(seed + 3), admin=admin, red=red_gdf,
                                              prot=prot_gdf, parks=park_gdf, no_burn=nb_gdf))
+    if with_vectors and resolution == 100.0:  # issue 12: an official-style delivery of the sample set
+        from zoning.sample.official import write_official_delivery
+
+        _progress(progress, "official-style delivery")
+        written["official"] = write_official_delivery(out_dir, out_dir / "official", overwrite=True)
     return written
 
 
