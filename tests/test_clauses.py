@@ -1,6 +1,7 @@
 """Access lists as clauses (issue 12, item 3) and the drafted review opinion (item 4)."""
 import io
 import json
+import re
 from pathlib import Path
 
 import docx
@@ -101,6 +102,12 @@ def test_sample_projects_quote_their_units_clauses(sample_results):
     p01 = sample_results["P01"]  # quarry in a red line: priority unit, no industry there (UC-1)
     assert any(c["status"] == "violates" and c["rule_id"] == "UC-1" for c in p01.clauses)
     assert "不符合" in p01.opinion["zh"] and "UC-1" in p01.opinion["zh"]
+    # every rule that makes the verdict is named in the opinion, clause or not (RL-01: the red line)
+    for r in sample_results.values():
+        against = {x.id for x in r.rules if x.outcome in ("prohibited", "conditional")}
+        named = set(re.findall(r"规则 ([\w.-]+)）", r.opinion["zh"]))
+        assert against <= named or len(against) > 4, (r.site_id, against, named)
+        assert r.opinion["zh"].count("单元单元") == 0 and "项目“" in r.opinion["zh"]
 
 
 def test_reports_quote_clauses_checklist_and_opinion(sample_results):

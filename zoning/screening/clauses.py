@@ -171,24 +171,32 @@ def site_clauses(library: ClauseLibrary | None, units: Iterable[dict], outcomes:
 
 
 def draft_opinion(*, site_id: str, name: str | None, verdict: str | None, units: list[dict],
-                  clauses: list[dict], library: ClauseLibrary | None, synthetic: bool) -> dict:
+                  clauses: list[dict], library: ClauseLibrary | None, synthetic: bool,
+                  rules: list[dict] | None = None) -> dict:
     """审核意见草稿: a short paragraph (Chinese and English) from the verdict, the units, the decided
-    clauses and the manual checks. Always marked as a draft that is not an approval."""
-    who = f"{name}（{site_id}）" if name else site_id
-    who_en = f"{name} ({site_id})" if name else site_id
+    clauses and the manual checks. Always marked as a draft that is not an approval.
+
+    ``rules``: the rules that fired (``id``, ``outcome``, ``title_zh``, ``title_en``); those that
+    decide the verdict against the project without implementing a quoted clause (a red line, a
+    protected area) are named too, so the paragraph always says why the verdict is what it is."""
+    who = f"拟建项目“{name}”（{site_id}）" if name else f"拟建项目 {site_id}"
+    who_en = f"the project “{name}” ({site_id})" if name else f"the project {site_id}"
     if not units:
         unit_zh, unit_en = "未与任何环境管控单元相交", "touches no environmental control unit"
     else:
-        unit_zh = "位于" + "、".join(f"{u['name'] or u['code']}（{u['code']}，{u['class']}单元）" for u in units)
+        # the class is said once: not again when the unit's name already holds it (…优先保护单元1)
+        unit_zh = "位于" + "、".join(
+            f"{u['name'] or u['code']}（{u['code']}" + ("" if u["class"] and u["class"] in str(u["name"] or "")
+                                                     else f"，{u['class']}单元") + "）" for u in units)
         unit_en = "lies in " + ", ".join(f"{u['name'] or u['code']} ({u['code']}, "
                                          f"{UNIT_CLASS_EN.get(u['class'], u['class'])} unit)" for u in units)
     counts = {s: sum(1 for c in clauses if c["status"] == s) for s in CLAUSE_STATUS_ZH}
     decided = len(clauses) - counts["manual"]
     bad = [c for c in clauses if c["status"] == "violates"]
     cond = [c for c in clauses if c["status"] == "conditional"]
-    zh = [f"【审核意见草稿，非审批意见】经对照生态环境分区管控要求，项目{who}{unit_zh}。"]
+    zh = [f"【审核意见草稿，非审批意见】经对照生态环境分区管控要求，{who}{unit_zh}。"]
     en = [f"[DRAFT review opinion, not an approval] Checked against the environmental zoning controls, "
-          f"project {who_en} {unit_en}."]
+          f"{who_en} {unit_en}."]
     if clauses:
         zh.append(f"对照适用的准入清单条款 {len(clauses)} 条：规则判定 {decided} 条（{CLAUSE_STATUS_ZH['complies']} "
                   f"{counts['complies']} 条、{CLAUSE_STATUS_ZH['conditional']} {counts['conditional']} 条、"
@@ -201,17 +209,25 @@ def draft_opinion(*, site_id: str, name: str | None, verdict: str | None, units:
         zh.append("图层目录未配置准入清单条款库，未逐条对照。")
         en.append("The catalog names no clause library: no clause-by-clause check was made.")
     for c in bad[:3]:
-        zh.append(f"项目不符合{_where_zh(c)}第 {c['number']} 条“{c['text'].rstrip('。；;')}”（规则 {c['rule_id']}）。")
+        zh.append(f"项目不符合{_where_zh(c)}第 {c['number']} 条：“{c['text'].rstrip('。；;')}”（规则 {c['rule_id']}）。")
         en.append(f"The project does not comply with {_where_en(c)} clause {c['number']} (rule {c['rule_id']}).")
     for c in cond[:3]:
-        zh.append(f"须落实{_where_zh(c)}第 {c['number']} 条“{c['text'].rstrip('。；;')}”的要求（规则 {c['rule_id']}）。")
+        zh.append(f"项目须落实{_where_zh(c)}第 {c['number']} 条的要求：“{c['text'].rstrip('。；;')}”（规则 {c['rule_id']}）。")
         en.append(f"The conditions of {_where_en(c)} clause {c['number']} must be met (rule {c['rule_id']}).")
+    quoted = {c.get("rule_id") for c in bad + cond}
+    others = [r for r in rules or () if r["outcome"] in ("prohibited", "conditional") and r["id"] not in quoted]
+    others.sort(key=lambda r: r["outcome"] != "prohibited")
+    if others:
+        zh.append(("此外，" if bad or cond else "经规则判定，") + "；".join(f"{r['title_zh']}（规则 {r['id']}）：{OUTCOME_ZH[r['outcome']]}"
+                                      for r in others[:4]) + ("等" if len(others) > 4 else "") + "。")
+        en.append(("Further: " if bad or cond else "By rule: ") + "; ".join(f"{r['title_en']} (rule {r['id']}): {OUTCOME_EN[r['outcome']]}"
+                                          for r in others[:4]) + (" and more" if len(others) > 4 else "") + ".")
     if verdict is not None:
         zh.append(f"初步结论：{OUTCOME_ZH[verdict]}。")
         en.append(f"Preliminary conclusion: {OUTCOME_EN[verdict]}.")
     if counts["manual"]:
-        zh.append(f"其余 {counts['manual']} 条须由审核人员逐条核查（见核查清单）后方可形成正式意见。")
-        en.append(f"The other {counts['manual']} clauses must be checked by the reviewer (see the checklist) "
+        zh.append(f"另有 {counts['manual']} 条须由审核人员逐条核查（见核查清单）后方可形成正式意见。")
+        en.append(f"The {counts['manual']} clauses not decided by a rule must be checked by the reviewer (see the checklist) "
                   f"before a formal opinion is given.")
     zh.append("本意见为系统自动生成的草稿，不构成审批或许可。")
     en.append("This opinion is a machine-drafted text; it is neither an approval nor a permit.")
@@ -223,11 +239,16 @@ def draft_opinion(*, site_id: str, name: str | None, verdict: str | None, units:
 
 
 def _where_zh(c: dict) -> str:
-    return f"{c['unit_code']} {c['tier']}清单{c['dimension']}"
+    """单元 ZH… 准入清单“空间布局约束” or 市级准入要求“空间布局约束”."""
+    if c["tier"] == UNIT_TIER:
+        return f"单元 {c['unit_code']} 准入清单“{c['dimension']}”"
+    return f"{c['tier']}准入要求“{c['dimension']}”"
 
 
 def _where_en(c: dict) -> str:
-    return f"{c['unit_code']} {CLAUSE_TIER_EN[c['tier']]}-level {DIMENSION_EN[c['dimension']]}"
+    if c["tier"] == UNIT_TIER:
+        return f"the access list of unit {c['unit_code']} ({DIMENSION_EN[c['dimension']]})"
+    return f"the {CLAUSE_TIER_EN[c['tier']]}-level requirements ({DIMENSION_EN[c['dimension']]})"
 
 
 def clause_status_label(status: str, lang: str = "zh") -> str:

@@ -293,6 +293,7 @@ def screen(sites, *, catalog: Catalog | Path | str | None = None, layers: LayerS
             ov.in_coverage = cov.status
     results = []
     total = len(sites)
+    library = _clause_library(layers)  # once per batch, not per site
     # plain dicts: pandas row access costs more than screening a site
     records = pd.DataFrame(sites.drop(columns="geometry")).to_dict("records")
     geoms = list(sites.geometry.values)
@@ -304,7 +305,7 @@ def screen(sites, *, catalog: Catalog | Path | str | None = None, layers: LayerS
         row["_coverage"] = coverage[i]
         try:
             results.append(_screen_one(row, cent_list[i], overlay_of.get(i), layers, pack, overrides,
-                                       list(buffers_m), carbon.get(i)))
+                                       list(buffers_m), carbon.get(i), library=library))
         except ZoningError as exc:
             results.append(_error_result(row, cent_list[i], layers, pack, exc.one_line(full=True), list(buffers_m)))
         except Exception as exc:  # noqa: BLE001 - one site's failure is its error row, never the batch's end
@@ -445,7 +446,7 @@ def _error_result(row, cent, layers, pack, message, buffers) -> ScreenResult:
 
 
 def _screen_one(row, cent, ov, layers: LayerSet, pack: RulePack, overrides: dict, buffers,
-                carbon: dict | None) -> ScreenResult:
+                carbon: dict | None, *, library=...) -> ScreenResult:
     if row.get("error") is not None or ov is None:
         return _error_result(row, cent, layers, pack, row.get("error") or "no usable geometry", buffers)
     try:
@@ -502,7 +503,8 @@ def _screen_one(row, cent, ov, layers: LayerSet, pack: RulePack, overrides: dict
     units = [{"code": str(h.props.get("code") or h.id), "name": _text_or_none(h.props.get("name")) or h.name,
               "class": h.cls, "county_code": _text_or_none(h.props.get("county_code"))}
              for h in hits if h.role == "control_unit"]
-    library = _clause_library(layers)
+    if library is ...:
+        library = _clause_library(layers)
     if library is None and getattr(layers.catalog, "clauses", None) is not None:
         warnings_extra = [f"图层目录指定的条款库不存在：{layers.catalog.clauses}（运行 zoning sample build 生成示例条款库）/ "
                           f"the catalog's clause library is missing: {layers.catalog.clauses}"]
@@ -511,7 +513,9 @@ def _screen_one(row, cent, ov, layers: LayerSet, pack: RulePack, overrides: dict
     clauses = site_clauses(library, units, {o.rule.id: o.outcome for o in fired}, {r.id for r in pack.rules})
     opinion = draft_opinion(site_id=str(row["site_id"]), name=attrs.get("name"),
                             verdict=verdict, units=units, clauses=clauses, library=library,
-                            synthetic=bool(layers.synthetic or pack.synthetic or (library and library.synthetic)))
+                            synthetic=bool(layers.synthetic or pack.synthetic or (library and library.synthetic)),
+                            rules=[{"id": o.rule.id, "outcome": o.outcome, "title_zh": o.rule.title_zh,
+                                    "title_en": o.rule.title_en} for o in fired])
     return ScreenResult(
         clauses=clauses, opinion=opinion,
         site_id=str(row["site_id"]), verdict=verdict, rules=rules, hits=hits,
