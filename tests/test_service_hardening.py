@@ -99,7 +99,8 @@ def test_service_job_of_500_sites_completes(client, layers):
 
 # -- 2. a text site is coordinates only, never a path on the server -----------------------------
 @pytest.mark.parametrize("text", [str(SAMPLE), "layers/nanping/generated/sample_projects.gpkg",
-                                  "/no/such/file.gpkg", "sample_projects.gpkg", "hello"])
+                                  "/no/such/file.gpkg", "sample_projects.gpkg", "hello", "a;b", "118.17,26.64;abc",
+                                  "'; DROP TABLE screenings;--"])
 def test_text_site_is_never_a_server_path(client, text):
     assert SAMPLE.exists()
     body = err(client.post("/api/v1/screen", json={"site": text}))

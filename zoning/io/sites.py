@@ -97,6 +97,10 @@ def _parse_literal_values(text: str, crs) -> tuple[gpd.GeoDataFrame, str]:
         for part in s.split(";"):
             if part.strip():
                 pm = _PAIR_RE.match(part)
+                if pm is None:
+                    raise _err(f"多边形第 {len(pts) + 1} 个顶点无法解析：{part.strip()[:60]!r}；示例：118.1,26.6;118.2,26.6;"
+                               f"118.2,26.7", f"polygon vertex {len(pts) + 1} cannot be parsed: {part.strip()[:60]!r}; "
+                               f"example: 118.1,26.6;118.2,26.6;118.2,26.7")
                 pts.append((float(pm.group(1)), float(pm.group(2))))
         if len(pts) < 3:
             raise _err("多边形坐标至少需要 3 个顶点（用 ; 分隔）",
@@ -530,7 +534,9 @@ def _check_geometry(geom, sid: str) -> tuple[object, list[str]]:
                             f"invalid polygon repaired ({reason}; area change {after - before:+,.1f} m², "
                             f"{change:.3%})")
             geom = fixed
-        if geodesic_area(geom) < 1e-3:
+        # a lon/lat area of 1e-9 deg² is >= 7 m² anywhere in China (checked above): only smaller
+        # polygons need the (slower) geodesic test
+        if shapely.area(geom) < 1e-9 and geodesic_area(geom) < 1e-3:
             raise _err(f"站点 {sid} 多边形面积为零（退化）", f"site {sid}: degenerate polygon with zero area")
     elif kind.endswith("LineString"):
         if shapely.length(geom) == 0:
