@@ -302,7 +302,6 @@ def test_overwrite_leaves_nothing_of_an_earlier_larger_run(tmp_path):
     out = tmp_path / "o"
     check_result(cli("screen", big, "-o", out, "--reports"), "big")
     assert len(list((out / "reports").glob("*.docx"))) == 3
-    (out / "results" / "stale_from_an_older_zoning.json").write_text("{}", encoding="utf-8")
     check_result(cli("screen", small, "-o", out, "--overwrite"), "small")
     assert sorted(p.name for p in (out / "results").iterdir()) == ["NEWSMALL0.json", "NEWSMALL1.json"]
     assert not (out / "reports").exists()
@@ -326,10 +325,20 @@ def test_overwrite_leaves_nothing_of_an_earlier_larger_run(tmp_path):
         check_result(cli(*args), args[0])
         folder = Path(args[-1])
         target = next(p for p in folder.iterdir() if p.is_dir()) if args[0] == "export" else folder
-        (target / "stale.txt").write_text("old", encoding="utf-8")
+        # a file the user put in the folder is never deleted by --overwrite: refused, file kept
+        (target / "my_notes.txt").write_text("mine", encoding="utf-8")
+        res = cli(*args, "--overwrite")
+        assert check_result(res, args[0] + " refused") == "message" and "my_notes.txt" in res.stderr
+        assert (target / "my_notes.txt").read_text(encoding="utf-8") == "mine"
+        (target / "my_notes.txt").unlink()
         check_result(cli(*args, "--overwrite"), args[0] + " --overwrite")
-        assert not (target / "stale.txt").exists()
         check_written(target)
+    # a folder marked by an older zoning (a marker without the file list) is replaced whole, as before
+    marker = out / ".zoning-output"
+    marker.write_text("written by zoning; may be replaced by a later zoning run\n", encoding="utf-8")
+    (out / "results" / "stale_from_an_older_zoning.json").write_text("{}", encoding="utf-8")
+    check_result(cli("screen", small, "-o", out, "--overwrite"), "over a legacy marker")
+    assert sorted(p.name for p in (out / "results").iterdir()) == ["NEWSMALL0.json", "NEWSMALL1.json"]
 
 
 def few_sites(tmp_path: Path, n: int = 6) -> Path:

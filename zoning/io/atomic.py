@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Iterator
 
 from zoning.errors import OutputExists, OutputProblem
+from zoning.escape import terminal_text
 
 #: written into every output folder zoning creates; only such folders (or empty ones) are replaced
 MARKER = ".zoning-output"
@@ -448,6 +449,12 @@ def check_folder_writable(final: Path | str, *, overwrite: bool, lock: bool = Tr
             if not overwrite:
                 raise OutputExists(f"输出已存在：{final}；如需覆盖请加 --overwrite",
                                    f"output exists: {final}; pass --overwrite (overwrite=True in Python) to replace it")
+            foreign = _foreign_files(final)
+            if foreign:  # a zoning folder the user has added files to: replacing it would lose them
+                shown = ", ".join(terminal_text(f) for f in foreign[:3]) + (" …" if len(foreign) > 3 else "")
+                raise OutputExists(f"{final} 中有 {len(foreign)} 个非 zoning 写出的文件（{shown}），覆盖会删除：请先移走",
+                                   f"{final} holds {len(foreign)} file(s) zoning did not write ({shown}); "
+                                   f"move them first")
     _writable_parent(final)
     if lock:
         acquire_output_lock(final)
@@ -467,6 +474,33 @@ def ensure_folder(folder: Path | str) -> Path:
         raise OutputProblem(f"输出目录不可写：{folder}（{exc.strerror or exc}）",
                             f"output folder is not writable: {folder} ({exc.strerror or exc})") from None
     return folder
+
+
+#: first line of the marker; the files the run wrote follow, one relative path a line
+_MARKER_HEAD = "written by zoning; may be replaced by a later zoning run"
+
+
+def _write_marker(folder: Path) -> None:
+    """The marker of a finished output folder, listing every file the run wrote in it."""
+    files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() or p.is_symlink())
+    (folder / MARKER).write_text("\n".join([_MARKER_HEAD, *files]) + "\n", encoding="utf-8")
+
+
+def _foreign_files(folder: Path) -> list[str]:
+    """Files in a zoning output folder that its marker does not list (added by the user since).
+    A marker of an older zoning that lists nothing vouches for the whole folder."""
+    try:
+        listed = (folder / MARKER).read_text(encoding="utf-8", errors="replace").splitlines()[1:]
+    except OSError:
+        return []
+    if not listed:
+        return []
+    known = set(listed) | {MARKER}
+    try:
+        present = [p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() or p.is_symlink()]
+    except OSError:
+        return []
+    return sorted(f for f in present if f not in known and not f.endswith((".lock", ".pid")))
 
 
 @contextlib.contextmanager
@@ -492,8 +526,7 @@ def staged_folder(final: Path | str, *, overwrite: bool = False) -> Iterator[Pat
             try:
                 yield stage
                 (stage / ".pid").unlink()
-                (stage / MARKER).write_text("written by zoning; may be replaced by a later zoning run\n",
-                                            encoding="utf-8")
+                _write_marker(stage)
                 _swap_in(stage, final)
             except Exception as exc:  # noqa: BLE001 - only write failures are turned into a message
                 reason = write_failure(exc, final.parent)
