@@ -240,6 +240,16 @@ def test_sites_and_carbon_stock_show_bad_rows_and_keep_the_rest(tmp_path):
     bowtie = cli("sites", ROOT / "tests" / "data" / "bowtie.geojson")  # one site, repair > 1 %: its row says why
     assert check_result(bowtie, "bowtie") == "partial" and "V2" in bowtie.stdout
 
+    # a table or KML read through read_sites: bad rows (outside, swapped, NaN, duplicate id) keep their
+    # reason in the error column, the rest is measured, exit 1
+    dup = points_csv(tmp_path / "dup.csv", [("ok", "好", 118.17, 26.64), ("far", "x", 2.35, 48.85),
+                                            ("D", "y", 118.18, 26.64), ("D", "z", 118.19, 26.64)])
+    res = cli("carbon", "stock", dup, "-o", tmp_path / "cs_table")
+    assert check_result(res, "carbon stock table") == "partial"
+    table = pd.read_csv(tmp_path / "cs_table" / "stock.csv", dtype=str, keep_default_na=False)
+    errors = dict(zip(table["site_id"], table["error"]))
+    assert errors["ok"] == "" and "outside China" in errors["far"] and "duplicate" in table["error"].iloc[2]
+
     def square(x, y, d=0.01):
         return {"type": "Polygon", "coordinates": [[[x, y], [x + d, y], [x + d, y + d], [x, y + d], [x, y]]]}
     bow = {"type": "Polygon", "coordinates": [[[118.1, 26.6], [118.2, 26.7], [118.2, 26.6], [118.1, 26.7], [118.1, 26.6]]]}

@@ -264,7 +264,7 @@ def _run_strip(args):
 STOCK_COLUMNS = ("id", "forest_ha", "stock_tC", "stock_tCO2", "mean_tC_ha", "pixels", "covered_ha", "valid_ha",
                  "coverage_share", "area_ha", "coverage_diff", "flags")
 #: columns of a site frame that are bookkeeping of :func:`zoning.io.sites.read_sites`, not the user's attributes
-_NOT_ATTRIBUTES = ("warnings", "crs_in", "error")
+_NOT_ATTRIBUTES = ("warnings", "crs_in")
 #: share below which a footprint counts as partly covered (numerical noise of Σ c·a aside)
 FULL_COVERAGE = 1 - 1e-6
 
@@ -510,8 +510,14 @@ def read_footprints(source, *, crs=None, layer: str | None = None,
             raise CarbonError("面要素没有坐标系；请用 --crs 声明", "the polygons have no CRS; pass --crs")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        sites = read_sites(source, crs=crs, engine=engine, layer=layer)
+        # one unusable row (outside China, swapped, duplicate id …) never stops the batch: its row
+        # comes back without geometry and with the reason in ``error``; its flags say no_geometry
+        sites = read_sites(source, crs=crs, engine=engine, layer=layer, on_error="flag")
     notes += list(dict.fromkeys(w for ws in sites["warnings"] for w in ws))
+    if "error" in sites.columns and sites["error"].notna().any():
+        bad = sites.loc[sites["error"].notna(), "site_id"].astype(str).tolist()
+        notes.append(f"{len(bad)} 个要素无法读取，见 error 列（{', '.join(bad[:5])}{' …' if len(bad) > 5 else ''}）/ "
+                     f"{len(bad)} feature(s) could not be read: see the error column")
     return sites.reset_index(drop=True), notes
 
 
@@ -544,6 +550,8 @@ def add_attributes(out: gpd.GeoDataFrame, frame: pd.DataFrame, *, skip: tuple = 
     for column in frame.columns:
         if column == frame.geometry.name or column in _NOT_ATTRIBUTES or column in skip:
             continue
+        if column == "error" and "site_id" in frame.columns and not frame[column].notna().any():
+            continue  # read_sites' reason column, empty: nothing to carry
         name = column if column not in out.columns and column not in extra else f"{column}_input"
         extra[name] = frame[column].to_numpy()
     if not extra:
