@@ -302,3 +302,20 @@ def test_any_json_body_is_answered_without_a_500(client, site, crs, attrs):
     if resp.status_code >= 400:
         b = err(resp)
         assert "Traceback" not in resp.text and "/tmp" not in b["message_en"]
+
+
+def test_several_sites_are_answered_row_by_row_even_when_all_fail(client):
+    """A FeatureCollection whose sites all fail (duplicate ids, outside China) is a list of error rows
+    (200), as the CLI writes them; one failing site alone is the request's 4xx error."""
+    def point(i, x, y):
+        return {"type": "Feature", "properties": {"id": i}, "geometry": {"type": "Point", "coordinates": [x, y]}}
+    fc = {"type": "FeatureCollection", "features": [point("A", 118.17, 26.64), point("A", 118.18, 26.65)]}
+    resp = client.post("/api/v1/screen", json={"site": fc})
+    assert resp.status_code == 200, resp.text
+    rows = resp.json()
+    assert [r["site_id"] for r in rows] == ["A", "A"] and all("duplicate" in r["error"] for r in rows)
+    fc = {"type": "FeatureCollection", "features": [point("far", 2.35, 48.85), point("B", 118.17, 26.64)]}
+    rows = client.post("/api/v1/screen", json={"site": fc}).json()
+    assert "outside China" in rows[0]["error"] and rows[1]["error"] is None
+    one = client.post("/api/v1/screen", json={"site": {"type": "Point", "coordinates": [2.35, 48.85]}})
+    assert one.status_code == 422 and "outside China" in one.json()["message_en"]

@@ -130,7 +130,9 @@ class Service:
                                 compute="local")
         if not len(results):
             raise SiteError("没有可筛查的站点", "no site to screen")
-        if all(r.error for r in results):
+        # one site that fails is the request's error (4xx); several sites are answered row by row,
+        # each with its reason, even when every one of them failed (as the CLI writes error rows)
+        if len(results) == 1 and results[0].error:
             zh, en = _split_error(results[0].error)
             raise SiteError(zh, en)
         if single and len(results) == 1 and results[0].site.coverage == "outside":
