@@ -16,6 +16,9 @@ from zoning.vocabulary import OPTIONAL_ROLES, ROLES
 KEEP_FIELDS = ("id", "code", "name", "name_en", "class", "kind", "grade", "type", "level", "chemical", "industries",
                "county_code", "program", "basin", "reach")
 
+#: the detail of a role the catalog has no layer for (screened as a failed layer: its rules are needs_info)
+NO_LAYER_DETAIL = "no layer of this role in the catalog"
+
 
 @dataclass
 class LayerInfo:
@@ -181,7 +184,7 @@ def load_layerset(catalog: Catalog, *, engine: str = "pyogrio") -> LayerSet:
             info[spec.role].detail = bad_detail(info[spec.role].bad, n_kept + len(info[spec.role].bad_ids))
     for role, (_, kind, _, _) in ROLES.items():
         if kind == "vector" and role not in info and role not in OPTIONAL_ROLES:
-            info[role] = LayerInfo(role, ROLES[role][0], "", False, "failed", "no layer of this role in the catalog")
+            info[role] = LayerInfo(role, ROLES[role][0], "", False, "failed", NO_LAYER_DETAIL)
     coverage = None
     if "admin" in frames and info["admin"].status == "ok":
         coverage = shapely.union_all(frames["admin"].geometry.values)

@@ -171,7 +171,7 @@ def site_clauses(library: ClauseLibrary | None, units: Iterable[dict], outcomes:
 
 
 def draft_opinion(*, site_id: str, name: str | None, verdict: str | None, units: list[dict],
-                  clauses: list[dict], library: ClauseLibrary | None, synthetic: bool,
+                  clauses: list[dict], library: ClauseLibrary | None, synthetic: bool | list[str],
                   rules: list[dict] | None = None) -> dict:
     """审核意见草稿: a short paragraph (Chinese and English) from the verdict, the units, the decided
     clauses and the manual checks. Always marked as a draft that is not an approval.
@@ -231,9 +231,10 @@ def draft_opinion(*, site_id: str, name: str | None, verdict: str | None, units:
                   f"before a formal opinion is given.")
     zh.append("本意见为系统自动生成的草稿，不构成审批或许可。")
     en.append("This opinion is a machine-drafted text; it is neither an approval nor a permit.")
-    if synthetic:
-        zh.append("（使用合成示例数据，仅供演示。）")
-        en.append("(Made with synthetic sample data, for demonstration only.)")
+    if synthetic:  # True, or the names of the sample parts (合成示例图层, 示例规则包 …)
+        parts = "、".join(synthetic) if not isinstance(synthetic, bool) else "合成示例数据"
+        zh.append(f"（使用了{parts}，仅供演示。）")
+        en.append("(Made with sample data or rules, for demonstration only.)")
     return {"draft": True, "zh": "".join(zh), "en": " ".join(en),
             "clause_library": library.meta() if library is not None else None}
 

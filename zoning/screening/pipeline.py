@@ -14,7 +14,7 @@ import shapely
 from zoning.screening import attributes as attrs_mod
 from zoning.io.catalog import COVERAGE_DEFAULT, Catalog, load_catalog
 from zoning.errors import ZoningError
-from zoning.io.layerset import LayerSet, coverage_keys, load_layerset
+from zoning.io.layerset import NO_LAYER_DETAIL, LayerSet, coverage_keys, load_layerset
 from zoning.geo.locate import locate_sites, site_centroids
 from zoning.geo.crs import GEOD, STORAGE_EPSG, project
 from zoning.geo.measure import ellipsoidal_areas, geodesic_area, geodesic_length
@@ -180,10 +180,11 @@ def _headline(verdict: str, fired, status: dict[str, str], reach: Cover | None, 
     elif reach is not None and reach.status == "partial":
         if verdict != "prohibited":
             verdict = "needs_info"
-        reasons.append(f"站点约 {reach.outside_share:.0%} 超出图层覆盖范围，超出部分无法判定{hint_zh} / about "
-                       f"{reach.outside_share:.0%} of the site lies outside the layers' coverage; that part cannot be "
-                       f"screened{hint_en}")
-    by_rules = verdict if reach is None or reach.status == "inside" else "compliant"
+        zh_share, en_share = _share_words(reach.outside_share)
+        reasons.append(f"站点{zh_share}超出图层覆盖范围，超出部分无法判定{hint_zh} / {en_share} of the site lies "
+                       f"outside the layers' coverage; that part cannot be screened{hint_en}")
+    # a prohibition that fired is final (nothing is more severe): no undecided rule can change it
+    by_rules = verdict if reach is None or reach.status == "inside" or verdict == "prohibited" else "compliant"
     site_outside = reach is not None and reach.status in ("outside", "partial")
     blocked: dict[str, list] = {}  # role -> the undecided rules it blocks that could end worse
     for o in fired:
@@ -497,14 +498,14 @@ def _screen_one(row, cent, ov, layers: LayerSet, pack: RulePack, overrides: dict
     warnings = _coverage_warnings(reach, hint) + _layer_warnings(layer_records, reach) + list(row.get("warnings") or [])
     if derived.get("industry_note"):
         warnings.append(f"行业代码 {attrs.get('industry')}：{derived['industry_note']}")
-    if layers.synthetic or pack.synthetic:
-        warnings.append("本结果使用了合成示例图层/规则，仅供演示，不能作为审批依据 / made with SYNTHETIC sample "
-                        "layers or rules: for demonstration only, not a basis for approval")
+    library = _clause_library(layers) if library is ... else library
+    samples = _sample_parts(layers, pack, library)
+    if samples:
+        warnings.append(f"本结果使用了{'、'.join(zh for zh, _ in samples)}，仅供演示，不能作为审批依据 / made with "
+                        f"{' and '.join(en for _, en in samples)}: for demonstration only, not a basis for approval")
     units = [{"code": str(h.props.get("code") or h.id), "name": _text_or_none(h.props.get("name")) or h.name,
               "class": h.cls, "county_code": _text_or_none(h.props.get("county_code"))}
              for h in hits if h.role == "control_unit"]
-    if library is ...:
-        library = _clause_library(layers)
     if library is None and getattr(layers.catalog, "clauses", None) is not None:
         warnings_extra = [f"图层目录指定的条款库不存在：{layers.catalog.clauses}（运行 zoning sample build 生成示例条款库）/ "
                           f"the catalog's clause library is missing: {layers.catalog.clauses}"]
@@ -513,7 +514,7 @@ def _screen_one(row, cent, ov, layers: LayerSet, pack: RulePack, overrides: dict
     clauses = site_clauses(library, units, {o.rule.id: o.outcome for o in fired}, {r.id for r in pack.rules})
     opinion = draft_opinion(site_id=str(row["site_id"]), name=attrs.get("name"),
                             verdict=verdict, units=units, clauses=clauses, library=library,
-                            synthetic=bool(layers.synthetic or pack.synthetic or (library and library.synthetic)),
+                            synthetic=[zh for zh, _ in samples],
                             rules=[{"id": o.rule.id, "outcome": o.outcome, "title_zh": o.rule.title_zh,
                                     "title_en": o.rule.title_en} for o in fired])
     return ScreenResult(
@@ -551,9 +552,29 @@ def _coverage_warnings(reach: Cover | None, hint: tuple[str, str]) -> list[str]:
                 f"site lies outside the layers' coverage, i.e. outside the layer set's area (about {km:.1f} km from its "
                 f"edge): "
                 f"dependent rules are needs_info and no verdict is possible{hint_en}"]
-    return [f"站点约 {reach.outside_share:.1%} 超出图层覆盖范围，超出部分无法判定{hint_zh} / site partly outside the "
-            f"layers' coverage: about {reach.outside_share:.1%} of it lies outside the layer set's area and cannot be "
+    zh_share, en_share = _share_words(reach.outside_share)
+    return [f"站点{zh_share}超出图层覆盖范围，超出部分无法判定{hint_zh} / site partly outside the "
+            f"layers' coverage: {en_share} of it lies outside the layer set's area and cannot be "
             f"screened{hint_en}"]
+
+
+def _sample_parts(layers: LayerSet, pack: RulePack, library) -> list[tuple[str, str]]:
+    """Which parts of what a result was made with are samples, not official: (zh, en) each."""
+    parts = []
+    if layers.synthetic:
+        parts.append(("合成示例图层", "SYNTHETIC sample layers"))
+    if pack.synthetic:
+        parts.append(("示例规则包", "a SAMPLE rule pack"))
+    if library is not None and library.synthetic:
+        parts.append(("示例准入清单条款库", "a SAMPLE clause library"))
+    return parts
+
+
+def _share_words(share: float) -> tuple[str, str]:
+    """A share of the site as said in a warning: "约 12.5%" / "about 12.5%", or "不足 0.1%" below that."""
+    if share >= 0.001:
+        return f"约 {share:.1%}", f"about {share:.1%}"
+    return "不足 0.1%", "less than 0.1 %"
 
 
 def _layer_warnings(records: list[LayerRecord], reach: Cover | None) -> list[str]:
@@ -561,7 +582,10 @@ def _layer_warnings(records: list[LayerRecord], reach: Cover | None) -> list[str
     itself is inside the layer set's area: otherwise the coverage warning says it already)."""
     out = []
     for lr in records:
-        if lr.status == "failed":
+        if lr.status == "failed" and lr.detail == NO_LAYER_DETAIL:
+            out.append(f"图层目录中没有{lr.name}图层（{lr.role}），相关规则为“需补充信息” / the catalog has no {lr.role} "
+                       f"layer; dependent rules are needs_info")
+        elif lr.status == "failed":
             out.append(f"图层 {lr.name}（{lr.role}）加载失败，相关规则为“需补充信息” / layer {lr.role} failed "
                        f"to load ({lr.detail}); dependent rules are needs_info")
         elif lr.status == "partial":
