@@ -71,3 +71,20 @@ def test_layer_without_crs_needs_declaration(tmp_path, data):
     gdf = load_layer(load_catalog(_write(tmp_path, doc)).layers[0])
     assert gdf.crs.to_epsg() == 4490
     assert gdf.total_bounds[0] == pytest.approx(118.170, abs=1e-6)
+
+
+def test_layers_check_fails_without_units_and_names_every_missing_role(tmp_path, catalog):
+    """An import that lost its control units (or a hand-written catalog without them) never passes
+    `layers check`: the core roles fail, every other missing role is listed as a note."""
+    from zoning.api import check_layers
+
+    doc = yaml.safe_load(catalog.path.read_text(encoding="utf-8"))
+    doc["rules"] = str((catalog.path.parent / doc["rules"]).resolve())
+    doc.pop("clauses", None)
+    doc["layers"] = [dict(e, path=str((catalog.path.parent / e["path"]).resolve())) for e in doc["layers"]
+                     if e["role"] in ("red_line",)]
+    path = tmp_path / "catalog.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    present = {f.role: f.ok for f in check_layers(path) if f.check == "present"}
+    assert present == {"admin": False, "control_unit": False, "park": True, "protected": True, "no_burn": True}
+    assert all(f.check != "present" for f in check_layers(catalog.path))

@@ -39,6 +39,9 @@ ROLES: dict[str, Role] = {
 }
 #: roles a catalog may leave out without the role being reported as failed
 OPTIONAL_ROLES: tuple[str, ...] = ("program", "registered_carbon", "water_zone", "air_zone", "eco_zone")
+#: the roles a layer set cannot do without: the counties (its area) and the control units (a red line layer
+#: missing is reported too, as a note: its rules stay needs_info, so no site can come out compliant)
+CORE_ROLES: tuple[str, ...] = ("admin", "control_unit")
 
 #: things shown beside the roles: parts of a role (a protected-area kind group) and output tables
 TOPIC_NAMES: dict[str, tuple[str, str]] = {

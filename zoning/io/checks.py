@@ -15,6 +15,7 @@ from zoning.io.catalog import Catalog
 from zoning.geo.crs import (EQUAL_AREA_CRS, GK_CM117_EPSG, GK_CM120_EPSG, GK_ZONE_BOUNDARY_LON, STORAGE_EPSG,
                             project, transform)
 from zoning.io.validate import UNIT_CODE_RE, Finding, validate_catalog  # noqa: F401 (re-exported)
+from zoning.vocabulary import CORE_ROLES, OPTIONAL_ROLES, ROLES
 
 #: gap + overlap area (m²) below which the control units count as a clean partition
 PARTITION_TOLERANCE_M2 = 1.0
@@ -151,4 +152,20 @@ def check_catalog(catalog: Catalog, *, engine: str = "pyogrio",
         spec = catalog.one("control_unit")
         findings.append(Finding(spec.name, "control_unit", "partition",
                                 total < tolerance_m2 and stored < tolerance_m2, detail))
+    findings += _missing_roles(catalog)
     return findings
+
+
+def _missing_roles(catalog: Catalog) -> list[Finding]:
+    """A finding per role the catalog has no layer for: a core role (counties, red lines, control
+    units) fails the check; any other role the rules may need is listed, as a note, because its
+    rules will be needs_info (so an import that lost a layer never passes silently)."""
+    out = []
+    for role, (zh, kind, _, en) in ROLES.items():
+        if kind != "vector" or role in OPTIONAL_ROLES or catalog.by_role(role):
+            continue
+        core = role in CORE_ROLES
+        out.append(Finding("—", role, "present", not core,
+                           f"目录中没有{zh}图层，依赖它的规则将为“需补充信息” / the catalog has no {en} layer: "
+                           f"rules that need it will be needs_info" + ("" if core else " (note)")))
+    return out
