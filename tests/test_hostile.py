@@ -589,6 +589,19 @@ def test_a_missing_local_tile_folder_is_a_message_not_a_blank_map(tmp_path):
     (tmp_path / "tiles").mkdir()
     res = cli("map", "-o", tmp_path / "m.html", "--tiles", f"file://{tmp_path / 'tiles'}/{{z}}/{{x}}/{{y}}.png")
     assert check_result(res, "tiles ok") == "ok" and (tmp_path / "m.html").exists()
+    for bad in ("javascript:alert(1)//{z}/{x}/{y}", "data:text/html,{z}", "\x1b[2J", "vbscript:x{z}"):
+        res = cli("map", "-o", tmp_path / "m2.html", "--tiles", bad)
+        assert check_result(res, repr(bad)) == "message" and "--tiles" in res.stderr
+    assert not (tmp_path / "m2.html").exists()
+
+
+def test_catalog_may_be_the_folder_layers_import_wrote(tmp_path):
+    cat = catalog_copy(tmp_path)
+    assert check_result(cli("layers", "list", "--catalog", cat.parent)) == "ok"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    res = cli("layers", "list", "--catalog", empty)
+    assert check_result(res, "folder without catalog") == "message" and "folder" in res.stderr
 
 
 def test_field_mapping_files_are_read_the_one_safe_way(tmp_path):

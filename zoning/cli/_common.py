@@ -20,8 +20,9 @@ EXIT_INTERNAL = 3  #: a bug in zoning (please report it; ZONING_DEBUG=1 shows th
 EXIT_USAGE = 64  #: the command line itself is wrong (unknown option, missing argument, bad option value)
 EXIT_INTERRUPTED = 130
 
-CATALOG_OPTION = click.option("--catalog", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                              help="Layer catalog (YAML). Default: $ZONING_CATALOG or ./layers/catalog.yaml.")
+CATALOG_OPTION = click.option("--catalog", type=click.Path(path_type=Path), default=None,
+                              help="Layer catalog (YAML), or a folder holding catalog.yaml. Default: $ZONING_CATALOG "
+                                   "or ./layers/catalog.yaml.")
 ENGINE_OPTION = click.option("--io-engine", "engine", type=click.Choice(["pyogrio", "fiona"]), default="pyogrio",
                              show_default=True, help="Vector I/O engine.")
 OVERWRITE_OPTION = click.option("--overwrite", is_flag=True, help="Replace an earlier output of zoning.")

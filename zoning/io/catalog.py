@@ -14,7 +14,7 @@ import geopandas as gpd
 from zoning.geo.crs import STORAGE_EPSG, parse_crs
 from zoning.vocabulary import ROLES, UNIT_CLASSES  # noqa: F401 (re-exported for checks)
 from zoning.errors import CatalogError, InputFileNotFound, LayerError, ZoningError
-from zoning.io.inputs import load_yaml, mapping_entries, path_exists, read_text
+from zoning.io.inputs import load_yaml, mapping_entries, path_exists, path_is_dir, read_text
 from zoning.io.vector import read_vector
 
 #: largest catalog file read (bytes); a real one is a few KB
@@ -163,8 +163,12 @@ def read_source(spec: LayerSpec, *, engine: str = "pyogrio") -> gpd.GeoDataFrame
 
 
 def load_catalog(path: Path | str | None = None) -> Catalog:
-    """Parse and validate a catalog file (structure only; files are checked by ``check``)."""
+    """Parse and validate a catalog file (structure only; files are checked by ``check``).
+
+    A folder holding ``catalog.yaml`` (what ``zoning layers import -o DIR`` writes) stands for it."""
     path = Path(path) if path is not None else default_catalog_path()
+    if path_is_dir(path) and path_exists(path / "catalog.yaml"):
+        path = path / "catalog.yaml"
     if not path_exists(path):
         raise InputFileNotFound(f"图层目录不存在：{path}（用 --catalog 指定，或先运行 zoning sample build）",
                                 f"layer catalog not found: {path} (pass --catalog, or run zoning sample build)")

@@ -528,14 +528,20 @@ def _site_feature(r: ScreenResult, lang: str) -> tuple[dict, list[dict]] | None:
             rings)
 
 
-def _check_local_tiles(template: str) -> None:
+def _check_tiles(template: str) -> None:
     """A tile template on this machine (``file://…`` or a plain path) must name a folder that
     exists: otherwise every tile fails to load and the map is silently blank."""
     from urllib.parse import unquote, urlparse
 
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in template) or "{" not in template:
+        raise ZoningError("--tiles 应为瓦片地址模板，含 {z}/{x}/{y}，例如 http://内网服务器/{z}/{x}/{y}.png",
+                          "--tiles takes a tile URL template with {z}/{x}/{y}, e.g. http://intranet-server/{z}/{x}/{y}.png")
     parsed = urlparse(template)
-    if parsed.scheme not in ("", "file") and not (len(parsed.scheme) == 1 and template[1:2] == ":"):
+    if parsed.scheme.lower() in ("http", "https"):
         return  # a tile server (intranet): reached by the browser, not checked here
+    if parsed.scheme not in ("", "file") and not (len(parsed.scheme) == 1 and template[1:2] == ":"):
+        raise ZoningError(f"--tiles 只接受 http(s):// 或 file:// 地址，不接受 {parsed.scheme[:20]}:",
+                          f"--tiles takes http(s):// or file:// templates only, not {parsed.scheme[:20]}:")
     path = unquote(parsed.path) if parsed.scheme == "file" else template
     prefix = path.split("{", 1)[0]  # the fixed part before the first {z}/{x}/{y}
     folder = Path(prefix) if prefix.endswith(("/", "\\")) else Path(prefix).parent
@@ -559,7 +565,7 @@ def basemaps_from_env(tiles: str | None = None, tiles_name: str | None = None) -
         out.append({"name": "天地图影像 Tianditu imagery", "urls": [wmts("img"), wmts("cia")], "subdomains": "01234567",
                     "attribution": "天地图 Tianditu"})
     if tiles:
-        _check_local_tiles(tiles)
+        _check_tiles(tiles)
         out.append({"name": tiles_name or "自定义底图 custom tiles", "urls": [tiles], "subdomains": "abc",
                     "attribution": tiles_name or "custom tiles"})
     return out
