@@ -212,6 +212,12 @@ def test_one_bad_row_is_an_error_row_and_the_rest_is_written(tmp_path):
         assert "outside China" in errors["far"] and "swap" in errors["swap"] and "boiler_th" in errors["ok2"]
         assert len(list((out / "results").glob("*.json"))) == len(rows)
         assert dict(zip(summary["站点编号"], summary["项目名称"]))["far"] == "outside China"  # names kept
+    # export --results: the sites that could not be screened are named, not dropped silently; exit 1
+    res = cli("export", "--county", "延平区", "--layers", "admin", "--format", "csv", "--results", out,
+              "-o", tmp_path / "exp")
+    assert check_result(res, "export --results with error rows") == "partial" and "far" in res.stderr
+    manifest = json.loads(next((tmp_path / "exp").rglob("manifest.json")).read_text(encoding="utf-8"))
+    assert set(manifest["unscreened"]) == {"far", "swap", "nanrow", "inf", "abc", "huge"}
     geo = {"type": "FeatureCollection", "features": [
         {"type": "Feature", "properties": {"id": "in"}, "geometry": {"type": "Point", "coordinates": [118.17, 26.64]}},
         {"type": "Feature", "properties": {"id": "out"}, "geometry": {"type": "Point", "coordinates": [2.35, 48.85]}},

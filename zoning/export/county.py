@@ -354,7 +354,10 @@ def _results_frame(results_dir: Path) -> dict[str, gpd.GeoDataFrame]:
         raise ExportError(f"结果目录不存在：{results_dir}", f"results folder not found: {results_dir}")
     if result_files(results_dir):  # the one reader of result files: every file checked, one line if broken
         frame = summary_geoframe(read_results(results_dir))
-        out["results"] = frame[~(frame.geometry.isna())]
+        kept = frame[~(frame.geometry.isna())].copy()
+        # sites that could not be screened have no geometry, hence no county: named in every manifest
+        kept.attrs["unscreened"] = frame.loc[frame.geometry.isna(), "site_id"].astype(str).tolist()
+        out["results"] = kept
     if (results_dir / "stock.gpkg").exists():
         try:
             out["carbon_stock"] = gpd.read_file(results_dir / "stock.gpkg").rename(columns={"id": "site_id"})
@@ -387,6 +390,7 @@ def export_county(layers: LayerSet, out_dir: Path | str, *, county: str = "all",
     available = [r for r in EXPORT_ROLES if r in layers.frames and layers.info[r].status == "ok"]
     chosen = resolve_roles(roles, available)
     extra = _results_frame(Path(results_dir)) if results_dir else {}
+    unscreened = extra["results"].attrs.get("unscreened", []) if "results" in extra else []
     out_dir = ensure_folder(Path(out_dir))  # one line when it cannot be created or written
     finals = [out_dir / t.stem for t in targets]
     for final in finals:  # refuse before writing anything
@@ -395,15 +399,20 @@ def export_county(layers: LayerSet, out_dir: Path | str, *, county: str = "all",
     for target, final in zip(targets, finals):
         with staged_folder(final, overwrite=overwrite) as stage:
             manifest = _export_one(layers, target, stage, chosen, extra, formats, encoding,
-                                   chosen_crs or auto_crs(target), auto=chosen_crs is None)
+                                   chosen_crs or auto_crs(target), auto=chosen_crs is None, unscreened=unscreened)
         manifest["folder"] = str(final)
         manifests.append(manifest)
     return manifests
 
 
 def _export_one(layers, target: CountyTarget, stage: Path, roles, extra, formats, encoding, out_crs,
-                auto: bool = False) -> dict:
+                auto: bool = False, unscreened: list[str] = ()) -> dict:
     mode, error, warnings = area_mode(out_crs, target)
+    if unscreened:
+        shown = ", ".join(unscreened[:5]) + (" …" if len(unscreened) > 5 else "")
+        warnings = warnings + [f"{len(unscreened)} 个站点无法筛查（无几何，无法归县），未导出：{shown} / "
+                               f"{len(unscreened)} site(s) could not be screened (no geometry, no county) and are "
+                               f"not exported: {shown}"]
     frames: dict[str, gpd.GeoDataFrame] = {}
     for role in roles:
         frame = layers.frames[role].drop(columns=["layer"], errors="ignore")
@@ -476,6 +485,7 @@ def _export_one(layers, target: CountyTarget, stage: Path, roles, extra, formats
         "warnings": warnings,
         "synthetic_layers": [r for r in frames if r in layers.info and layers.info[r].synthetic],
         "notes": notes_all,
+        "unscreened": list(unscreened),
         "files": [{"file": f.path.name, "layer": f.layer, "format": f.fmt, "features": f.features, "crs": f.crs,
                    "encoding": f.encoding, "sha256": _sha256(f.path), "bytes": f.path.stat().st_size,
                    "notes": f.notes} for f in files],
