@@ -186,6 +186,10 @@ def test_control_sequences_in_data_reach_the_terminal_escaped(tmp_path):
         check_result(res, " ".join(map(str, args)))
         assert "\x1b" not in res.output and "\x07" not in res.output and "\u202e" not in res.output
     assert "\\x1b" in cli("screen", sites).stdout
+    # an output path with ANSI sequences is shown as written (escaped), not stripped into another path
+    proc = zoning_process("screen", "118.17,26.64", "-o", tmp_path / "a\x1b[31mb")
+    err = proc.stderr.decode("utf-8")
+    assert "a\\x1b[31mb" in err and "\x1b" not in err, err
     data = json.loads(cli("screen", sites, "--json").stdout)  # still valid JSON, the value intact
     assert data[0]["site_id"] == "A" + ESC
 

@@ -170,6 +170,9 @@ class ZoningGroup(click.Group):
 
     def main(self, *args, **kwargs):
         kwargs["standalone_mode"] = False
+        # click would strip ANSI sequences itself off a terminal, silently changing paths and names;
+        # every character goes through _TerminalStream instead, which shows them as escapes
+        kwargs.setdefault("color", True)
         if not isinstance(sys.stdout, _TerminalStream) and sys.stdout is not None:
             sys.stdout = _TerminalStream(sys.stdout)
         if not isinstance(sys.stderr, _TerminalStream) and sys.stderr is not None:
