@@ -228,3 +228,25 @@ def test_many_random_sites_vectorised(layers):
     for r in results:
         if r.site.coverage == "inside":
             assert sum(h.role == "control_unit" for h in r.hits) == 1
+
+
+def test_site_figure_draws_chinese_ids_with_a_cjk_font(catalog):
+    """The report's map picture uses an installed CJK font: a Chinese site id and the Chinese
+    legend draw without missing glyphs (no empty boxes); English on request."""
+    import dataclasses
+    import warnings
+
+    from zoning.api import load_layers, screen as api_screen
+    from zoning.render.figure import site_figure
+    from zoning.render.labels import cjk_font
+
+    if cjk_font() is None:
+        pytest.skip("no CJK font installed (make sysdeps installs fonts-wqy-microhei)")
+    layers = load_layers(catalog.path)
+    r = dataclasses.replace(list(api_screen("118.17,26.64", layers=layers))[0], site_id="南平测试站点")
+    for lang in ("zh", "en"):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            png = site_figure(r, layers, lang=lang)
+        assert png.startswith(b"\x89PNG")
+        assert not [w for w in caught if "Glyph" in str(w.message)], [str(w.message) for w in caught]

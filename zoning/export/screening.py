@@ -85,7 +85,7 @@ def write_screen_outputs(results: list[ScreenResult], out_dir: Path | str, *, la
             if reports:
                 html_path = plan["report_html"] if single else plan[f"html:{r.site_id}"]
                 docx_path = plan["report_docx"] if single else plan[f"docx:{r.site_id}"]
-                fig = site_figure(r, layers)  # drawn once, shared by both reports
+                fig = site_figure(r, layers, lang=lang)  # drawn once, shared by both reports
                 page = render_html(r, lang=lang, figure_png=fig)
                 assert_static_page(page)  # a report runs no script and loads nothing, whatever the data
                 html_path.write_text(page, encoding="utf-8")

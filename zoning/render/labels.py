@@ -143,3 +143,25 @@ def fmt_length(m: float | None) -> str:
     if m is None:
         return "—"
     return f"{m / 1000:,.3f} km" if m >= 10_000 else f"{m:,.1f} m"
+
+
+def cjk_font() -> str | None:
+    """The first installed font that has Chinese glyphs (matplotlib pictures), or None."""
+    from matplotlib import font_manager
+
+    names = {f.name for f in font_manager.fontManager.ttflist}
+    for name in ("WenQuanYi Micro Hei", "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "SimHei",
+                 "Microsoft YaHei", "PingFang SC", "Heiti SC", "AR PL UMing CN"):
+        if name in names:
+            return name
+    return None
+
+
+def plot_rc(lang: str) -> tuple[dict, str]:
+    """(matplotlib rc settings, the language a picture can be drawn in): Chinese needs a CJK font,
+    else the picture falls back to English rather than showing empty boxes."""
+    font = cjk_font()  # also for English labels: ids and names in the data may be Chinese
+    if font is None:
+        return {}, "en"
+    return ({"font.sans-serif": [font, "DejaVu Sans"], "font.family": "sans-serif", "axes.unicode_minus": False},
+            "en" if lang == "en" else "zh")

@@ -14,6 +14,7 @@ from html import escape
 from zoning.carbon.programme import (CCER_AR, CCER_FM, IPCC_2006, IPCC_2019, REPORT_YEARS, SEED_DOC, U95_CONVENTION,
                                      U95_CONVENTION_CHINESE, VCS_AFOLU)
 from zoning.carbon.run import ProgramResult
+from zoning.render.labels import plot_rc
 from zoning.vocabulary import BUYBACK, FOREST_TYPES, PROGRAMMES
 
 #: key -> (Chinese, English)
@@ -103,17 +104,6 @@ def _dr_note_zh(note: str) -> str:
     return note
 
 
-def _cjk_font() -> str | None:
-    from matplotlib import font_manager
-
-    names = {f.name for f in font_manager.fontManager.ttflist}
-    for name in ("WenQuanYi Micro Hei", "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "SimHei",
-                 "Microsoft YaHei", "PingFang SC", "Heiti SC", "AR PL UMing CN"):
-        if name in names:
-            return name
-    return None
-
-
 def chart_png(result: ProgramResult, lang: str = "zh") -> bytes:
     """Two panels: annual gross, net and creditable removals of each scenario with the Monte Carlo
     95 % band, and the cumulative gross; labels in Chinese (English with ``lang="en"``, or when no
@@ -123,10 +113,7 @@ def chart_png(result: ProgramResult, lang: str = "zh") -> bytes:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    font = _cjk_font() if lang != "en" else None
-    use = "zh" if font else "en"
-    rc = {"font.sans-serif": [font, "DejaVu Sans"], "font.family": "sans-serif", "axes.unicode_minus": False} \
-        if font else {}
+    rc, use = plot_rc(lang)
     with plt.rc_context(rc):
         fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11.5, 4.4))
         colours = ("#2e7d32", "#1565c0", "#6a1b9a", "#ef6c00")

@@ -579,7 +579,7 @@ def create_app(settings: Settings | None = None, *, layers=None, history: Histor
 
         r = svc.result(key)
         html = await run_in_threadpool(lambda: render_html(r, lang=request.state.lang,
-                                                           figure_png=site_figure(r, svc.layers)))
+                                                           figure_png=site_figure(r, svc.layers, lang=request.state.lang)))
         return HTMLResponse(with_nonce(html, request.state.nonce))
 
     @app.get(f"{API}/screenings/{{key}}/report.docx", summary="The Word (DOCX) report")
@@ -589,7 +589,7 @@ def create_app(settings: Settings | None = None, *, layers=None, history: Histor
 
         r = svc.result(key)
         data = await run_in_threadpool(lambda: render_docx(r, lang=request.state.lang,
-                                                           figure_png=site_figure(r, svc.layers)))
+                                                           figure_png=site_figure(r, svc.layers, lang=request.state.lang)))
         return _download(data, f"report_{r.site_id}.docx",
                          "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
 
