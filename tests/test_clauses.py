@@ -108,6 +108,9 @@ def test_sample_projects_quote_their_units_clauses(sample_results):
         named = set(re.findall(r"规则 ([\w.-]+)）", r.opinion["zh"]))
         assert against <= named or len(against) > 4, (r.site_id, against, named)
         assert r.opinion["zh"].count("单元单元") == 0 and "项目“" in r.opinion["zh"]
+        if r.verdict == "needs_info" and r.verdict_reasons:  # what is missing is said, in Chinese first
+            assert "尚需补充" in r.opinion["zh"] and "Still needed" in r.opinion["en"]
+        assert " 1 are " not in r.opinion["en"] and " 1 need " not in r.opinion["en"]
 
 
 def test_reports_quote_clauses_checklist_and_opinion(sample_results):

@@ -172,13 +172,14 @@ def site_clauses(library: ClauseLibrary | None, units: Iterable[dict], outcomes:
 
 def draft_opinion(*, site_id: str, name: str | None, verdict: str | None, units: list[dict],
                   clauses: list[dict], library: ClauseLibrary | None, synthetic: bool | list[str],
-                  rules: list[dict] | None = None) -> dict:
+                  rules: list[dict] | None = None, reasons: list[str] | None = None) -> dict:
     """审核意见草稿: a short paragraph (Chinese and English) from the verdict, the units, the decided
     clauses and the manual checks. Always marked as a draft that is not an approval.
 
     ``rules``: the rules that fired (``id``, ``outcome``, ``title_zh``, ``title_en``); those that
     decide the verdict against the project without implementing a quoted clause (a red line, a
-    protected area) are named too, so the paragraph always says why the verdict is what it is."""
+    protected area) are named too, so the paragraph always says why the verdict is what it is.
+    ``reasons``: why the verdict is needs_info ("中文 / English" lines): said when it is."""
     who = f"拟建项目“{name}”（{site_id}）" if name else f"拟建项目 {site_id}"
     who_en = f"the project “{name}” ({site_id})" if name else f"the project {site_id}"
     if not units:
@@ -202,9 +203,11 @@ def draft_opinion(*, site_id: str, name: str | None, verdict: str | None, units:
                   f"{counts['complies']} 条、{CLAUSE_STATUS_ZH['conditional']} {counts['conditional']} 条、"
                   f"{CLAUSE_STATUS_ZH['violates']} {counts['violates']} 条），{CLAUSE_STATUS_ZH['manual']} "
                   f"{counts['manual']} 条。")
-        en.append(f"Of the {len(clauses)} applicable access-list clauses, {decided} are decided by rules "
-                  f"({counts['complies']} comply, {counts['conditional']} conditional, {counts['violates']} do not "
-                  f"comply) and {counts['manual']} need a manual check.")
+        en.append(f"Of the {_n(len(clauses), 'applicable access-list clause')}, {decided} "
+                  f"{'is' if decided == 1 else 'are'} decided by rules ({counts['complies']} "
+                  f"{'complies' if counts['complies'] == 1 else 'comply'}, {counts['conditional']} conditional, "
+                  f"{counts['violates']} {'does' if counts['violates'] == 1 else 'do'} not comply) and "
+                  f"{counts['manual']} {'needs' if counts['manual'] == 1 else 'need'} a manual check.")
     elif library is None:
         zh.append("图层目录未配置准入清单条款库，未逐条对照。")
         en.append("The catalog names no clause library: no clause-by-clause check was made.")
@@ -222,12 +225,17 @@ def draft_opinion(*, site_id: str, name: str | None, verdict: str | None, units:
                                       for r in others[:4]) + ("等" if len(others) > 4 else "") + "。")
         en.append(("Further: " if bad or cond else "By rule: ") + "; ".join(f"{r['title_en']} (rule {r['id']}): {OUTCOME_EN[r['outcome']]}"
                                           for r in others[:4]) + (" and more" if len(others) > 4 else "") + ".")
+    if verdict == "needs_info" and reasons:
+        halves = [r.split(" / ", 1) for r in reasons[:3]]
+        zh.append("尚需补充：" + "；".join(h[0].rstrip("。") for h in halves) + ("等" if len(reasons) > 3 else "") + "。")
+        en.append("Still needed: " + "; ".join((h[1] if len(h) > 1 else h[0]).rstrip(".") for h in halves)
+                  + (" and more" if len(reasons) > 3 else "") + ".")
     if verdict is not None:
         zh.append(f"初步结论：{OUTCOME_ZH[verdict]}。")
         en.append(f"Preliminary conclusion: {OUTCOME_EN[verdict]}.")
     if counts["manual"]:
         zh.append(f"另有 {counts['manual']} 条须由审核人员逐条核查（见核查清单）后方可形成正式意见。")
-        en.append(f"The {counts['manual']} clauses not decided by a rule must be checked by the reviewer (see the checklist) "
+        en.append(f"The {_n(counts['manual'], 'clause')} not decided by a rule must be checked by the reviewer (see the checklist) "
                   f"before a formal opinion is given.")
     zh.append("本意见为系统自动生成的草稿，不构成审批或许可。")
     en.append("This opinion is a machine-drafted text; it is neither an approval nor a permit.")
@@ -237,6 +245,11 @@ def draft_opinion(*, site_id: str, name: str | None, verdict: str | None, units:
         en.append("(Made with sample data or rules, for demonstration only.)")
     return {"draft": True, "zh": "".join(zh), "en": " ".join(en),
             "clause_library": library.meta() if library is not None else None}
+
+
+def _n(n: int, noun: str) -> str:
+    """"1 clause", "2 clauses"."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _where_zh(c: dict) -> str:

@@ -516,7 +516,7 @@ def _screen_one(row, cent, ov, layers: LayerSet, pack: RulePack, overrides: dict
                             verdict=verdict, units=units, clauses=clauses, library=library,
                             synthetic=[zh for zh, _ in samples],
                             rules=[{"id": o.rule.id, "outcome": o.outcome, "title_zh": o.rule.title_zh,
-                                    "title_en": o.rule.title_en} for o in fired])
+                                    "title_en": o.rule.title_en} for o in fired], reasons=verdict_reasons)
     return ScreenResult(
         clauses=clauses, opinion=opinion,
         site_id=str(row["site_id"]), verdict=verdict, rules=rules, hits=hits,

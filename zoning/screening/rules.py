@@ -433,11 +433,32 @@ def _text(value: Any, key: str, probs: _Problems, line: int, rid: str) -> tuple[
     return "", ""
 
 
+#: rule packs parsed before, by resolved path: (the text parsed, the pack). A pack is parsed
+#: again whenever its text differs (an edited file is re-read); callers get their own copy.
+_PARSED: dict[str, tuple[str, RulePack]] = {}
+
+
 def load_rule_pack(path: Path | str) -> RulePack:
     """Load and validate a rule pack; raises RulePackError naming the rule id and line.
 
     ``zoning rules check`` and ``screen`` both call this: whatever loads can be evaluated.
+    Parsing and validating a pack costs ~0.2 s; the same text is parsed once per process.
     """
+    import copy
+
+    text = read_text(Path(path), "规则包", "rule pack", error=RulePackError, max_bytes=MAX_PACK_BYTES)
+    key = str(Path(path).resolve())
+    found = _PARSED.get(key)
+    if found is not None and found[0] == text:
+        return copy.deepcopy(found[1])
+    pack = _parse_rule_pack(path)
+    if len(_PARSED) >= 16:
+        _PARSED.clear()
+    _PARSED[key] = (text, copy.deepcopy(pack))
+    return pack
+
+
+def _parse_rule_pack(path: Path | str) -> RulePack:
     path = Path(path)
     # UTF-8 or GBK, bounded in size, nesting and alias expansion (a billion-laughs pack is refused, not expanded)
     text = read_text(path, "规则包", "rule pack", error=RulePackError, max_bytes=MAX_PACK_BYTES)
@@ -893,6 +914,11 @@ def possible_verdicts(items) -> list[str]:
     return sorted(out, key=lambda o: -SEVERITY[o])
 
 
+def _zh_names(attrs) -> str:
+    """Missing attributes as a reviewer reads them: 年综合能耗（energy_tce）、…"""
+    return "、".join(f"{ATTRIBUTES[a][1].split('（')[0]}（{a}）" if a in ATTRIBUTES else str(a) for a in attrs)
+
+
 def undecided_notes(outcomes: list[RuleOutcome]) -> list[str]:
     """One line per undecided rule that missing attributes keep open and that could end more
     severe than what fired: which rule, what is missing, what it could lead to."""
@@ -909,12 +935,12 @@ def undecided_notes(outcomes: list[RuleOutcome]) -> list[str]:
         # an industry code was given but does not decide the rule (a division/group, or not a 2017 class)
         code_notes = [r for r in o.reasons if r.startswith("行业代码") and " / " in r]
         missing = [m for m in o.missing if not (m == "industry" and code_notes)]
-        zh = "；".join([r.split(" / ", 1)[0] for r in code_notes] + ([f"缺少 {'、'.join(missing)}"] if missing else []))
+        zh = "；".join([r.split(" / ", 1)[0] for r in code_notes] + ([f"缺少{_zh_names(missing)}"] if missing else []))
         en = "; ".join([r.split(" / ", 1)[1] for r in code_notes] +
                        ([f"for want of {', '.join(missing)}"] if missing else []))
         out.append(f"规则 {o.rule.id} 无法判定（{zh}），补充后可能为“{OUTCOME_ZH[p]}” / rule {o.rule.id} is "
                    f"undecided ({en}) and could end {p}" if code_notes else
-                   f"规则 {o.rule.id} 因缺少 {'、'.join(o.missing)} 无法判定，补充后可能为“{OUTCOME_ZH[p]}” / "
+                   f"规则 {o.rule.id} 因缺少{_zh_names(o.missing)}无法判定，补充后可能为“{OUTCOME_ZH[p]}” / "
                    f"rule {o.rule.id} is undecided for want of {', '.join(o.missing)} and could end {p}")
     return out
 
