@@ -362,3 +362,14 @@ def test_no_column_is_displaced_silently(tmp_path):
     mapped = read_sites(path, fields={"name": "能耗"})
     assert mapped["name"].iloc[0] == "5" and mapped["name_原列"].iloc[0] == "乙"
     assert "name_原列" in warnings_of(mapped)
+
+
+def test_pinyin_project_number_is_the_site_id(tmp_path):
+    """XMBH (项目编号) names the sites like 项目编号 does, so a batch joins back to the register."""
+    from zoning.io.sites import read_sites
+
+    path = tmp_path / "p.csv"
+    path.write_text("XMBH,XMMC,HYDM,lon,lat\nNP-2024-001,甲,C1371,118.17,26.64\nNP-2024-002,乙,C1371,118.18,26.64\n",
+                    encoding="utf-8")
+    sites = read_sites(path)
+    assert sites["site_id"].tolist() == ["NP-2024-001", "NP-2024-002"] and sites["name"].tolist() == ["甲", "乙"]

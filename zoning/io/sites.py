@@ -33,13 +33,14 @@ from zoning.geo.measure import geodesic_area, polygon_ring_areas
 #: relative area change above which a repaired polygon is refused instead of accepted
 MAX_REPAIR_CHANGE = 0.01
 VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".kml", ".kmz", ".fgb"}
-ID_COLUMNS = ("site_id", "id", "项目编号", "地块编号", "编号", "宗地号", "parcel_id", "code")
+#: id columns, in order of preference (Chinese names and their pinyin initials: XMBH 项目编号, DKBH 地块编号, ZDH 宗地号)
+ID_COLUMNS = ("site_id", "id", "项目编号", "地块编号", "编号", "宗地号", "parcel_id", "code", "xmbh", "dkbh", "zdh", "zdbh")
 LON_COLUMNS = ("lon", "lng", "long", "longitude", "经度", "东经")
 LAT_COLUMNS = ("lat", "latitude", "纬度", "北纬")
 X_COLUMNS = ("x", "x坐标", "北坐标", "纵坐标x")
 Y_COLUMNS = ("y", "y坐标", "东坐标", "横坐标y")
 ORDER_COLUMNS = ("点号", "序号", "order", "seq", "point", "point_no", "pt", "界址点号")
-JZD_ID_COLUMNS = ("地块编号", "宗地号", "site_id", "id", "项目编号", "编号", "parcel", "parcel_id")
+JZD_ID_COLUMNS = ("地块编号", "宗地号", "site_id", "id", "项目编号", "编号", "parcel", "parcel_id", "dkbh", "zdh", "xmbh")
 
 
 def _err(zh: str, en: str, cls=SiteError):

@@ -39,7 +39,7 @@ CORNER_NAMES = ("点号", "界址点号", "界址点", "拐点编号", "拐点�
 ORDER_NAMES = CORNER_NAMES + ("序号", "order", "seq", "point", "pt", "编号顺序")
 RING_NAMES = ("圈号", "环号", "ring", "ring_no", "qh")
 PART_ID_NAMES = ("地块编号", "宗地号", "宗地编号", "地块号", "site_id", "id", "项目编号", "编号", "parcel",
-                 "parcel_id", "dkbh", "zdh")
+                 "parcel_id", "dkbh", "zdh", "zdbh", "xmbh")
 #: canonical attribute -> header names (normalised) that mean it; the screening attribute
 #: names (zoning.screening.attributes.ATTRIBUTES) are the keys
 ATTRIBUTE_HEADERS: dict[str, tuple[str, ...]] = {
