@@ -373,3 +373,20 @@ def test_pinyin_project_number_is_the_site_id(tmp_path):
                     encoding="utf-8")
     sites = read_sites(path)
     assert sites["site_id"].tolist() == ["NP-2024-001", "NP-2024-002"] and sites["name"].tolist() == ["甲", "乙"]
+
+
+def test_zip_of_two_layers_reads_each_layers_headers_on_their_own(tmp_path):
+    """One GBK shapefile with whole Chinese names and one GDAL UTF-8 shapefile with cut names in
+    one zip: each keeps its name, industry and energy (cut-name matching applied per layer)."""
+    a = _frame({"项目名称": ["甲项目"], "行业代码": ["C3982"], "年综合能耗": [3200.0]})
+    a.to_file(tmp_path / "a.shp", engine="pyogrio", encoding="gbk")
+    (tmp_path / "a.cpg").unlink(missing_ok=True)
+    b = _frame({"项目名称": ["乙项目"], "行业代码": ["C3011"], "年综合能耗吨": [5000.0]})
+    b.to_file(tmp_path / "b.shp", engine="pyogrio", encoding="UTF-8")
+    with zipfile.ZipFile(tmp_path / "two.zip", "w") as z:
+        for f in tmp_path.iterdir():
+            if f.stem in ("a", "b") and f.suffix != ".zip":
+                z.write(f, f.name)
+    sites = read_sites(tmp_path / "two.zip")
+    got = {r["name"]: (r["industry"], float(r["energy_tce"])) for _, r in sites.iterrows()}
+    assert got == {"甲项目": ("C3982", 3200.0), "乙项目": ("C3011", 5000.0)}, got

@@ -355,12 +355,16 @@ def _read_vector_source(path: Path, layer, engine: str) -> tuple[gpd.GeoDataFram
             if len(files) > 1:
                 frame = frame.to_crs(frames[0].crs) if frames and frame.crs is not None and frames[0].crs is not None \
                     else frame
+                # each layer's headers are read on their own (one GBK, one with GDAL-cut UTF-8 names):
+                # what is left unrecognised is reported once, by the caller, for the merged frame
+                frame, _ = tables.canonical_attributes(frame, None, truncated=cut)
                 frame["layer"] = f.stem
             frames.append(frame)
         if len(frames) > 1:
             notes.append(f"{path.name} 含 {len(frames)} 个图层，已合并读取（layer 列记录来源；--layer 可只读一个）/ "
                          f"{path.name} holds {len(frames)} layers, read together (column layer; --layer picks one)")
             gdf = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=frames[0].crs)
+            truncated = False  # cut names were matched layer by layer above
         else:
             gdf = frames[0]
         return gdf, notes, truncated
