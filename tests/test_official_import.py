@@ -444,3 +444,20 @@ def test_whole_delivery_folder_takes_each_layer_once(delivery, tmp_path):
     assert len(roles) == len(set(roles)) == 10
     skipped = [n for n in report.notes if "skipped" in n]
     assert len(skipped) == (8 if can_write_filegdb() else 0)
+
+
+def test_list_rows_for_a_unit_continue_its_numbering():
+    """A list-table clause for one unit never repeats a number the unit's own clauses hold in that
+    dimension (two "单元 环境风险防控 1" rows: cold trial)."""
+    from zoning.io.official import merge_clauses
+
+    dim = "环境风险防控"
+    own = [{"tier": "单元", "unit_code": "U1", "dimension": dim, "number": str(n), "text": f"own{n}"} for n in (1, 2)]
+    listed = [{"tier": "单元", "unit_code": "U1", "dimension": dim, "number": "1", "text": "list a"},
+              {"tier": "单元", "unit_code": "U1", "dimension": dim, "number": "2", "text": "list b"},
+              {"tier": "单元", "unit_code": "U1", "dimension": dim, "number": "1", "text": "own1"},  # a repeat
+              {"tier": "单元", "unit_code": "U2", "dimension": dim, "number": "1", "text": "other unit"}]
+    merged = merge_clauses([dict(c) for c in own], listed)
+    u1 = [(c["number"], c["text"]) for c in merged if c["unit_code"] == "U1"]
+    assert u1 == [("1", "own1"), ("2", "own2"), ("3", "list a"), ("4", "list b")]
+    assert [(c["number"], c["text"]) for c in merged if c["unit_code"] == "U2"] == [("1", "other unit")]

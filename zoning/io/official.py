@@ -728,12 +728,26 @@ def merge_clauses(units: list[dict], listed: list[dict]) -> list[dict]:
     unit, dimension and text) gives it its rule instead of a second copy."""
     index = {(c["unit_code"], c["dimension"], c["text"]): c for c in units}
     out = list(units)
+    # a list row for a unit continues that unit's numbering in its dimension (never a second "1")
+    last: dict[tuple, int] = {}
+    for c in units:
+        k = (c["unit_code"], c["dimension"])
+        last[k] = max(last.get(k, 0), int(c["number"]) if str(c["number"]).isdigit() else 0)
     for c in listed:
         same = index.get((c.get("unit_code"), c["dimension"], c["text"])) if c.get("unit_code") else None
         if same is not None:
             if c.get("rule"):
                 same["rule"] = c["rule"]
             continue
+        if c.get("unit_code"):
+            k = (c["unit_code"], c["dimension"])
+            taken = {str(u["number"]) for u in out if u.get("unit_code") == c["unit_code"]
+                     and u["dimension"] == c["dimension"] and u["tier"] == c["tier"]}
+            if str(c["number"]) in taken:
+                last[k] = last.get(k, 0) + 1
+                c = {**c, "number": str(last[k])}
+            elif str(c["number"]).isdigit():
+                last[k] = max(last.get(k, 0), int(c["number"]))
         out.append(c)
     tier_at = {t: i for i, t in enumerate(CLAUSE_TIERS)}
     dim_at = {d: i for i, d in enumerate(DIMENSIONS)}
