@@ -401,9 +401,10 @@ def canonical_attributes(frame: pd.DataFrame, fields=None, *, used=(), truncated
                         f"unknown attribute in --field: {unknown}; known: {', '.join(CANONICAL_ATTRIBUTES)}")
     missing = [v for v in mapping.values() if v not in frame.columns]
     if missing:
-        raise SiteError(f"--field 指定的列不存在：{missing}；文件中的列：{[str(c) for c in frame.columns]}",
-                        f"--field names columns that do not exist: {missing}; the file has "
-                        f"{[str(c) for c in frame.columns]}")
+        # the user's columns only (not the geometry or the ids/warnings the reader added)
+        own = [str(c) for c in frame.columns if c not in ("geometry", "site_id", "crs_in", "warnings", "error")]
+        raise SiteError(f"--field 指定的列不存在：{missing}；文件中的列：{own}",
+                        f"--field names columns that do not exist: {missing}; the file has {own}")
     index = _header_index()
     chosen: dict[object, str] = {v: k for k, v in mapping.items()}
     taken = set(mapping)
