@@ -31,6 +31,27 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 CATALOG = ROOT / "layers" / "catalog.yaml"
 
 
+def load_average() -> float:
+    """The 1-minute load average: other work on these cores while measuring."""
+    return round(os.getloadavg()[0], 2)
+
+
+def _peak_mib(who) -> float:
+    """Peak resident memory (MiB) of this process (RUSAGE_SELF) or of its largest child so far."""
+    import resource
+
+    return resource.getrusage(who).ru_maxrss / 1024
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            kids = [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+    return kids + [g for k in kids for g in _children(k)]
+
+
 def pool_figures(quick: bool) -> list[dict]:
     import zoning
     from workloads import land_sites
@@ -40,20 +61,41 @@ def pool_figures(quick: bool) -> list[dict]:
     n = 10_000 if quick else 100_000
     sites = land_sites(layers, n, polygons=1.0, seed=n + 1)
     zoning.screen(sites.iloc[:50], layers=layers, compute="local")  # warm caches, as a server would be
+    rows = []
+    load0 = load_average()
+    cpu0 = os.times()
     t = time.perf_counter()
     one = zoning.screen(sites, layers=layers, compute="local")
     t_one = time.perf_counter() - t
-    cpu = os.times()
+    cpu1 = os.times()
+    import resource
+
+    mem_one = _peak_mib(resource.RUSAGE_SELF)
+    load1 = load_average()
     t = time.perf_counter()
     many = zoning.screen(sites, layers=layers, compute="processes")
     t_pool = time.perf_counter() - t
     cpu2 = os.times()
+    load2 = load_average()
     same = all(a.to_dict() == b.to_dict() for a, b in zip(one, many)) and len(one) == len(many)
-    return [{"workload": f"pool: {n:,} polygon sites, {default_workers()} processes", "seconds": t_pool,
-             "baseline": "same run, one process", "baseline_seconds": t_one, "same_results": same,
-             "target_s": 25.0 if n == 100_000 else None,
-             "parent_cpu_s": round((cpu2.user - cpu.user) + (cpu2.system - cpu.system), 1),
-             "children_cpu_s": round((cpu2.children_user - cpu.children_user), 1)}]
+    one_cpu = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
+    parent = (cpu2.user - cpu1.user) + (cpu2.system - cpu1.system)
+    children = (cpu2.children_user - cpu1.children_user) + (cpu2.children_system - cpu1.children_system)
+    rows.append({"workload": f"pool: {n:,} polygon sites, {default_workers()} processes", "seconds": t_pool,
+                 "baseline": "same run, one process", "baseline_seconds": t_one, "same_results": same,
+                 "target_s": 25.0 if n == 100_000 else None,
+                 "one_process_cpu_s": round(one_cpu, 1), "parent_cpu_s": round(parent, 1),
+                 "children_cpu_s": round(children, 1),
+                 "cpu_ms_per_site_one_process": round(one_cpu / n * 1000, 3),
+                 "cpu_ms_per_site_pool": round((parent + children) / n * 1000, 3),
+                 # what the pool would take on idle cores: its CPU spread over them
+                 "idle_estimate_s": round((parent + children) / default_workers(), 1),
+                 # the parent holds every result either way; a worker holds the layers (shared
+                 # copy-on-write after a fork) and one chunk
+                 "peak_MiB_one_process": round(mem_one), "peak_MiB_parent": round(_peak_mib(resource.RUSAGE_SELF)),
+                 "peak_MiB_largest_worker": round(_peak_mib(resource.RUSAGE_CHILDREN)),
+                 "load_average": [load0, load1, load2]})
+    return rows
 
 
 def _square12(lon: float, lat: float, d: float = 0.004) -> dict:
@@ -109,6 +151,7 @@ def load_figures(quick: bool) -> list[dict]:
             time.sleep(0.2)
         layers = zoning.load_layers(CATALOG)
         rng = np.random.default_rng(5)
+        server_pids = [server.pid] + _children(server.pid)
         per_client = 25 if quick else 100
         attrs = {"industry": "C2041", "two_high": False, "chemical": False}
         for kind in ("point", "polygon"):
@@ -123,12 +166,16 @@ def load_figures(quick: bool) -> list[dict]:
             errors: list[str] = []
             threads = [threading.Thread(target=_client, args=(port, bodies[i::4], times, errors, time.time() + 120))
                        for i in range(4)]
+            load0 = load_average()
+            cpu0 = _cpu_of(server_pids)
             t0 = time.perf_counter()
             for th in threads:
                 th.start()
             for th in threads:
                 th.join()
             wall = time.perf_counter() - t0
+            server_cpu = _cpu_of(server_pids) - cpu0
+            load1 = load_average()
             # the one-process figure: the same screening in this process, warm
             one = []
             for s in sites[:40]:
@@ -146,6 +193,10 @@ def load_figures(quick: bool) -> list[dict]:
                          "max_s": max(times), "requests_per_s": len(times) / wall, "errors": errors[:3],
                          "baseline": "same screening in one process, warm (median)",
                          "baseline_seconds": statistics.median(one),
+                         # load-independent: server CPU per request (all its processes), and the
+                         # load average (other work on these cores) before and after
+                         "server_cpu_ms_per_request": round(server_cpu / max(len(times), 1) * 1000, 1),
+                         "server_processes": len(server_pids), "load_average": [load0, load1],
                          "target_s": 0.150 if kind == "point" else 0.250})
     finally:
         server.terminate()
@@ -154,6 +205,20 @@ def load_figures(quick: bool) -> list[dict]:
         except subprocess.TimeoutExpired:
             server.kill()
     return rows
+
+
+def _cpu_of(pids: list[int]) -> float:
+    """CPU seconds (user + system) used so far by the processes ``pids``."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+        except OSError:
+            pass
+    return total
 
 
 def main() -> None:
@@ -168,7 +233,13 @@ def main() -> None:
     for r in rows:
         base = r.get("baseline_seconds")
         notes = {k: v for k, v in r.items() if k in ("p50_s", "requests_per_s", "same_results", "errors",
-                                                      "parent_cpu_s", "children_cpu_s") and v not in ([], None)}
+                                                      "parent_cpu_s", "children_cpu_s", "one_process_cpu_s",
+                                                      "cpu_ms_per_site_one_process", "cpu_ms_per_site_pool",
+                                                      "idle_estimate_s", "peak_MiB_one_process",
+                                                      "peak_MiB_parent", "peak_MiB_largest_worker",
+                                                      "server_cpu_ms_per_request",
+                                                      "server_processes", "load_average")
+                 and v not in ([], None)}
         print(f"{r['workload'][:64]:64s} {r['seconds']:9.3f} {base if base is None else round(base, 3)!s:>11s} "
               f"{r.get('target_s') or '-'!s:>9s}  {json.dumps(notes, default=lambda x: round(x, 3))}")
     out = ROOT / "benchmarks" / "results"

@@ -74,7 +74,12 @@ def locate_sites(sites: gpd.GeoDataFrame, admin: gpd.GeoDataFrame | AdminIndex |
     s_idx, a_idx = index.tree.query(site_ea, predicate="intersects")
     best = np.full(len(site_ea), -1)
     if len(s_idx):
-        inter = shapely.intersection(site_ea[s_idx], admin_ea[a_idx])
+        # a site in a county's interior meets no other county (counties partition the land): its
+        # share is whole and only the others need an intersection with the (long) county outline
+        shapely.prepare(admin_ea)
+        whole = shapely.contains_properly(admin_ea[a_idx], site_ea[s_idx])
+        inter = site_ea[s_idx].copy()
+        inter[~whole] = shapely.intersection(site_ea[s_idx][~whole], admin_ea[a_idx][~whole])
         measure = np.where(shapely.area(site_ea[s_idx]) > 0, shapely.area(inter),
                            np.where(shapely.length(site_ea[s_idx]) > 0, shapely.length(inter), 1.0))
         order = np.lexsort((-measure, s_idx))  # per site, the largest share first

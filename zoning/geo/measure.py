@@ -123,7 +123,7 @@ def gk_areas(geoms: gpd.GeoSeries) -> np.ndarray:
 
 def _lonlat_bounds(g: gpd.GeoSeries) -> tuple[float, float, float, float]:
     """Lon/lat bounds of a projected GeoSeries (from its bounding box corners, densified)."""
-    from pyproj import Transformer
+    from zoning.geo.crs import transformer
 
-    tr = Transformer.from_crs(g.crs, 4490, always_xy=True)
+    tr = transformer(g.crs, 4490)  # cached: building a transformer costs ~10 ms
     return tr.transform_bounds(*g.total_bounds, densify_pts=21)

@@ -293,11 +293,28 @@ def parse_share(key: str, value: Any) -> float:
     return number
 
 
+#: value types whose parsed values are cached (hashable and immutable; the type is part of the
+#: key, so ``True`` and ``1`` stay apart)
+_CACHEABLE = frozenset({str, int, float, bool, type(None)})
+
+
 def parse_value(key: str, value: Any) -> Any:
     """Parse one attribute value to its canonical type; raises AttributeProblem when invalid.
 
-    ``key`` is a canonical name or a header alias (行业代码, 锅炉容量 …).
+    ``key`` is a canonical name or a header alias (行业代码, 锅炉容量 …). A batch repeats the
+    same few values in every row: those are parsed once (the parsed values are immutable).
     """
+    if type(value) in _CACHEABLE and isinstance(key, str):
+        return _parse_value_cached(key, value)
+    return _parse_value(key, value)
+
+
+@lru_cache(maxsize=4096, typed=True)
+def _parse_value_cached(key: str, value: Any) -> Any:
+    return _parse_value(key, value)
+
+
+def _parse_value(key: str, value: Any) -> Any:
     key = canonical_key(key)
     if _is_missing(value):
         return None

@@ -1,10 +1,11 @@
 """Batch jobs: a site file of any size screened in the background on every core.
 
-One job runs at a time (a single background thread); it reads the upload, screens it with
-``zoning.screen(compute="processes")`` (a process pool over every core: the same results as
-one process), stores every screening in the history, writes ``summary.csv`` and
-``results.zip`` (``zoning.write_screen_outputs``) into the job's temporary folder and records
-the state and progress in the history database, where ``GET /api/v1/jobs/{id}`` reads them.
+One job runs at a time (a single background thread); it reads the upload, screens it on a
+process pool over every core (the same results as one process; the pool is started by the
+first large job and kept, its workers holding the layers with their caches built), stores
+every screening in the history, writes ``summary.csv`` and ``results.zip``
+(``zoning.write_screen_outputs``) into the job's temporary folder and records the state and
+progress in the history database, where ``GET /api/v1/jobs/{id}`` reads them.
 Outputs that are gone (a restart cleared the temporary folder) are written again from the
 stored results.
 """
@@ -42,6 +43,32 @@ class JobRunner:
         self.root = service.work / "jobs"
         self.root.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        self._pool = None
+
+    def pool(self):
+        """The process pool of this server's jobs: started by the first large job and kept, its
+        workers holding the layers with their caches built (a new pool costs ~3 s per job)."""
+        from zoning.engines.pool import WarmPool
+
+        with self._lock:
+            if self._pool is None:
+                self._pool = WarmPool(self.service.layers, self.service.rule_pack,
+                                      workers=self.service.settings.workers)
+            return self._pool
+
+    def _screen_on_pool(self, sites, attributes: dict, progress) -> ScreenResults:
+        """What ``zoning.screen(compute="processes")`` does, on the kept pool."""
+        from zoning.engines.pool import screen_processes
+        from zoning.screening import attributes as attrs_mod
+        from zoning.screening.overlay import DEFAULT_BUFFERS_M
+        from zoning.screening.pipeline import prepare_sites
+
+        svc = self.service
+        frame = prepare_sites(sites, engine=svc.settings.engine)
+        attrs_mod.parse_mapping(attributes)  # a bad attribute is refused before any worker sees it
+        return ScreenResults(screen_processes(frame, layers=svc.layers, rule_pack=svc.rule_pack, attributes=attributes,
+                                              buffers_m=tuple(DEFAULT_BUFFERS_M), progress=progress,
+                                              pool=self.pool()), svc.layers)
 
     def folder(self, job_id: str) -> Path:
         return self.root / job_id
@@ -67,10 +94,12 @@ class JobRunner:
                     last[0] = now
                     history.update_job(job_id, done=done, progress=round(done / max(n, 1) * 0.95, 4))
 
-            workers = svc.settings.workers
-            pooled = total >= POOL_MIN_SITES and (workers or 2) > 1
-            results = screen(sites, layers=svc.layers, rule_pack=svc.rule_pack, attributes=attributes,
-                             compute="processes" if pooled else "local", workers=workers, progress=progress)
+            pool = self.pool()
+            if total >= POOL_MIN_SITES and pool.workers > 1:
+                results = self._screen_on_pool(sites, attributes, progress)
+            else:
+                results = screen(sites, layers=svc.layers, rule_pack=svc.rule_pack, attributes=attributes,
+                                 compute="local", progress=progress)
             keys = history.add_screenings(list(results), source="job", job_id=job_id,
                                           inputs={"files": upload.names, "attributes": attributes, "crs": crs,
                                                   "layer": layer})
@@ -135,3 +164,5 @@ class JobRunner:
 
     def shutdown(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)
+        if self._pool is not None:
+            self._pool.shutdown()
