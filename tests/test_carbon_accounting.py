@@ -361,8 +361,9 @@ def test_chart_labels_are_chinese_by_default(layers, stand_file):
     import matplotlib
 
     from zoning.render import programme as render
+    from zoning.render.labels import cjk_font
 
-    if render._cjk_font() is None:
+    if cjk_font() is None:
         pytest.skip("no CJK font installed (fonts-wqy-microhei): the chart falls back to English")
     captured = []
     original = matplotlib.figure.Figure.savefig
