@@ -358,7 +358,7 @@ def test_program_cli_with_stands_report_and_strict_json(layers, stand_file, tmp_
 
 
 def test_chart_labels_are_chinese_by_default(layers, stand_file):
-    import matplotlib
+    import matplotlib.figure
 
     from zoning.render import programme as render
     from zoning.render.labels import cjk_font
