@@ -272,6 +272,15 @@ def test_sites_and_carbon_stock_show_bad_rows_and_keep_the_rest(tmp_path):
     res = cli("carbon", "stock", path, "-o", tmp_path / "cs")
     assert check_result(res, "carbon stock") == "partial" and "Warning" not in res.stderr
     flags = pd.read_csv(tmp_path / "cs" / "stock.csv", dtype=str, keep_default_na=False).set_index("id")["flags"]
+    # duplicate ids in a vector file: each polygon measured, both flagged duplicate_id, a note says so
+    dup_path = tmp_path / "dup.geojson"
+    dup_path.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"id": i}, "geometry": square(118.1 + k / 10, 26.6)}
+        for k, i in enumerate(["P1", "P1", "P2"])]}), encoding="utf-8")
+    res = cli("carbon", "stock", dup_path, "-o", tmp_path / "cs_dup")
+    assert check_result(res, "dup ids") == "ok" and "duplicate_id" in res.stderr
+    dflags = pd.read_csv(tmp_path / "cs_dup" / "stock.csv", dtype=str, keep_default_na=False)["flags"].tolist()
+    assert dflags == ["duplicate_id", "duplicate_id", ""]
     assert flags.to_dict() == {"ok": "", "none": "no_geometry;not_a_polygon", "far": "outside_raster", "bow": "repaired_invalid",
                                "nan": "bad_coordinates;not_a_polygon", "inf": "bad_coordinates;not_a_polygon",
                                "swap": "bad_coordinates;not_a_polygon"}

@@ -317,5 +317,8 @@ def test_several_sites_are_answered_row_by_row_even_when_all_fail(client):
     fc = {"type": "FeatureCollection", "features": [point("far", 2.35, 48.85), point("B", 118.17, 26.64)]}
     rows = client.post("/api/v1/screen", json={"site": fc}).json()
     assert "outside China" in rows[0]["error"] and rows[1]["error"] is None
+    fc = {"type": "FeatureCollection", "features": [point("G", 118.17, 26.64), point("HUGE", 1e308, 26.6)]}
+    rows = client.post("/api/v1/screen", json={"site": fc}).json()
+    assert rows[0]["error"] is None and rows[1]["site_id"] == "HUGE" and rows[1]["error"]
     one = client.post("/api/v1/screen", json={"site": {"type": "Point", "coordinates": [2.35, 48.85]}})
     assert one.status_code == 422 and "outside China" in one.json()["message_en"]

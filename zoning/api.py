@@ -396,9 +396,13 @@ def stock(polygons, raster: Path | str | None = None, *, catalog: Catalog | Path
     if id_field and id_field not in frame.columns:
         raise ZoningError(f"字段 {id_field!r} 不在输入中", f"field {id_field!r} is not in the input; fields: "
                           f"{', '.join(str(c) for c in frame.columns if c not in ('geometry', 'warnings'))}")
-    if id_field and frame[id_field].duplicated().any():
-        dup = frame.loc[frame[id_field].duplicated(), id_field].astype(str).unique().tolist()[:5]
-        notes.append(f"编号字段 {id_field} 有重复值 {dup} / id field {id_field} has duplicate values {dup}")
+    from zoning.carbon.density import default_id_field
+
+    id_col = id_field or default_id_field(frame)
+    if id_col and frame[id_col].dropna().duplicated().any():  # measured all the same; flagged duplicate_id
+        dup = frame.loc[frame[id_col].duplicated() & frame[id_col].notna(), id_col].astype(str).unique().tolist()[:5]
+        notes.append(f"编号字段 {id_col} 有重复值 {dup}（各自计算，标记 duplicate_id）/ id field {id_col} has "
+                     f"duplicate values {dup} (each measured, flagged duplicate_id)")
     if compute == "dask":
         if ensemble is not None:
             raise ZoningError("集合栅格暂不支持 Dask 引擎", "ensemble is not supported with compute='dask' yet")

@@ -380,6 +380,8 @@ def stock(polygons: gpd.GeoDataFrame, raster: Path | str | DensityRaster, *, uni
     measured = polygonal & (valid > 0)
     conditions = [
         ("bad_coordinates", nonfinite),
+        ("duplicate_id", pd.Series(ids, dtype=object).duplicated(keep=False).to_numpy()
+         & pd.notna(pd.Series(ids, dtype=object)).to_numpy()),
         ("no_geometry", ~nonfinite & (shapely.is_missing(geoms) | shapely.is_empty(geoms))),
         ("not_a_polygon", ~polygonal),
         ("repaired_invalid", bad & polygonal),  # self-intersecting: measured as repaired by make_valid

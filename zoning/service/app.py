@@ -183,11 +183,20 @@ def _loads(raw: bytes, what_zh: str, what_en: str):
         raise err from None
 
 
-def _check_coordinates(geoms) -> None:
-    coords = shapely.get_coordinates([g for g in geoms if g is not None])
-    if coords.size and (not np.isfinite(coords).all() or np.abs(coords).max() > MAX_COORDINATE):
-        raise RequestProblem("坐标值无效：超出任何坐标系的范围（或不是有限数）",
-                             "invalid coordinates: beyond the range of any coordinate system (or not finite)")
+def _check_coordinates(geoms, *, many: bool = False) -> list:
+    """``geoms`` with coordinates beyond any CRS (or not finite) refused: the request's error for one
+    site; for several, that site's geometry is dropped, so it comes back as an error row."""
+    out = list(geoms)
+    for i, g in enumerate(out):
+        if g is None:
+            continue
+        coords = shapely.get_coordinates(g)
+        if coords.size and (not np.isfinite(coords).all() or np.abs(coords).max() > MAX_COORDINATE):
+            if not many:
+                raise RequestProblem("坐标值无效：超出任何坐标系的范围（或不是有限数）",
+                                     "invalid coordinates: beyond the range of any coordinate system (or not finite)")
+            out[i] = None
+    return out
 
 
 def _site_frame(site, crs):
@@ -228,7 +237,7 @@ def _site_frame(site, crs):
         geoms.append(geom)
         props.append(p)
     declared = crs
-    _check_coordinates(geoms)
+    geoms = _check_coordinates(geoms, many=many)
     legacy = site.get("crs")
     if legacy is not None and not (isinstance(legacy, dict) and isinstance(legacy.get("properties"), dict)):
         raise RequestProblem("GeoJSON 的 crs 成员应为 {\"type\": \"name\", \"properties\": {\"name\": \"EPSG:4490\"}}",
