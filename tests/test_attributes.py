@@ -99,3 +99,14 @@ def test_site_file_columns_are_checked_per_site(catalog):
     assert res["share"].verdict is None and "35%" in res["share"].error
     assert res["pct"].error is None and res["pct"].inputs["renewable_share"] == pytest.approx(0.35)
     assert res["empty"].error is None and res["empty"].inputs["boiler_th"] is None
+
+
+@pytest.mark.parametrize("key", ["energy_tce", "boiler_th", "renewable_share", "clear_share"])
+def test_nan_given_as_an_attribute_is_refused_like_on_the_command_line(key):
+    """zoning.screen(attributes={key: nan}) is a mistake (the CLI refuses 'nan'); an empty cell of a
+    site table (NaN after pandas) still means "not known"."""
+    import zoning
+    from zoning.errors import AttributeProblem
+
+    with pytest.raises(AttributeProblem, match="NaN"):
+        zoning.screen("118.17,26.64", attributes={key: float("nan")})

@@ -281,7 +281,7 @@ def test_sites_and_carbon_stock_show_bad_rows_and_keep_the_rest(tmp_path):
     assert check_result(res, "dup ids") == "ok" and "duplicate_id" in res.stderr
     dflags = pd.read_csv(tmp_path / "cs_dup" / "stock.csv", dtype=str, keep_default_na=False)["flags"].tolist()
     assert dflags == ["duplicate_id", "duplicate_id", ""]
-    assert flags.to_dict() == {"ok": "", "none": "no_geometry;not_a_polygon", "far": "outside_raster", "bow": "repaired_invalid",
+    assert flags.to_dict() == {"ok": "", "none": "no_geometry;not_a_polygon", "far": "outside_raster;outside_china", "bow": "repaired_invalid",
                                "nan": "bad_coordinates;not_a_polygon", "inf": "bad_coordinates;not_a_polygon",
                                "swap": "bad_coordinates;not_a_polygon"}
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, overload
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 
@@ -281,7 +282,7 @@ def screen(sites, *, layers: LayerSet | None = None, catalog: Catalog | Path | s
         from zoning.engines.dask_engine import screen_dask
         from zoning.screening import attributes as attrs_mod
 
-        overrides = attrs_mod.parse_mapping(attributes)
+        overrides = attrs_mod.parse_mapping(attributes, given=True)
         results = screen_dask(frame, layers=layer_set, rule_pack=pack, attributes=overrides,
                               buffers_m=tuple(buffers_m), base_year=base_year, scheduler=scheduler)
         if progress:
@@ -294,7 +295,7 @@ def screen(sites, *, layers: LayerSet | None = None, catalog: Catalog | Path | s
         if pooled:
             from zoning.screening import attributes as attrs_mod
 
-            attrs_mod.parse_mapping(attributes)  # a bad attribute is refused here, before any worker starts
+            attrs_mod.parse_mapping(attributes, given=True)  # a bad attribute is refused before any worker starts
             results = screen_processes(frame, layers=layer_set, rule_pack=pack, attributes=attributes,
                                        buffers_m=tuple(buffers_m), base_year=base_year, workers=n_workers,
                                        progress=progress)
@@ -429,6 +430,13 @@ def stock(polygons, raster: Path | str | None = None, *, catalog: Catalog | Path
     if "county" in result.columns:  # the input's own county column stays as given
         result = result.rename(columns={"county": "county_input"})
     result.insert(result.columns.get_loc("flags") + 1, "county", county)
+    far = _outside_china(frame) & ~result["flags"].fillna("").str.contains("bad_coordinates").to_numpy()
+    if far.any():  # a footprint outside China is almost always a CRS mistake: flagged, and the run is partial
+        result["flags"] = [f"{f};outside_china" if f and o else ("outside_china" if o else f)
+                           for f, o in zip(result["flags"], far)]
+        ids = result.loc[far, "id"].astype(str).tolist()
+        notes.append(f"{len(ids)} 个要素位于中国范围以外（坐标系可能有误）：{', '.join(ids[:5])} / {len(ids)} feature(s) "
+                     f"lie outside China (the CRS is probably wrong): {', '.join(ids[:5])}")
     if raster_after is not None:
         change, meta = stock_change(frame, raster_before, raster_after, units=units, year_before=year_before,
                                     year_after=year_after, workers=workers)
@@ -438,6 +446,23 @@ def stock(polygons, raster: Path | str | None = None, *, catalog: Catalog | Path
         result.attrs["stock_change"] = meta
     result.attrs["warnings"] = notes
     return result
+
+
+def _outside_china(frame: gpd.GeoDataFrame) -> np.ndarray:
+    """Rows whose footprint lies (partly) outside China's lon/lat box (missing geometries: False)."""
+    import warnings
+
+    from zoning.geo.crs import CHINA_LAT, CHINA_LON
+
+    geoms = frame.geometry
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        lonlat = geoms if geoms.crs is None or geoms.crs.equals(4490) else geoms.to_crs(4490)
+    b = lonlat.bounds
+    present = ~(geoms.isna() | geoms.is_empty).to_numpy() & np.isfinite(b.to_numpy()).all(axis=1)
+    inside = ((b["minx"] >= CHINA_LON[0]) & (b["maxx"] <= CHINA_LON[1]) & (b["miny"] >= CHINA_LAT[0])
+              & (b["maxy"] <= CHINA_LAT[1])).to_numpy()
+    return present & ~inside
 
 
 def stock_totals(stocks: pd.DataFrame, by: str = "county") -> pd.DataFrame:

@@ -81,9 +81,9 @@ def carbon_stock_cmd(areas, out_dir, layer, id_field, raster, units, by_field, e
 
 
 def _exit_code(stocks) -> int:
-    """1 when a row's geometry is broken (no geometry, NaN/inf coordinates): it failed, its row says
+    """1 when a row's geometry is broken (no geometry, NaN/inf coordinates, outside China): it failed, its row says
     so; points and lines are not failures, they simply have no stock (NA)."""
-    broken = stocks["flags"].fillna("").str.contains(r"\b(?:bad_coordinates|no_geometry)\b")
+    broken = stocks["flags"].fillna("").str.contains(r"\b(?:bad_coordinates|no_geometry|outside_china)\b")
     return EXIT_PARTIAL if broken.any() else EXIT_OK
 
 

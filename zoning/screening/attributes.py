@@ -358,12 +358,20 @@ def _merge_industry(old: str | None, new: str | None) -> str | None:
     return ",".join(dict.fromkeys(split_industry(old) + split_industry(new)))
 
 
-def parse_mapping(mapping: Mapping[str, Any] | None, *, ignore_unknown: bool = False) -> dict[str, Any]:
+def parse_mapping(mapping: Mapping[str, Any] | None, *, ignore_unknown: bool = False,
+                  given: bool = False) -> dict[str, Any]:
     """Canonical, parsed attributes from a mapping whose keys are canonical names or aliases.
 
     Every key that means ``industry`` adds its codes (主行业 + 其他行业); for the other
     attributes a canonical key wins over an alias. Unknown keys are refused (or ignored).
+    ``given``: the mapping was written by the caller (``attributes=`` of ``zoning.screen``), not read
+    from a table: a NaN there is a mistake, refused like the CLI refuses ``nan`` (in a table an
+    empty cell reads as NaN and means "not known").
     """
+    for key, value in (mapping or {}).items() if given else ():
+        if isinstance(value, float) and value != value:
+            raise AttributeProblem(f"属性 {key} 的值为 NaN；未知的属性请不要填写",
+                                   f"attribute {key} is NaN; leave an unknown attribute out")
     canonical: dict[str, Any] = {}
     aliased: dict[str, Any] = {}
     industry: list[str | None] = []

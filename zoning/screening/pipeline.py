@@ -257,7 +257,7 @@ def screen(sites, *, catalog: Catalog | Path | str | None = None, layers: LayerS
         cat = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
         layers = load_layerset(cat, engine=engine)
     pack = resolve_rule_pack(rule_pack, layers.catalog)
-    overrides = attrs_mod.parse_mapping(attributes)
+    overrides = attrs_mod.parse_mapping(attributes, given=True)
     sites = prepare_sites(sites, crs=crs, engine=engine).reset_index(drop=True)
     # county only: whether the layers cover a site is measured below, per coverage area, on the
     # stored geometry (locate_sites' own coverage notes are replaced by those, with figures and hints)
