@@ -678,3 +678,16 @@ def test_site_zips_refuse_traversal_links_and_bombs(tmp_path):
             res = cli(cmd, tmp_path / name)
             assert check_result(res, f"{cmd} {name}") == "message" and needle in res.stderr, res.stderr
     assert not (tmp_path.parent / "escaped.csv").exists() and not Path("/tmp/zoning-abs-escape.csv").exists()
+
+
+def test_a_degenerate_ring_far_outside_is_an_error_row(tmp_path):
+    """Found by make fuzz: a ring of one repeated GK-looking point with a negative northing made the
+    CRS hints (gcj02/bd09 readings) raise a GEOS error (exit 3); it is an error row."""
+    ring = [[39521456.7, -41309]] * 5
+    path = tmp_path / "d.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"id": "A"}, "geometry": {"type": "Point", "coordinates": [118.6, 27.08]}},
+        {"type": "Feature", "properties": {"id": "B"}, "geometry": {"type": "Polygon", "coordinates": [ring]}}]}),
+        encoding="utf-8")
+    for cmd in ("sites", "screen"):
+        assert check_result(cli(cmd, path), cmd) == "partial"

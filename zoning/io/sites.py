@@ -607,7 +607,10 @@ def _transform(geom, func):
         x, y = func(coords[:, 0], coords[:, 1])
         return np.column_stack([np.asarray(x, dtype=float), np.asarray(y, dtype=float)])
     with np.errstate(all="ignore"):
-        out = shapely.transform(geom, conv)
+        try:
+            out = shapely.transform(geom, conv)
+        except (shapely.errors.GEOSException, ValueError):  # e.g. a ring no longer closed: not a reading
+            return None
     return out if np.isfinite(shapely.get_coordinates(out)).all() else None
 
 
