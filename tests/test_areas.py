@@ -285,3 +285,33 @@ def test_export_auto_is_the_default_and_warns_about_counties_outside_a_chosen_zo
     manifest = json.loads(next((tmp_path / "east").glob("*/manifest.json")).read_text(encoding="utf-8"))
     assert any("outside the chosen zone" in n for n in manifest["notes"])
     assert manifest["area_ha"].startswith("ellipsoidal")  # +0.22 % planar error there: > 0.1 %
+
+
+def test_gk_area_of_a_surveyed_parcel_is_the_shoelace_area_of_its_corners(tmp_path):
+    """A 界址点 table surveyed in a GK zone (with the zone prefix, or without it and --crs) reports as
+    area_gk_m2 the shoelace area of the corners the surveyor listed (outer ring minus the hole) — not
+    the few-ppm-different area of the lon/lat-straight edges between them (cold trial of issue 12)."""
+    import numpy as np
+    import pandas as pd
+
+    import zoning
+
+    outer = [(2982666.019, 355707.690), (2982716.019, 356307.690), (2983166.019, 356337.690),
+             (2983441.019, 355907.690), (2983241.019, 355607.690)]
+    hole = [(2982900.0, 355900.0), (2982900.0, 356100.0), (2983050.0, 356100.0), (2983050.0, 355900.0)]
+
+    def shoelace(pts):
+        x, y = np.array(pts).T
+        return abs(0.5 * np.sum(x * np.roll(y, -1) - np.roll(x, -1) * y))
+
+    truth = shoelace(outer) - shoelace(hole)
+    rows = [("Q1", 1, f"J{i}", x, y) for i, (x, y) in enumerate(outer, 1)] + \
+           [("Q1", 2, f"K{i}", x, y) for i, (x, y) in enumerate(hole, 1)]
+    for prefix, crs in ((40_000_000, None), (0, "4549")):
+        frame = pd.DataFrame([(a, b, c, x, y + prefix) for a, b, c, x, y in rows],
+                             columns=["地块编号", "圈号", "界址点号", "X", "Y"])
+        path = tmp_path / f"p{prefix}.csv"
+        frame.to_csv(path, index=False)
+        (r,) = list(zoning.screen(path, crs=crs))
+        assert r.crs_used == "EPSG:4549"
+        assert r.site.area_gk_m2 == pytest.approx(truth, abs=1e-3), (prefix, r.site.area_gk_m2, truth)

@@ -18,13 +18,16 @@ intersections and distances; no per-site overlay loop.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import geopandas as gpd
 import numpy as np
 import shapely
+from pyproj import CRS
 
-from zoning.geo.crs import EQUAL_AREA_CRS, GEOD, STORAGE_EPSG, gk_epsg_for_lon, project, transformer
+from zoning.geo.crs import EQUAL_AREA_CRS, GEOD, STORAGE_EPSG, gk_epsg_for_lon, project, transform, transformer
 from zoning.geo.measure import ellipsoidal_areas, geodesic_lengths
 from zoning.io.layerset import LayerSet
 from zoning.vocabulary import NATURE_AREA_FILTER, WATER_SOURCE_FILTER
@@ -132,9 +135,10 @@ def overlay_sites(sites: gpd.GeoDataFrame, layers: LayerSet, *,
             inside = shapely.contains(cov, geoms)  # cov is prepared: the fast direction
             touching = inside | shapely.intersects(cov, geoms)
             covered = ["inside" if a else ("partial" if b else "outside") for a, b in zip(inside, touching)]
+        site_areas = _surveyed_areas(sites, idx, lonlat, int(epsg), areas)
         zone_results = [SiteOverlay(int(epsg), float(a), float(ln), c, area_ellipsoidal_m2=float(ea),
                                     length_geodesic_m=float(gl))
-                        for a, ln, c, ea, gl in zip(areas, lengths, covered, ell_areas, geo_lengths)]
+                        for a, ln, c, ea, gl in zip(site_areas, lengths, covered, ell_areas, geo_lengths)]
         _hits(shapely.make_valid(lonlat.values), areas, lengths, ell_areas, geo_lengths, layers, int(epsg),
               zone_results)
         _nearest(geoms, layers, int(epsg), zone_results)
@@ -142,6 +146,38 @@ def overlay_sites(sites: gpd.GeoDataFrame, layers: LayerSet, *,
         for i, r in zip(idx, zone_results):
             results[i] = r
     return results  # type: ignore[return-value]
+
+
+def _surveyed_areas(sites, idx, lonlat, epsg: int, areas: np.ndarray) -> np.ndarray:
+    """The GK planar area of each site; for a site read from corner coordinates in this very GK
+    zone (a 勘测定界 table, with or without the zone prefix) the shoelace area of those corners:
+    its stored vertices are moved back without densifying, so the straight edges of the survey
+    are measured, not the lon/lat-straight edges between them (a few ppm apart)."""
+    if "crs_in" not in sites.columns:
+        return areas
+    same = np.array([_input_meridian(c) == _meridian(epsg) for c in sites["crs_in"].iloc[idx]], dtype=bool)
+    if not same.any():
+        return areas
+    out = areas.copy()
+    polygonal = same & (areas > 0)
+    if polygonal.any():
+        out[polygonal] = shapely.area(shapely.make_valid(transform(lonlat.values[polygonal], STORAGE_EPSG, epsg)))
+    return out
+
+
+@lru_cache(maxsize=64)
+def _meridian(epsg: int) -> float | None:
+    """Central meridian of a Transverse Mercator CRS (None for anything else)."""
+    try:
+        params = CRS.from_epsg(int(epsg)).to_dict()
+    except Exception:  # noqa: BLE001 - an unknown code: no meridian
+        return None
+    return float(params["lon_0"]) if params.get("proj") == "tmerc" and "lon_0" in params else None
+
+
+def _input_meridian(crs_in) -> float | None:
+    m = re.match(r"EPSG:(\d+)", str(crs_in or ""))
+    return _meridian(int(m.group(1))) if m else None
 
 
 def geodesic_distances(a, b, epsg: int) -> np.ndarray:
