@@ -54,6 +54,16 @@ def catalog_copy(folder: Path, *, names=None, encoding="utf-8", extra=None) -> P
     return path
 
 
+def alias_bomb(levels: str) -> tuple[str, str]:
+    """A "billion laughs" YAML prefix: each level an anchor of ten aliases of the one before;
+    returns (text, the last anchor's name) — 10 ** (len(levels) + 1) nodes once expanded."""
+    text, prev = "a: &a [x, x, x, x, x, x, x, x, x, x]\n", "a"
+    for n in levels:
+        text += f"{n}: &{n} [" + ", ".join([f"*{prev}"] * 10) + "]\n"
+        prev = n
+    return text, prev
+
+
 def points_csv(path: Path, rows, header=("id", "name", "lon", "lat"), encoding="utf-8") -> Path:
     frame = pd.DataFrame(rows, columns=list(header))
     path.write_bytes(frame.to_csv(index=False).encode(encoding))
@@ -458,10 +468,7 @@ def test_deep_nesting_and_alias_bombs_are_bounded(tmp_path):
     mid = tmp_path / "mid.yaml"
     mid.write_text(head + "{not: " * 60 + "{attr: {name: boiler_th, gt: 1}}" + "}" * 60 + "\n", encoding="utf-8")
     lol = tmp_path / "lol.yaml"
-    text, prev = "a: &a [x, x, x, x, x, x, x, x, x, x]\n", "a"
-    for n in "bcdefghijk":
-        text += f"{n}: &{n} [" + ", ".join([f"*{prev}"] * 10) + "]\n"
-        prev = n
+    text, prev = alias_bomb("bcdefghijk")
     lol.write_text(text + f"name: t\nversion: 1\nrules: [{{id: X, when: *{prev}}}]\n", encoding="utf-8")
     cat_lol = tmp_path / "cat.yaml"
     cat_lol.write_text(text + "layers: *k\n", encoding="utf-8")
@@ -634,10 +641,7 @@ def test_field_mapping_files_are_read_the_one_safe_way(tmp_path):
     res = cli("sites", sites, "--field", gbk, "--json")
     assert check_result(res, "gbk mapping") == "ok" and str(json.loads(res.stdout)[0]["attributes"]["energy_tce"]) == "1200"
     bomb = tmp_path / "bomb.yaml"
-    text, prev = "a: &a [x, x, x, x, x, x, x, x, x, x]\n", "a"
-    for n in "bcdefghij":
-        text += f"{n}: &{n} [" + ", ".join([f"*{prev}"] * 10) + "]\n"
-        prev = n
+    text, prev = alias_bomb("bcdefghij")
     bomb.write_text(text + f"energy_tce: *{prev}\n", encoding="utf-8")
     unsafe = tmp_path / "unsafe.yaml"
     unsafe.write_text("energy_tce: !!python/object/apply:os.system ['echo PWNED']\n", encoding="utf-8")

@@ -101,9 +101,14 @@ T = {
 }
 
 
-def t(key: str, lang: str) -> str:
-    zh, en = T[key]
+def pick(table: dict[str, tuple[str, str]], key: str, lang: str) -> str:
+    """The English or Chinese half of a ``key: (zh, en)`` label table."""
+    zh, en = table[key]
     return en if lang == "en" else zh
+
+
+def t(key: str, lang: str) -> str:
+    return pick(T, key, lang)
 
 
 def outcome_label(outcome: str | None, lang: str) -> str:

@@ -14,7 +14,7 @@ from html import escape
 from zoning.carbon.programme import (CCER_AR, CCER_FM, IPCC_2006, IPCC_2019, REPORT_YEARS, SEED_DOC, U95_CONVENTION,
                                      U95_CONVENTION_CHINESE, VCS_AFOLU)
 from zoning.carbon.run import ProgramResult
-from zoning.render.labels import plot_rc
+from zoning.render.labels import pick, plot_rc
 from zoning.vocabulary import BUYBACK, FOREST_TYPES, PROGRAMMES
 
 #: key -> (Chinese, English)
@@ -68,8 +68,7 @@ L = {
 
 
 def _t(key: str, lang: str) -> str:
-    zh, en = L[key]
-    return en if lang == "en" else zh
+    return pick(L, key, lang)
 
 
 #: words of the result shown in the Chinese report (the result keeps English codes)
