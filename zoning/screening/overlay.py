@@ -155,7 +155,9 @@ def _surveyed_areas(sites, idx, lonlat, epsg: int, areas: np.ndarray) -> np.ndar
     are measured, not the lon/lat-straight edges between them (a few ppm apart)."""
     if "crs_in" not in sites.columns:
         return areas
-    same = np.array([_input_meridian(c) == _meridian(epsg) for c in sites["crs_in"].iloc[idx]], dtype=bool)
+    labels = sites["crs_in"].iloc[idx].astype(str).to_numpy()
+    mine = _meridian(epsg)
+    same = np.isin(labels, [c for c in set(labels) if _input_meridian(c) == mine])  # one parse per label
     if not same.any():
         return areas
     out = areas.copy()
