@@ -618,19 +618,36 @@ def footprint_carbon(row: dict, *, clear_share: float | None, base_year: int, ra
                          "per_year_tCO2": per_year,
                          "to_2030_tCO2": per_year * years_2030, "years_to_2030": years_2030,
                          "to_2060_tCO2": per_year * years_2060, "years_to_2060": years_2060},
-        "parameters": [
+        "parameters": _parameters(raster_meta, share, clear_share is not None, sink_rate),
+        "note": "forgone sink is reported separately and never added to the loss",
+    }
+
+
+_PARAMETERS: dict = {}
+
+
+def _parameters(raster_meta: dict, share: float, given: bool, sink_rate: float) -> list[dict]:
+    """The parameter table of a carbon section. The same inputs give the very same table (shared by
+    the sections of a batch, which never change it): made once, pickled once per chunk."""
+    key = (tuple(raster_meta.get(k) for k in ("name", "units", "source", "pools", "vintage")), share, given,
+           sink_rate)
+    table = _PARAMETERS.get(key)
+    if table is None:
+        table = [
             {"name": "carbon density", "value": raster_meta.get("name"), "unit": raster_meta.get("units"),
              "source": f"{raster_meta.get('source', '')} (pools: {raster_meta.get('pools')}; vintage "
                        f"{raster_meta.get('vintage')})"},
             {"name": "CO2/C", "value": round(CO2_PER_C, 6), "unit": "t CO2 / t C",
              "source": "molecular weights 44/12 (IPCC 2006 GL)"},
             {"name": "clear_share", "value": share, "unit": "share of footprint",
-             "source": "stated by the project" if clear_share is not None else "zoning default: all forest cleared"},
+             "source": "stated by the project" if given else "zoning default: all forest cleared"},
             {"name": "sink rate r", "value": sink_rate, "unit": "t CO2/ha/yr",
              "source": f"{SEED_DOC} 一、（二）: Nanping biomass sink 1.97 t CO2/ha/yr"},
-        ],
-        "note": "forgone sink is reported separately and never added to the loss",
-    }
+        ]
+        if len(_PARAMETERS) > 1024:  # many distinct clear shares: keep the cache small
+            _PARAMETERS.clear()
+        _PARAMETERS[key] = table
+    return table
 
 
 def _finite(value) -> float:

@@ -102,7 +102,7 @@ class collector_paused:
 
 def warm_sites(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """One screenable site per Gauss-Kruger zone of ``frame``: screening them builds the layer set's
-    per-zone caches (projected layers, STRtrees, simplified outlines; ~1 s a zone)."""
+    per-zone caches (projected layers, STRtrees, outline pieces; ~1 s a zone)."""
     from zoning.screening.overlay import site_zones
 
     geoms = frame.geometry

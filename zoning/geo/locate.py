@@ -10,6 +10,7 @@ import shapely
 
 from zoning.geo.crs import EQUAL_AREA_CRS, STORAGE_EPSG, gk_epsg_for_lon, project
 from zoning.geo.measure import geodesic_area, geodesic_length
+from zoning.geo.query import query_pairs
 
 
 def site_centroids(sites: gpd.GeoDataFrame) -> gpd.GeoSeries:
@@ -71,12 +72,11 @@ def locate_sites(sites: gpd.GeoDataFrame, admin: gpd.GeoDataFrame | AdminIndex |
     pos_ok = np.flatnonzero(ok)
     site_ea = shapely.make_valid(projected[finite])
     admin_ea = index.geoms
-    s_idx, a_idx = index.tree.query(site_ea, predicate="intersects")
+    s_idx, a_idx = query_pairs(index.tree, admin_ea, site_ea)
     best = np.full(len(site_ea), -1)
     if len(s_idx):
         # a site in a county's interior meets no other county (counties partition the land): its
         # share is whole and only the others need an intersection with the (long) county outline
-        shapely.prepare(admin_ea)
         whole = shapely.contains_properly(admin_ea[a_idx], site_ea[s_idx])
         inter = site_ea[s_idx].copy()
         inter[~whole] = shapely.intersection(site_ea[s_idx][~whole], admin_ea[a_idx][~whole])

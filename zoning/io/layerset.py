@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 
@@ -66,10 +67,7 @@ class LayerSet:
         """
         key = (role, epsg, where)
         if key not in self._proj:
-            frame = self.frames[role]
-            for fld, values in where:
-                frame = frame[frame[fld].astype(str).isin([str(v) for v in values])]
-            frame = frame.reset_index(drop=True)
+            frame = self.frames[role][self.matching(role, where)].reset_index(drop=True)
             proj = gpd.GeoDataFrame(frame.drop(columns="geometry"),
                                     geometry=shapely.make_valid(project(frame.geometry.values, epsg,
                                                                         src=frame.crs or STORAGE_EPSG)),
@@ -78,17 +76,36 @@ class LayerSet:
             self._proj[key] = (proj, shapely.STRtree(proj.geometry.values))
         return self._proj[key]
 
-    def simplified(self, role: str, epsg: int, where: tuple = (), tolerance: float = 25.0):
-        """(simplified geometries, STRtree) of ``role`` in ``epsg``: for picking nearest candidates.
+    def matching(self, role: str, where: tuple = ()) -> np.ndarray:
+        """Which rows of ``role`` (in stored order) pass the filter ``where`` (see :meth:`projected`)."""
+        key = ("__matching__", role, where)
+        if key not in self._proj:
+            frame = self.frames[role]
+            keep = np.ones(len(frame), dtype=bool)
+            for fld, values in where:
+                keep &= frame[fld].astype(str).isin([str(v) for v in values]).to_numpy()
+            self._proj[key] = keep
+        return self._proj[key]
 
-        Douglas-Peucker moves no point of the outline by more than ``tolerance`` (m), so a
-        distance to the simplified shape is within ``tolerance`` of the exact one.
+    def outline_pieces(self, role: str, epsg: int, where: tuple = ()):
+        """(pieces, owner, STRtree) of ``role`` in ``epsg``: every feature's outline (polygon rings,
+        lines; points as they are) cut into short lines of at most :data:`PIECE_VERTICES` vertices,
+        ``owner[k]`` the row (in :meth:`projected` order) piece ``k`` belongs to.
+
+        For nearest-feature searches: a site outside a polygon is nearest to a point of its outline,
+        and short pieces let the tree discard almost all of a long outline by its boxes, where a
+        whole (densified) polygon costs a distance over all its vertices per candidate.
         """
-        key = ("__simple__", role, epsg, where, tolerance)
+        key = ("__pieces__", role, epsg, where)
         if key not in self._proj:
             frame, _ = self.projected(role, epsg, where)
-            simple = shapely.simplify(frame.geometry.values, tolerance, preserve_topology=False)
-            self._proj[key] = (simple, shapely.STRtree(simple))
+            pieces, owner = [], []
+            for row, geom in enumerate(frame.geometry.values):
+                for piece in _outline_pieces(geom):
+                    pieces.append(piece)
+                    owner.append(row)
+            pieces = np.array(pieces, dtype=object)
+            self._proj[key] = (pieces, np.array(owner, dtype=np.int64), shapely.STRtree(pieces))
         return self._proj[key]
 
     def admin_index(self):
@@ -213,3 +230,29 @@ def _coverages(layers: LayerSet) -> dict:
 def coverage_keys(info: LayerInfo) -> list[str]:
     """The keys into :attr:`LayerSet.coverages` of the areas a role is complete for."""
     return [f"{COVERAGE_SELF}:{info.role}" if k == COVERAGE_SELF else k for k in info.coverage.split("+")]
+
+
+#: at most this many vertices per outline piece (see :meth:`LayerSet.outline_pieces`)
+PIECE_VERTICES = 16
+
+
+def _outline_pieces(geom) -> list:
+    """The outline of ``geom`` (rings of polygons, lines, points) as lines of at most
+    :data:`PIECE_VERTICES` vertices that overlap by one vertex, so together they are the outline."""
+    if geom is None or geom.is_empty:
+        return []
+    kind = geom.geom_type
+    if kind.startswith("Multi") or kind == "GeometryCollection":
+        return [p for part in shapely.get_parts(geom) for p in _outline_pieces(part)]
+    if kind == "Point":
+        return [geom]
+    lines = [geom.exterior, *geom.interiors] if kind == "Polygon" else [geom]
+    out = []
+    step = PIECE_VERTICES - 1
+    for line in lines:
+        xy = shapely.get_coordinates(line)
+        if len(xy) == 1:
+            out.append(shapely.points(xy[0]))
+        for start in range(0, len(xy) - 1, step):
+            out.append(shapely.linestrings(xy[start:start + PIECE_VERTICES]))
+    return out

@@ -547,23 +547,48 @@ def corner_rows(geom, epsg: int) -> list[dict]:
     """The 界址点 of a (multi)polygon in GK zone ``epsg``: one row per vertex, numbered J1, J2 …
     across rings (closing points not repeated), with part (地块), ring (圈号: 1 = outer boundary),
     X = northing and Y = easting in metres (3 decimals). Empty for other geometries."""
+    return corner_tables([geom], [epsg])[0]
+
+
+def _rank_in_group(group: np.ndarray) -> np.ndarray:
+    """1, 2, 3 … within each run of equal values of a non-decreasing array."""
+    if not len(group):
+        return np.zeros(0, dtype=np.int64)
+    starts = np.r_[0, np.flatnonzero(np.diff(group)) + 1]
+    first = np.repeat(starts, np.diff(np.r_[starts, len(group)]))
+    return np.arange(len(group)) - first + 1
+
+
+def corner_tables(geoms, epsgs) -> list[list[dict]]:
+    """:func:`corner_rows` of many geometries (``epsgs[i]``: the GK zone of ``geoms[i]``), with one
+    coordinate transform per zone instead of one per site."""
     import shapely
 
     from zoning.geo.crs import transformer
 
-    if geom is None or geom.is_empty or not geom.geom_type.endswith("Polygon"):
-        return []
-    tr = transformer(4490, int(epsg))  # cached: building a transformer costs more than the transform
-    parts = list(geom.geoms) if geom.geom_type == "MultiPolygon" else [geom]
-    # every ring's vertices (closing point dropped) with its part and ring number, moved in one call
-    rings = [(part_no, ring_no, ring) for part_no, poly in enumerate(parts, start=1)
-             for ring_no, ring in enumerate([poly.exterior, *poly.interiors], start=1)]
-    xy = [shapely.get_coordinates(ring)[:-1] for _, _, ring in rings]
-    if not xy:
-        return []
-    sizes = [len(c) for c in xy]
-    allxy = np.concatenate(xy)[:MAX_CORNERS]
-    east, north = tr.transform(allxy[:, 0], allxy[:, 1])
-    labels = [(p, r) for (p, r, _), size in zip(rings, sizes) for _ in range(size)]
-    return [{"point": f"J{n}", "part": p, "ring": r, "x": round(float(nn), 3), "y": round(float(e), 3)}
-            for n, ((p, r), e, nn) in enumerate(zip(labels, east, north), start=1)]
+    geoms = np.asarray(geoms, dtype=object)
+    epsgs = np.asarray(epsgs)
+    out: list[list[dict]] = [[] for _ in range(len(geoms))]
+    polygonal = np.array([g is not None and not g.is_empty and g.geom_type.endswith("Polygon") for g in geoms],
+                         dtype=bool)
+    for epsg in np.unique(epsgs[polygonal]) if polygonal.any() else ():
+        sites = np.flatnonzero(polygonal & (epsgs == epsg))
+        parts, part_site = shapely.get_parts(geoms[sites], return_index=True)
+        rings, ring_part = shapely.get_rings(parts, return_index=True)  # exterior first, then holes
+        xy, vertex_ring = shapely.get_coordinates(rings, return_index=True)
+        # the closing point of each ring is not a corner of its own
+        last = np.r_[np.flatnonzero(np.diff(vertex_ring)), len(vertex_ring) - 1]
+        keep = np.ones(len(vertex_ring), dtype=bool)
+        keep[last] = False
+        xy, vertex_ring = xy[keep], vertex_ring[keep]
+        vertex_part = ring_part[vertex_ring]
+        vertex_site = part_site[vertex_part]
+        number = _rank_in_group(vertex_site)
+        listed = number <= MAX_CORNERS
+        east, north = transformer(4490, int(epsg)).transform(xy[listed, 0], xy[listed, 1])
+        part_no = _rank_in_group(part_site)[vertex_part[listed]].tolist()
+        ring_no = _rank_in_group(ring_part)[vertex_ring[listed]].tolist()
+        for site, n, p, r, e, nn in zip(vertex_site[listed].tolist(), number[listed].tolist(), part_no, ring_no,
+                                        np.asarray(east).tolist(), np.asarray(north).tolist()):
+            out[sites[site]].append({"point": f"J{n}", "part": p, "ring": r, "x": round(nn, 3), "y": round(e, 3)})
+    return out

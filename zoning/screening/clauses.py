@@ -41,7 +41,13 @@ class ClauseLibrary:
     clauses: tuple[dict, ...]
 
     def meta(self) -> dict:
-        return {"name": self.name, "version": self.version, "synthetic": self.synthetic}
+        """name, version, synthetic: one dict per library, shared by the opinions made with it."""
+        return _library_meta(self.name, self.version, self.synthetic)
+
+
+@lru_cache(maxsize=64)
+def _library_meta(name: str, version: str, synthetic: bool) -> dict:
+    return {"name": name, "version": version, "synthetic": synthetic}
 
 
 def split_clauses(text: str) -> list[str]:
@@ -144,14 +150,24 @@ def _unit_clauses(library: ClauseLibrary, index: dict, unit: dict) -> list[dict]
 
 
 def site_clauses(library: ClauseLibrary | None, units: Iterable[dict], outcomes: dict[str, str],
-                 rule_ids: set[str]) -> list[dict]:
+                 rule_ids: set[str], *, memo: dict | None = None) -> list[dict]:
     """The applicable clauses of every unit the site touches, in tier, dimension and number order.
 
     ``units``: dicts with code, class, county_code; ``outcomes``: rule id -> outcome of every
     rule that fired or was undecided; ``rule_ids``: every rule of the pack (evaluated).
+    ``memo``: a dict kept for one batch (one library and rule pack): sites in the same units with
+    the same outcomes then share the very same clause rows (never changed afterwards).
     """
     if library is None:
         return []
+    if memo is not None:
+        units = list(units)
+        key = ("clauses", id(library), tuple((u["code"], u["class"], u["county_code"]) for u in units),
+               tuple(sorted(outcomes.items())))
+        rows = memo.get(key)
+        if rows is None:
+            rows = memo[key] = site_clauses(library, units, outcomes, rule_ids)
+        return list(rows)
     out = []
     index = _clause_index(library)
     for unit in units:

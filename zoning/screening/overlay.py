@@ -29,6 +29,7 @@ from pyproj import CRS
 
 from zoning.geo.crs import EQUAL_AREA_CRS, GEOD, STORAGE_EPSG, gk_epsg_for_lon, project, transform, transformer
 from zoning.geo.measure import ellipsoidal_areas, geodesic_lengths
+from zoning.geo.query import query_pairs
 from zoning.io.layerset import LayerSet
 from zoning.vocabulary import NATURE_AREA_FILTER, WATER_SOURCE_FILTER
 from zoning.screening.result import BufferRecord, HitRecord, NearestRecord
@@ -141,8 +142,8 @@ def overlay_sites(sites: gpd.GeoDataFrame, layers: LayerSet, *,
                         for a, ln, c, ea, gl in zip(site_areas, lengths, covered, ell_areas, geo_lengths)]
         _hits(shapely.make_valid(lonlat.values), areas, lengths, ell_areas, geo_lengths, layers, int(epsg),
               zone_results)
-        _nearest(geoms, layers, int(epsg), zone_results)
-        _rings(geoms, layers, int(epsg), buffers_m, zone_results)
+        close = _rings(geoms, layers, int(epsg), buffers_m, zone_results)
+        _nearest(geoms, layers, int(epsg), zone_results, close)
         for i, r in zip(idx, zone_results):
             results[i] = r
     return results  # type: ignore[return-value]
@@ -204,7 +205,7 @@ def _hits(lonlat, areas, lengths, ell_areas, geo_lengths, layers: LayerSet, epsg
         if role not in layers.frames or layers.info[role].status != "ok":
             continue
         stored, tree, records = layers.stored(role)
-        s_idx, f_idx = tree.query(lonlat, predicate="intersects")
+        s_idx, f_idx = query_pairs(tree, stored, lonlat)
         if len(s_idx) == 0:
             continue
         features = stored[f_idx]
@@ -247,48 +248,112 @@ def _hits(lonlat, areas, lengths, ell_areas, geo_lengths, layers: LayerSet, epsg
                                          area_ellipsoidal_m2=round(float(ea), 4), length_m=round(float(gl), 3)))
 
 
-SIMPLIFY_M = 25.0
-
-
 def nearest_exact(geoms, layers: LayerSet, role: str, epsg: int, where: tuple = ()):
-    """Exact nearest feature and distance (m) for each site, computing few exact distances.
+    """Exact nearest feature and distance (m) for each site (GK geometries of zone ``epsg``).
 
-    Candidates come from the zones simplified by SIMPLIFY_M (cheap distances, each within
-    SIMPLIFY_M of the exact one); only features within the simplified minimum + 2·SIMPLIFY_M
-    can be nearest, and only those get an exact distance. The distance returned is geodesic
+    A site that touches or overlaps features is at 0 m from the lowest-numbered of them; for the
+    others the tree of outline pieces (:meth:`LayerSet.outline_pieces`) gives the nearest piece,
+    whose distance is the exact distance to its feature (a site outside a polygon is nearest to
+    its outline); ties go to the lowest-numbered feature. The distance returned is geodesic
     (between the nearest points found in GK; see :func:`geodesic_distances`).
+    Returns (site positions, feature rows in :meth:`LayerSet.projected` order, distances m).
     """
-    frame, _ = layers.projected(role, epsg, where)
-    simple, stree = layers.simplified(role, epsg, where, SIMPLIFY_M)
-    (s0, _), d_simple = stree.query_nearest(geoms, return_distance=True, all_matches=False)
-    bound = np.full(len(geoms), np.inf)
-    bound[s0] = d_simple + 2 * SIMPLIFY_M
-    s_idx, f_idx = stree.query(geoms, predicate="dwithin", distance=bound)
-    exact = shapely.distance(geoms[s_idx], frame.geometry.values[f_idx])
-    order = np.lexsort((exact, s_idx))
+    geoms = np.asarray(geoms, dtype=object)
+    frame, tree = layers.projected(role, epsg, where)
+    s_touch, f_touch = query_pairs(tree, frame.geometry.values, geoms)
+    s_touch, f_touch = _first_per_site(s_touch, f_touch)
+    rest = np.setdiff1d(np.arange(len(geoms)), s_touch)
+    pieces, owner, piece_tree = layers.outline_pieces(role, epsg, where)
+    if not len(rest) or not len(pieces):
+        return s_touch, f_touch, np.zeros(len(s_touch))
+    s_near, p_near, dist = _nearest_pieces(geoms[rest], pieces, piece_tree)
+    order = np.lexsort((owner[p_near], dist, s_near))  # per site: nearest first, then lowest feature
+    first = np.unique(s_near[order], return_index=True)[1]
+    s_near, p_near = s_near[order][first], p_near[order][first]
+    far = geodesic_distances(geoms[rest][s_near], pieces[p_near], epsg)
+    sites = np.concatenate([s_touch, rest[s_near]])
+    order = np.argsort(sites, kind="stable")
+    return (sites[order], np.concatenate([f_touch, owner[p_near]])[order],
+            np.concatenate([np.zeros(len(s_touch)), far])[order])
+
+
+def _nearest_pieces(geoms: np.ndarray, pieces: np.ndarray, tree) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(site, piece, planar distance) of every piece nearest to each site (all of them on a tie).
+
+    A tree's nearest search costs a polygon or line several times what it costs a point, so the
+    search is made for one vertex of each site: the distance from that vertex to its nearest piece
+    bounds the site's own distance from above, and only pieces within that bound of the site can be
+    nearest; their exact distances to the site are then measured pair by pair."""
+    vertex = shapely.get_point(shapely.get_exterior_ring(geoms), 0)  # polygons: a corner
+    lines = shapely.get_type_id(geoms) == 1
+    vertex[lines] = shapely.get_point(geoms[lines], 0)
+    simple = shapely.is_missing(vertex)  # points and multi-part sites: searched as they are
+    vertex[simple] = geoms[simple]
+    (s_v, _), bound = tree.query_nearest(vertex, return_distance=True, all_matches=False)
+    reach = np.full(len(geoms), np.inf)
+    reach[s_v] = bound
+    s_idx, p_idx = query_pairs(tree, pieces, geoms, "dwithin", reach * (1 + 1e-9) + 1e-6)
+    dist = shapely.distance(geoms[s_idx], pieces[p_idx])
+    best = np.full(len(geoms), np.inf)
+    np.minimum.at(best, s_idx, dist)
+    nearest = dist <= best[s_idx]
+    return s_idx[nearest], p_idx[nearest], dist[nearest]
+
+
+def _first_per_site(s_idx: np.ndarray, f_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Of pairs (site, feature), the lowest feature of each site, sites ascending."""
+    if not len(s_idx):
+        return s_idx.astype(np.int64), f_idx.astype(np.int64)
+    order = np.lexsort((f_idx, s_idx))
     first = np.unique(s_idx[order], return_index=True)[1]
-    s_best, f_best = s_idx[order][first], f_idx[order][first]
-    return s_best, f_best, geodesic_distances(geoms[s_best], frame.geometry.values[f_best], epsg)
+    return s_idx[order][first], f_idx[order][first]
 
 
-def _nearest(geoms, layers: LayerSet, epsg: int, out: list[SiteOverlay]) -> None:
+def _nearest(geoms, layers: LayerSet, epsg: int, out: list[SiteOverlay], close: dict | None = None) -> None:
+    """The nearest feature of every target (:data:`NEAREST_TARGETS`) and its geodesic distance (m).
+
+    ``close``: role -> (site, feature, geodesic distance m) of every feature within the largest
+    buffer ring (from :func:`_rings`). A site with a feature of the target there is nearest to the
+    closest of them (ties: the lowest feature row) and needs no search: every feature farther away
+    is, on the ellipsoid, beyond the ring. Only the other sites are searched (:func:`nearest_exact`).
+    """
+    close = close or {}
     for target, (role, where) in NEAREST_TARGETS.items():
         if role not in layers.frames or layers.info[role].status != "ok":
             continue
         frame, tree = layers.projected(role, epsg, where)
         if len(frame) == 0:
             continue
-        s_idx, f_idx, dist = nearest_exact(geoms, layers, role, epsg, where)
+        found = np.zeros(len(geoms), dtype=bool)
+        if role in close:
+            limit, s_idx, f_idx, dist = close[role]
+            keep = layers.matching(role, where)[f_idx] & (dist <= limit)
+            s_idx, f_idx, dist = s_idx[keep], f_idx[keep], dist[keep]
+            order = np.lexsort((f_idx, dist, s_idx))
+            first = np.unique(s_idx[order], return_index=True)[1]
+            records = _records(layers, layers.projected(role, epsg)[0])
+            for s, f, d in zip(s_idx[order][first], f_idx[order][first], dist[order][first]):
+                row = records[f]
+                out[s].nearest.append(NearestRecord(target, role, _feature_id(row), str(row.get("name", "")),
+                                                    round(float(d), 1)))
+                found[s] = True
+        rest = np.flatnonzero(~found)
+        if not len(rest):
+            continue
+        s_idx, f_idx, dist = nearest_exact(geoms[rest], layers, role, epsg, where)
         records = _records(layers, frame)
-        for s, f, d in zip(s_idx, f_idx, dist):
+        for s, f, d in zip(rest[s_idx], f_idx, dist):
             row = records[f]
             out[s].nearest.append(NearestRecord(target, role, _feature_id(row), str(row.get("name", "")),
                                                 round(float(d), 1)))
 
 
-def _rings(geoms, layers: LayerSet, epsg: int, buffers_m: tuple[float, ...], out: list[SiteOverlay]) -> None:
+def _rings(geoms, layers: LayerSet, epsg: int, buffers_m: tuple[float, ...], out: list[SiteOverlay]) -> dict:
+    """Features within each buffer ring of each site. Returns, by role, (limit m, site, feature,
+    geodesic distance m) of every feature found within the largest ring (or closer: hits are 0 m)."""
+    close: dict = {}
     if not buffers_m:
-        return
+        return close
     limit = buffers_m[-1]
     edges = np.asarray(buffers_m)
     for role in BUFFER_ROLES:
@@ -296,10 +361,11 @@ def _rings(geoms, layers: LayerSet, epsg: int, buffers_m: tuple[float, ...], out
             continue
         frame, tree = layers.projected(role, epsg)
         # GK distances exceed geodesic ones by the scale factor (< 0.06 % in a 3-degree zone)
-        s_idx, f_idx = tree.query(geoms, predicate="dwithin", distance=limit * 1.001)
+        s_idx, f_idx = query_pairs(tree, frame.geometry.values, geoms, "dwithin", limit * 1.001)
+        dist = geodesic_distances(geoms[s_idx], frame.geometry.values[f_idx], epsg)
+        close[role] = (limit, s_idx, f_idx, dist)
         if len(s_idx) == 0:
             continue
-        dist = geodesic_distances(geoms[s_idx], frame.geometry.values[f_idx], epsg)
         records = _records(layers, frame)
         for s, f, d in zip(s_idx, f_idx, dist):
             if d <= 0 or d > limit:
@@ -308,3 +374,4 @@ def _rings(geoms, layers: LayerSet, epsg: int, buffers_m: tuple[float, ...], out
             row = records[f]
             out[s].buffers.append(BufferRecord(ring, role, _feature_id(row), str(row.get("name", "")),
                                                _cls_of(role, row), round(float(d), 1)))
+    return close

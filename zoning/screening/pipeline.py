@@ -24,7 +24,7 @@ from zoning.screening.result import LayerRecord, RuleRecord, ScreenResult, SiteI
 from zoning.screening.rules import (Facts, RulePack, apply_rules, load_rule_pack, overall_verdict, possible_verdicts,
                                     undecided_notes)
 from zoning.io.sites import crs_suggestions, read_sites, suggestion_text
-from zoning.io.tables import corner_rows
+from zoning.io.tables import corner_rows, corner_tables
 from zoning.vocabulary import LAYER_STATUS_ZH, OUTCOME_ZH, SEVERITY
 
 
@@ -295,18 +295,26 @@ def screen(sites, *, catalog: Catalog | Path | str | None = None, layers: LayerS
     results = []
     total = len(sites)
     library = _clause_library(layers)  # once per batch, not per site
+    memo: dict = {}  # equal parts of results made once per batch (see _rule_record, site_clauses)
     # plain dicts: pandas row access costs more than screening a site
     records = pd.DataFrame(sites.drop(columns="geometry")).to_dict("records")
     geoms = list(sites.geometry.values)
     cent_list = list(cents.values)
+    # what the site section holds, made for the whole batch at once (one transform per GK zone)
+    with_overlay = sorted(overlay_of)
+    corners = dict(zip(with_overlay, corner_tables(sites.geometry.values[with_overlay],
+                                                   [overlay_of[i].crs_used for i in with_overlay])))
+    wkts = shapely.to_wkt(sites.geometry.values, rounding_precision=7).tolist()
     for i in range(total):
         row = records[i]
         row["geometry"] = geoms[i]
         row["_area_m2"] = float(areas[i])
         row["_coverage"] = coverage[i]
+        row["_wkt"] = wkts[i]
+        row["_corners"] = corners.get(i)
         try:
             results.append(_screen_one(row, cent_list[i], overlay_of.get(i), layers, pack, overrides,
-                                       list(buffers_m), carbon.get(i), library=library))
+                                       list(buffers_m), carbon.get(i), library=library, memo=memo))
         except ZoningError as exc:
             results.append(_error_result(row, cent_list[i], layers, pack, exc.one_line(full=True), list(buffers_m)))
         except Exception as exc:  # noqa: BLE001 - one site's failure is its error row, never the batch's end
@@ -405,9 +413,9 @@ def _site_info(row, cent, ov) -> SiteInfo:
         length_m=round(geodesic_length(geom), 2) if has and geom.geom_type.endswith("LineString") else 0.0,
         county=_text_or_none(row.get("county")), county_code=_text_or_none(row.get("county_code")),
         coverage=ov.in_coverage if ov else "unknown", crs_in=_text_or_none(row.get("crs_in")),
-        wkt=shapely.to_wkt(geom, rounding_precision=7) if has else None,
+        wkt=(row["_wkt"] if "_wkt" in row else shapely.to_wkt(geom, rounding_precision=7)) if has else None,
         area_gk_m2=round(ov.area_m2, 4) if ov is not None else None,
-        corners=corner_rows(geom, ov.crs_used) if has and ov is not None else [],
+        corners=(row.get("_corners") or corner_rows(geom, ov.crs_used)) if has and ov is not None else [],
         corners_crs=f"EPSG:{ov.crs_used}" if has and ov is not None and geom.geom_type.endswith("Polygon") else None,
     )
 
@@ -415,9 +423,26 @@ def _site_info(row, cent, ov) -> SiteInfo:
 def _layer_records(layers: LayerSet, ov, hits, cover: dict | None = None,
                    carbon: dict | None = None) -> list[LayerRecord]:
     """Every layer's status at this site: its integrity (ok/empty/partial/failed, from the one
-    validation ``layers check`` runs), then whether its coverage reaches the site."""
+    validation ``layers check`` runs), then whether its coverage reaches the site.
+
+    Most sites of a batch have the same records (inside everything, all layers ok): those are made
+    once per layer set and shared by the results (records are never changed after screening), which
+    also keeps them to one copy each when a chunk of results is pickled."""
+    failed_carbon = carbon.get("detail") if carbon is not None and carbon.get("status") == "failed" else None
+    cover_key = tuple((k, c.status, c.outside_share) for k, c in cover.items()) if cover else ()
+    key = ("__layer_records__", ov.in_coverage if ov is not None else None,
+           ov is not None and any(h.role == "control_unit" for h in hits), failed_carbon, cover_key)
+    shared = layers._proj.get(key)
+    if shared is None:
+        shared = _make_layer_records(layers, ov, {h.role for h in hits}, cover, carbon)
+        if not any(c[1] == "partial" for c in cover_key):  # a share of its own: not worth keeping
+            layers._proj[key] = shared
+    return list(shared)
+
+
+def _make_layer_records(layers: LayerSet, ov, hit_roles: set, cover: dict | None,
+                        carbon: dict | None) -> list[LayerRecord]:
     out = []
-    hit_roles = {h.role for h in hits}
     for role, info in layers.info.items():
         status, detail = info.integrity, info.detail
         if info.kind == "raster" and carbon is not None and carbon.get("status") == "failed" and status != "failed":
@@ -446,8 +471,20 @@ def _error_result(row, cent, layers, pack, message, buffers) -> ScreenResult:
                         site=_site_info(row, cent, None), synthetic_layers=layers.synthetic, error=message)
 
 
+def _rule_record(o, memo: dict) -> RuleRecord:
+    """The record of a rule outcome; equal outcomes (same rule, outcome, reasons) share one record in
+    a batch (``memo``): records are never changed afterwards, and a chunk of results then pickles it once."""
+    key = ("rule", o.rule.id, o.outcome, tuple(o.reasons), tuple(o.possible_outcomes))
+    record = memo.get(key)
+    if record is None:
+        record = memo[key] = RuleRecord(o.rule.id, o.outcome, o.rule.dimension, o.rule.line, o.rule.title_zh,
+                                        o.rule.title_en, o.rule.message_zh, o.rule.message_en, o.rule.citation,
+                                        o.reasons, o.possible_outcomes)
+    return record
+
+
 def _screen_one(row, cent, ov, layers: LayerSet, pack: RulePack, overrides: dict, buffers,
-                carbon: dict | None, *, library=...) -> ScreenResult:
+                carbon: dict | None, *, library=..., memo: dict | None = None) -> ScreenResult:
     if row.get("error") is not None or ov is None:
         return _error_result(row, cent, layers, pack, row.get("error") or "no usable geometry", buffers)
     try:
@@ -491,9 +528,8 @@ def _screen_one(row, cent, ov, layers: LayerSet, pack: RulePack, overrides: dict
                                          {role: info.name for role, info in layers.info.items()})
     # rules undecided for want of attributes, that could end worse than what fired: say so
     verdict_reasons += undecided_notes(fired) if verdict == "needs_info" else []
-    rules = [RuleRecord(o.rule.id, o.outcome, o.rule.dimension, o.rule.line, o.rule.title_zh, o.rule.title_en,
-                        o.rule.message_zh, o.rule.message_en, o.rule.citation, o.reasons, o.possible_outcomes)
-             for o in fired]
+    memo = {} if memo is None else memo
+    rules = [_rule_record(o, memo) for o in fired]
     # most important first: where the site is, then what is wrong with the layers, then the rest
     warnings = _coverage_warnings(reach, hint) + _layer_warnings(layer_records, reach) + list(row.get("warnings") or [])
     if derived.get("industry_note"):
@@ -511,7 +547,10 @@ def _screen_one(row, cent, ov, layers: LayerSet, pack: RulePack, overrides: dict
                           f"the catalog's clause library is missing: {layers.catalog.clauses}"]
     else:
         warnings_extra = []
-    clauses = site_clauses(library, units, {o.rule.id: o.outcome for o in fired}, {r.id for r in pack.rules})
+    rule_ids = memo.get(("rule_ids", id(pack)))
+    if rule_ids is None:
+        rule_ids = memo[("rule_ids", id(pack))] = {r.id for r in pack.rules}
+    clauses = site_clauses(library, units, {o.rule.id: o.outcome for o in fired}, rule_ids, memo=memo)
     opinion = draft_opinion(site_id=str(row["site_id"]), name=attrs.get("name"),
                             verdict=verdict, units=units, clauses=clauses, library=library,
                             synthetic=[zh for zh, _ in samples],
@@ -521,7 +560,7 @@ def _screen_one(row, cent, ov, layers: LayerSet, pack: RulePack, overrides: dict
         clauses=clauses, opinion=opinion,
         site_id=str(row["site_id"]), verdict=verdict, rules=rules, hits=hits,
         nearest=ov.nearest,
-        buffers=sorted(ov.buffers, key=lambda b: (b.ring_m, b.distance_m)),
+        buffers=sorted(ov.buffers, key=lambda b: (b.ring_m, b.distance_m, b.role, b.id)),
         buffer_rings_m=[float(b) for b in sorted(buffers)],
         layers=layer_records,
         rule_pack={"name": pack.name, "version": pack.version, "synthetic": pack.synthetic},

@@ -147,6 +147,21 @@ class RulePack:
                 for rule in self.rules for cond in (rule.scope, rule.when) for op, arg in iter_leaves(cond))
         return self._groups["_leaves"]
 
+    def __getstate__(self) -> dict:
+        """Pickle without the compiled conditions (closures; recompiled on first use)."""
+        state = dict(self.__dict__)
+        state["_groups"] = {k: v for k, v in self._groups.items() if k != "_compiled"}
+        return state
+
+    def compiled(self) -> list[tuple[Rule, Callable, Callable, str | None]]:
+        """(rule, scope, when, gate) of every rule, the conditions compiled to functions of the facts,
+        once. ``gate``: a role whose features the scope needs (a ``hit``/``within`` scope, or one
+        part of an ``all`` scope): at a site with no hit of that role, in a layer complete there,
+        the scope is false without evaluating it."""
+        if "_compiled" not in self._groups:
+            self._groups["_compiled"] = [(rule, *rule.compiled, _scope_gate(rule.scope)) for rule in self.rules]
+        return self._groups["_compiled"]
+
     def uses_industry(self) -> bool:
         """Whether any rule looks at the industry code or a flag derived from it."""
         self.industry_leaves()
@@ -698,6 +713,14 @@ def compile_condition(cond: Any) -> Callable[[Facts], Tri]:
         match = _matcher(filters)
 
         def hit(facts):
+            if facts.layer_status.get(role) == "ok":  # the common case first: a complete layer
+                found = facts.by_role.get(role)
+                if not found:
+                    return _FALSE
+                hits = [h for h in found if match(h)]
+                if op == "hit":
+                    return _TRUE if hits and sum(h.share for h in hits) >= min_share else _FALSE
+                return _TRUE if any(h.share >= 0.999 for h in hits) else _FALSE
             unknown = _layer_unknown(role, facts)
             if unknown and not _incomplete(role, facts):
                 return unknown
@@ -766,11 +789,14 @@ class RuleOutcome:
 def _evaluate_all(pack: RulePack, facts: Facts) -> dict[str, RuleOutcome]:
     """Every rule that fired (its outcome) or could not be decided (needs_info), by id."""
     out: dict[str, RuleOutcome] = {}
-    for rule in pack.rules:
-        scope = rule.compiled[0](facts)
+    status, by_role = facts.layer_status, facts.by_role
+    for rule, scope_fn, when_fn, gate in pack.compiled():
+        if gate is not None and gate not in by_role and status.get(gate) == "ok":
+            continue  # the scope needs a feature of a complete layer the site does not touch
+        scope = scope_fn(facts)
         if scope.value is False:
             continue
-        when = rule.compiled[1](facts)
+        when = when_fn(facts)
         if when.value is False:
             continue
         if scope.value is None or when.value is None:
@@ -782,10 +808,32 @@ def _evaluate_all(pack: RulePack, facts: Facts) -> dict[str, RuleOutcome]:
     return out
 
 
+def _scope_gate(cond) -> str | None:
+    """The role a condition cannot be true without a hit of (see :meth:`RulePack.compiled`): a
+    ``hit``/``within`` condition's own role, or that of one part of an ``all``; else None."""
+    if not isinstance(cond, dict) or len(cond) != 1:
+        return None
+    (op, arg), = cond.items()
+    if op in ("hit", "within"):
+        return arg if isinstance(arg, str) else arg.get("role")
+    if op == "all":
+        for part in arg:
+            role = _scope_gate(part)
+            if role is not None:
+                return role
+    return None
+
+
 def _scenario(facts: Facts, code: IndustryCode, cls: str | None) -> Facts:
     """The facts as they are when the project's industry is ``cls`` (a class of ``code``)."""
-    derived = dict(facts.derived)
     two_high, chemical = facts.attrs.get("two_high"), facts.attrs.get("chemical")
+    if cls is not None and facts.attrs.get("industry") == cls and facts.derived.get("industry_code") == cls \
+            and facts.derived.get("industry_known") is True:
+        flags = class_flags(cls)
+        if facts.derived.get("is_two_high") == (flags[0] if two_high is None else two_high) \
+                and facts.derived.get("is_chemical") == (flags[1] if chemical is None else chemical):
+            return facts  # the project declared exactly this class: the facts are already its scenario
+    derived = dict(facts.derived)
     if cls is None:  # a code that is not in the standard
         derived.update(industry_code=None, industry_known=False,
                        is_two_high=two_high, is_chemical=chemical)

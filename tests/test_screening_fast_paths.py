@@ -1,0 +1,197 @@
+"""The screening fast paths of issue 13 item 5 against plain computations (speed: make bench).
+
+- ``query_pairs`` (tree boxes, predicate on the prepared tree side) finds the pairs
+  ``STRtree.query(predicate=...)`` finds (hypothesis, intersects and dwithin);
+- ``nearest_exact`` (outline pieces, a vertex bound) and the nearest records of a screening
+  (found among the buffer ring's features where there are any) against the distance to every
+  feature, one by one;
+- ``corner_tables`` (one transform per zone) equals ``corner_rows`` site by site;
+- ``_plain_rows``: a row it lets through is one the per-row checks pass unchanged and silently;
+- a batch (shared layer/rule records, clause rows, batched corners and WKT) gives for every site
+  what screening that site alone gives.
+"""
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from zoning.geo.crs import GEOD, STORAGE_EPSG, project, transformer
+from zoning.geo.query import query_pairs
+from zoning.io.sites import _check_geometry, _check_plausible, _plain_rows
+from zoning.io.tables import corner_rows, corner_tables
+from zoning.screening.overlay import NEAREST_TARGETS, nearest_exact
+
+from conftest import CATALOG
+
+
+@pytest.fixture(scope="module")
+def layers(catalog):
+    from zoning.api import load_layers
+
+    return load_layers(CATALOG)
+
+
+# ------------------------------------------------------------------------------ query_pairs
+coord = st.floats(0, 100, allow_nan=False)
+shape_st = st.one_of(
+    st.builds(lambda x, y: shapely.Point(x, y), coord, coord),
+    st.builds(lambda x, y, dx, dy: shapely.LineString([(x, y), (x + dx, y + dy), (x + dy, y)]), coord, coord,
+              st.floats(-20, 20), st.floats(-20, 20)),
+    st.builds(lambda x, y, r, n: shapely.Point(x, y).buffer(r, quad_segs=n), coord, coord, st.floats(0.1, 30),
+              st.integers(1, 8)),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(tree_geoms=st.lists(shape_st, min_size=1, max_size=15), geoms=st.lists(shape_st, min_size=1, max_size=15),
+       distance=st.floats(0, 40), per_site=st.booleans())
+def test_query_pairs_finds_what_the_tree_predicate_finds(tree_geoms, geoms, distance, per_site):
+    tree_geoms, geoms = np.array(tree_geoms, dtype=object), np.array(geoms, dtype=object)
+    tree = shapely.STRtree(tree_geoms)
+    want = sorted(zip(*tree.query(geoms, predicate="intersects")))
+    assert list(zip(*query_pairs(tree, tree_geoms, geoms))) == want
+    dist = np.linspace(0, distance, len(geoms)) if per_site else distance
+    want = sorted(zip(*tree.query(geoms, predicate="dwithin", distance=dist)))
+    assert list(zip(*query_pairs(tree, tree_geoms, geoms, "dwithin", dist))) == want
+
+
+# ------------------------------------------------------------------------------ nearest
+def _sites(layers, n, seed):
+    rng = np.random.default_rng(seed)
+    minx, miny, maxx, maxy = layers.coverage.bounds
+    lon, lat = rng.uniform(minx, maxx, n), rng.uniform(miny, maxy, n)
+    h = rng.uniform(0.0005, 0.004, n)
+    kind = rng.integers(0, 3, n)
+    geoms = [shapely.box(x - d, y - d, x + d, y + d) if k == 0 else shapely.Point(x, y) if k == 1 else
+             shapely.LineString([(x, y), (x + 2 * d, y + d), (x + 3 * d, y - d)])
+             for x, y, d, k in zip(lon, lat, h, kind)]
+    return gpd.GeoDataFrame({"site_id": [f"N{i}" for i in range(n)]}, geometry=geoms, crs=STORAGE_EPSG)
+
+
+def _plain_nearest(geom_gk, frame, epsg):
+    """Planar distance to every feature, one by one; the smallest, and its geodesic distance."""
+    feats = np.asarray(frame.geometry.values)
+    planar = shapely.distance(feats, geom_gk)
+    k = int(np.argmin(planar))
+    ends = shapely.get_coordinates(shapely.shortest_line(geom_gk, feats[k]))
+    lon, lat = transformer(epsg, STORAGE_EPSG).transform(ends[:, 0], ends[:, 1])
+    return planar, k, abs(GEOD.inv(lon[0], lat[0], lon[1], lat[1])[2])
+
+
+def test_nearest_exact_is_the_nearest_of_all_features(layers):
+    sites = _sites(layers, 120, 4)
+    for epsg in (4548, 4549):
+        gk = project(sites.geometry.values, epsg)
+        for target, (role, where) in NEAREST_TARGETS.items():
+            frame, _ = layers.projected(role, epsg, where)
+            if not len(frame):
+                continue
+            s_idx, f_idx, dist = nearest_exact(gk, layers, role, epsg, where)
+            assert list(s_idx) == list(range(len(gk)))
+            for s, f, d in zip(s_idx, f_idx, dist):
+                planar, k, geodesic = _plain_nearest(gk[s], frame, epsg)
+                assert planar[f] == pytest.approx(planar.min(), abs=1e-6), (target, s)
+                # ties (0 m: the site touches several): the lowest feature row
+                assert f == np.flatnonzero(planar <= planar.min() + 1e-9)[0] or planar[f] > 0
+                assert d == pytest.approx(geodesic, abs=1e-6) if planar[f] > 0 else d == 0
+
+
+def test_nearest_records_of_a_screening_are_the_nearest_of_all_features(layers):
+    """Sites near a target get it from the buffer ring's features, the others from a search: either
+    way the record names a nearest feature and its geodesic distance (0.1 m)."""
+    from zoning.api import screen
+
+    sites = _sites(layers, 150, 8)
+    results = screen(sites, layers=layers, compute="local")
+    checked = {"ring": 0, "far": 0}
+    for r, geom in zip(results, sites.geometry):
+        if r.error:
+            continue
+        epsg = int(r.crs_used.split(":")[1])
+        gk = project(np.array([geom], dtype=object), epsg)[0]
+        got = {n.target: n for n in r.nearest}
+        for target, (role, where) in NEAREST_TARGETS.items():
+            frame, _ = layers.projected(role, epsg, where)
+            planar, k, geodesic = _plain_nearest(gk, frame, epsg)
+            n = got[target]
+            ids = [str(row.get("code") or row.get("id")) for _, row in frame.iterrows()]
+            best = [ids[j] for j in np.flatnonzero(planar <= planar.min() + 0.5)]  # near-ties either way
+            assert n.id in best, (r.site_id, target)
+            assert n.distance_m == pytest.approx(round(geodesic, 1), abs=0.11), (r.site_id, target)
+            checked["ring" if geodesic <= max(r.buffer_rings_m) else "far"] += 1
+    assert checked["ring"] > 50 and checked["far"] > 50, checked
+
+
+# ------------------------------------------------------------------------------ corners
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.floats(117.2, 119.8), st.floats(26.2, 28.3), st.floats(0.0005, 0.01),
+                          st.integers(1, 40), st.integers(0, 4), st.sampled_from([4548, 4549])),
+                min_size=1, max_size=8))
+def test_corner_tables_equal_corner_rows_site_by_site(specs):
+    geoms, zones = [], []
+    for lon, lat, r, segs, kind, epsg in specs:
+        g = shapely.Point(lon, lat).buffer(r, quad_segs=segs)
+        g = [g, g.difference(shapely.Point(lon, lat).buffer(r / 3)),
+             shapely.MultiPolygon([g, shapely.box(lon + 2 * r, lat, lon + 3 * r, lat + r)]),
+             shapely.Point(lon, lat), shapely.LineString([(lon, lat), (lon + r, lat)])][kind]
+        geoms.append(g)
+        zones.append(epsg)
+    assert corner_tables(geoms, zones) == [corner_rows(g, e) for g, e in zip(geoms, zones)]
+
+
+# ------------------------------------------------------------------------------ plain rows
+geom_st = st.one_of(
+    st.builds(lambda x, y, z: shapely.Point(x, y, z) if z else shapely.Point(x, y),
+              st.floats(70, 140), st.floats(0, 60), st.sampled_from([0, 5.0])),
+    st.builds(lambda x, y, d: shapely.box(x, y, x + d, y + d), st.floats(70, 140), st.floats(0, 60),
+              st.sampled_from([0.0, 1e-7, 1e-3, 0.1])),
+    st.builds(lambda x, y, d: shapely.Polygon([(x, y), (x + d, y + d), (x + d, y), (x, y + d)]),  # bow tie
+              st.floats(100, 120), st.floats(20, 40), st.floats(1e-4, 0.1)),
+    st.builds(lambda x, y, d: shapely.LineString([(x, y), (x + d, y)]), st.floats(70, 140), st.floats(0, 60),
+              st.sampled_from([0.0, 0.01])),
+    st.just(shapely.Polygon()), st.just(shapely.Point(float("nan"), 30.0)),
+    st.just(shapely.GeometryCollection([shapely.Point(118, 27)])),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(geom=geom_st)
+def test_a_plain_row_is_one_the_checks_pass_unchanged(geom):
+    plain = bool(_plain_rows([geom])[0])
+    if not plain:
+        return
+    _check_plausible(geom, "S1")  # no error
+    out, warnings = _check_geometry(geom, "S1")
+    assert out is geom and warnings == []
+
+
+def test_plain_rows_cover_the_common_rows():
+    geoms = [shapely.box(118, 27, 118.01, 27.01), shapely.Point(118, 27), shapely.LineString([(118, 27), (118.1, 27)]),
+             None, shapely.Point(0, 0), shapely.Polygon([(118, 27), (118.1, 27.1), (118.1, 27), (118, 27.1)])]
+    assert _plain_rows(geoms).tolist() == [True, True, True, False, False, False]
+
+
+# ------------------------------------------------------------------------------ batch = alone
+def test_a_batch_gives_every_site_what_screening_it_alone_gives(layers):
+    """Shared records and clause rows, batched corners, WKT and nearest searches change nothing a
+    site's result holds: mixed kinds, attributes per row, sites partly and wholly outside."""
+    from zoning.api import screen
+
+    sites = _sites(layers, 40, 13)
+    minx, miny, maxx, maxy = layers.coverage.bounds
+    extra = [shapely.box(maxx - 0.01, miny + 0.3, maxx + 0.02, miny + 0.33),  # partly outside
+             shapely.Point(maxx + 0.5, maxy + 0.5)]  # outside
+    sites = gpd.GeoDataFrame({"site_id": list(sites["site_id"]) + ["P1", "O1"]},
+                             geometry=list(sites.geometry) + extra, crs=STORAGE_EPSG)
+    sites["industry"] = np.resize(["C2041", "C3011", "C26", None, "C2614"], len(sites))
+    sites["clear_share"] = np.resize([None, 0.5, 1.0], len(sites))
+    batch = screen(sites, layers=layers, compute="local")
+    for k in range(len(sites)):
+        alone = screen(sites.iloc[[k]], layers=layers, compute="local")[0]
+        assert json.loads(batch[k].to_json()) == json.loads(alone.to_json()), sites["site_id"].iloc[k]
