@@ -93,11 +93,36 @@ class DensityRaster:
     geographic: bool
 
 
+#: what open_density found for an unchanged file (its description is immutable): (file key, units, pools) -> raster
+_DESCRIBED: dict = {}
+
+
 def open_density(path: Path | str, *, units: str | None = None, pools: str | None = None) -> DensityRaster:
-    """Open a carbon density raster, refusing one without CRS or (declared) units."""
+    """Open a carbon density raster, refusing one without CRS or (declared) units.
+
+    The description of a file read before and unchanged since (mtime, size, inode) is reused:
+    reading its CRS costs more than screening a site."""
     path = Path(path)
     if not path.exists():
         raise CarbonError(f"碳密度栅格不存在：{path}", f"carbon density raster not found: {path}")
+    try:
+        st = os.stat(path)
+        key = (str(path.resolve()), st.st_mtime_ns, st.st_size, st.st_ino, units, pools)
+    except OSError:
+        key = None
+    found = _DESCRIBED.get(key) if key is not None else None
+    if found is not None:
+        _dataset(path)  # kept open for the window reads that follow, as below
+        return found
+    raster = _describe(path, units=units, pools=pools)
+    if key is not None:
+        if len(_DESCRIBED) > 64:
+            _DESCRIBED.clear()
+        _DESCRIBED[key] = raster
+    return raster
+
+
+def _describe(path: Path, *, units: str | None, pools: str | None) -> DensityRaster:
     try:
         src = _dataset(path)  # kept open for the window reads that follow
         tags, band = src.tags(), src.tags(1)
@@ -117,10 +142,11 @@ def open_density(path: Path | str, *, units: str | None = None, pools: str | Non
     if factor is None:
         raise CarbonError(f"栅格单位 {declared!r} 不是碳密度单位；支持 t C/ha、Mg C/ha、kg C/m2、t CO2/ha",
                           f"raster units {declared!r} are not a carbon density; use t C/ha, Mg C/ha, kg C/m2 or t CO2/ha")
-    return DensityRaster(path, CRS.from_user_input(crs), transform, width, height,
+    crs = CRS.from_user_input(crs)
+    return DensityRaster(path, crs, transform, width, height,
                          None if nodata is None or (isinstance(nodata, float) and math.isnan(nodata)) else float(nodata),
                          declared, factor, pools or tags.get("pools") or band.get("pools") or "unspecified",
-                         CRS.from_user_input(crs).is_geographic)
+                         crs.is_geographic)
 
 
 def _cell_area_ha(raster: DensityRaster, row_off: int, rows: int) -> np.ndarray:
@@ -282,6 +308,109 @@ def default_id_field(frame: pd.DataFrame) -> str | None:
     return None
 
 
+def measure(geoms, info: DensityRaster, ids=None, *, workers: int | None = None, strip_rows: int = STRIP_ROWS,
+            ensemble=None, progress: Callable[[int, int], None] | None = None) -> dict[str, np.ndarray]:
+    """The columns of :func:`stock` (from ``id`` to ``flags``, without the input's attributes) for
+    polygons already in the raster's CRS, as arrays: what screening uses without building a frame.
+    ``ids``: the polygons' ids (None: "1".."n", never duplicates); ``ensemble``: an opened
+    ensemble (see :func:`stock`)."""
+    n = len(geoms)
+    if ids is None:
+        ids_out = np.array([str(i + 1) for i in range(n)], dtype=object)
+    else:
+        ids_out = ids
+    ens = ensemble
+    geoms = np.asarray(geoms, dtype=object)
+    geoms = np.array([None if g is None or (isinstance(g, float)) else g for g in geoms], dtype=object)
+    # NaN/inf coordinates (or a transform that overflowed): no geometry to measure, flagged, never a crash
+    coords, owner = shapely.get_coordinates(geoms, return_index=True)
+    nonfinite = np.zeros(len(geoms), dtype=bool)
+    nonfinite[np.unique(owner[~np.isfinite(coords).all(axis=1)])] = True
+    geoms[nonfinite] = None
+    present = ~shapely.is_missing(geoms)
+    polygonal_in = np.isin(shapely.get_type_id(geoms), (3, 6))
+    bad = present & polygonal_in & ~shapely.is_valid(geoms) & ~shapely.is_empty(geoms)
+    if bad.any():
+        geoms[bad] = shapely.make_valid(geoms[bad])
+    strips, outside = _plan_strips(geoms, info, strip_rows)
+    sums = np.zeros((n, 5))
+    workers = workers if workers is not None else (os.cpu_count() or 1)
+    tasks = [(info, s, ens) for s in strips]
+    members = None
+    pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 and len(strips) > 1 and n >= 2000 else None
+    try:
+        parts = pool.map(_run_strip, tasks) if pool else map(_run_strip, tasks)
+        # while the workers run: areas on the ellipsoid and, for projected grids, Σ c·a
+        area_ha = ellipsoidal_areas(gpd.GeoSeries(geoms, crs=info.crs)) / 1e4
+        covered_geom = None
+        # the footprint's area in the measure Σ c·a uses (planar in a projected grid, ellipsoidal in a geographic one)
+        full_ha = np.asarray(area_ha, dtype="float64").copy()
+        if not info.geographic:
+            # Σ c_i·a_i over a projected grid is the polygon's planar area inside the raster extent
+            t, w, h = info.transform, info.width, info.height
+            ext = (min(t.c, t.c + t.a * w), min(t.f, t.f + t.e * h), max(t.c, t.c + t.a * w), max(t.f, t.f + t.e * h))
+            covered_geom = shapely.area(geoms)
+            full_ha = np.nan_to_num(covered_geom / 1e4)
+            b = shapely.bounds(geoms)
+            edge = present & ~((b[:, 0] >= ext[0]) & (b[:, 1] >= ext[1]) & (b[:, 2] <= ext[2]) & (b[:, 3] <= ext[3]))
+            covered_geom[edge] = shapely.area(shapely.intersection(geoms[edge], shapely.box(*ext)))
+            covered_geom = np.nan_to_num(covered_geom / 1e4)
+        for done, (pos, part) in enumerate(parts, 1):
+            if ens is not None:
+                part, part_members = part
+                if members is None:
+                    members = np.zeros((n, part_members.shape[1]))
+                members[pos] = part_members
+            sums[pos] = part
+            if progress:
+                progress(done, len(tasks))
+    finally:
+        if pool:
+            pool.shutdown()
+    covered, valid, forest, stock_tc, pixels = sums.T
+    if covered_geom is not None:
+        covered = covered_geom
+    area_ha = np.nan_to_num(np.asarray(area_ha, dtype="float64"))
+    diff = np.where(area_ha > 0, (covered - area_ha) / np.where(area_ha > 0, area_ha, 1), 0.0)
+    polygonal = np.isin(shapely.get_type_id(geoms), (3, 6)) & ~shapely.is_empty(geoms)
+    outside &= polygonal
+    inside = ~outside & polygonal
+    share = np.where(full_ha > 0, np.clip(valid / np.where(full_ha > 0, full_ha, 1.0), 0.0, 1.0), 0.0)
+    share = np.where(share > FULL_COVERAGE, 1.0, share)
+    measured = polygonal & (valid > 0)
+    conditions = [
+        ("bad_coordinates", nonfinite),
+        ("duplicate_id", np.zeros(n, dtype=bool) if ids is None else
+         pd.Series(ids, dtype=object).duplicated(keep=False).to_numpy() & pd.notna(pd.Series(ids, dtype=object)).to_numpy()),
+        ("no_geometry", ~nonfinite & (shapely.is_missing(geoms) | shapely.is_empty(geoms))),
+        ("not_a_polygon", ~polygonal),
+        ("repaired_invalid", bad & polygonal),  # self-intersecting: measured as repaired by make_valid
+        ("outside_raster", outside),
+        ("partly_outside_raster", inside & (full_ha > 0) & (covered < full_ha * FULL_COVERAGE)),
+        ("coverage_mismatch", inside & (area_ha > 0) & (np.abs(diff) > COVERAGE_TOLERANCE)),
+        ("nodata_in_footprint", inside & (valid < covered * FULL_COVERAGE) & (valid > 0)),
+        ("nodata_only", inside & (valid <= 0) & (covered > 0)),
+        ("few_pixels", inside & (pixels > 0) & (pixels < MIN_PIXELS)),
+    ]
+    flags = np.full(n, "", dtype=object)
+    for name, mask in conditions:
+        if mask.any():
+            flags[mask] = [f"{f};{name}" if f else name for f in flags[mask]]
+    na = np.where(measured, 1.0, np.nan)  # nothing measured: NA, not 0
+    columns = {"id": ids_out, "forest_ha": forest * na, "stock_tC": stock_tc * na}
+    if ens is not None:
+        m = members if members is not None else np.zeros((n, 1))
+        for name, q in (("p2_5", 2.5), ("p50", 50), ("p97_5", 97.5)):
+            columns[f"stock_tC_{name}"] = np.percentile(m, q, axis=1) * na
+    columns.update({
+        "stock_tCO2": stock_tc * CO2_PER_C * na,
+        "mean_tC_ha": np.where(forest > 0, stock_tc / np.where(forest > 0, forest, 1), np.nan) * na, "pixels": pixels,
+        "covered_ha": covered, "valid_ha": valid, "coverage_share": np.where(polygonal, share, np.nan),
+        "area_ha": area_ha, "coverage_diff": diff, "flags": flags,
+    })
+    return columns
+
+
 def stock(polygons: gpd.GeoDataFrame, raster: Path | str | DensityRaster, *, units: str | None = None,
           id_field: str | None = None, workers: int | None = None, strip_rows: int = STRIP_ROWS,
           ensemble: Path | str | None = None, attributes: bool = True,
@@ -319,94 +448,10 @@ def stock(polygons: gpd.GeoDataFrame, raster: Path | str | DensityRaster, *, uni
     ids = frame[id_col].to_numpy(dtype=object) if id_col else np.array([str(i + 1) for i in range(len(frame))],
                                                                        dtype=object)
     in_raster_crs = frame.geometry if frame.crs.equals(info.crs) else frame.geometry.to_crs(info.crs)
-    geoms = np.asarray(in_raster_crs.values, dtype=object)
-    geoms = np.array([None if g is None or (isinstance(g, float)) else g for g in geoms], dtype=object)
-    # NaN/inf coordinates (or a transform that overflowed): no geometry to measure, flagged, never a crash
-    coords, owner = shapely.get_coordinates(geoms, return_index=True)
-    nonfinite = np.zeros(len(geoms), dtype=bool)
-    nonfinite[np.unique(owner[~np.isfinite(coords).all(axis=1)])] = True
-    geoms[nonfinite] = None
-    present = ~shapely.is_missing(geoms)
-    polygonal_in = np.isin(shapely.get_type_id(geoms), (3, 6))
-    bad = present & polygonal_in & ~shapely.is_valid(geoms) & ~shapely.is_empty(geoms)
-    if bad.any():
-        geoms[bad] = shapely.make_valid(geoms[bad])
-    strips, outside = _plan_strips(geoms, info, strip_rows)
-    sums = np.zeros((len(frame), 5))
-    workers = workers if workers is not None else (os.cpu_count() or 1)
     ens = _check_ensemble(ensemble, info) if ensemble is not None else None
-    tasks = [(info, s, ens) for s in strips]
-    members = None
-    pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 and len(strips) > 1 and len(frame) >= 2000 else None
-    try:
-        parts = pool.map(_run_strip, tasks) if pool else map(_run_strip, tasks)
-        # while the workers run: areas on the ellipsoid and, for projected grids, Σ c·a
-        area_ha = ellipsoidal_areas(gpd.GeoSeries(geoms, crs=info.crs)) / 1e4
-        covered_geom = None
-        # the footprint's area in the measure Σ c·a uses (planar in a projected grid, ellipsoidal in a geographic one)
-        full_ha = np.asarray(area_ha, dtype="float64").copy()
-        if not info.geographic:
-            # Σ c_i·a_i over a projected grid is the polygon's planar area inside the raster extent
-            t, w, h = info.transform, info.width, info.height
-            ext = (min(t.c, t.c + t.a * w), min(t.f, t.f + t.e * h), max(t.c, t.c + t.a * w), max(t.f, t.f + t.e * h))
-            covered_geom = shapely.area(geoms)
-            full_ha = np.nan_to_num(covered_geom / 1e4)
-            b = shapely.bounds(geoms)
-            edge = present & ~((b[:, 0] >= ext[0]) & (b[:, 1] >= ext[1]) & (b[:, 2] <= ext[2]) & (b[:, 3] <= ext[3]))
-            covered_geom[edge] = shapely.area(shapely.intersection(geoms[edge], shapely.box(*ext)))
-            covered_geom = np.nan_to_num(covered_geom / 1e4)
-        for done, (pos, part) in enumerate(parts, 1):
-            if ens is not None:
-                part, part_members = part
-                if members is None:
-                    members = np.zeros((len(frame), part_members.shape[1]))
-                members[pos] = part_members
-            sums[pos] = part
-            if progress:
-                progress(done, len(tasks))
-    finally:
-        if pool:
-            pool.shutdown()
-    covered, valid, forest, stock_tc, pixels = sums.T
-    if covered_geom is not None:
-        covered = covered_geom
-    area_ha = np.nan_to_num(np.asarray(area_ha, dtype="float64"))
-    diff = np.where(area_ha > 0, (covered - area_ha) / np.where(area_ha > 0, area_ha, 1), 0.0)
-    polygonal = np.isin(shapely.get_type_id(geoms), (3, 6)) & ~shapely.is_empty(geoms)
-    outside &= polygonal
-    inside = ~outside & polygonal
-    share = np.where(full_ha > 0, np.clip(valid / np.where(full_ha > 0, full_ha, 1.0), 0.0, 1.0), 0.0)
-    share = np.where(share > FULL_COVERAGE, 1.0, share)
-    measured = polygonal & (valid > 0)
-    conditions = [
-        ("bad_coordinates", nonfinite),
-        ("duplicate_id", pd.Series(ids, dtype=object).duplicated(keep=False).to_numpy()
-         & pd.notna(pd.Series(ids, dtype=object)).to_numpy()),
-        ("no_geometry", ~nonfinite & (shapely.is_missing(geoms) | shapely.is_empty(geoms))),
-        ("not_a_polygon", ~polygonal),
-        ("repaired_invalid", bad & polygonal),  # self-intersecting: measured as repaired by make_valid
-        ("outside_raster", outside),
-        ("partly_outside_raster", inside & (full_ha > 0) & (covered < full_ha * FULL_COVERAGE)),
-        ("coverage_mismatch", inside & (area_ha > 0) & (np.abs(diff) > COVERAGE_TOLERANCE)),
-        ("nodata_in_footprint", inside & (valid < covered * FULL_COVERAGE) & (valid > 0)),
-        ("nodata_only", inside & (valid <= 0) & (covered > 0)),
-        ("few_pixels", inside & (pixels > 0) & (pixels < MIN_PIXELS)),
-    ]
-    flags = np.full(len(frame), "", dtype=object)
-    for name, mask in conditions:
-        if mask.any():
-            flags[mask] = [f"{f};{name}" if f else name for f in flags[mask]]
-    na = np.where(measured, 1.0, np.nan)  # nothing measured: NA, not 0
-    out = gpd.GeoDataFrame({
-        "id": ids, "forest_ha": forest * na, "stock_tC": stock_tc * na, "stock_tCO2": stock_tc * CO2_PER_C * na,
-        "mean_tC_ha": np.where(forest > 0, stock_tc / np.where(forest > 0, forest, 1), np.nan) * na, "pixels": pixels,
-        "covered_ha": covered, "valid_ha": valid, "coverage_share": np.where(polygonal, share, np.nan),
-        "area_ha": area_ha, "coverage_diff": diff, "flags": flags,
-    }, geometry=frame.geometry.values, crs=frame.crs)
-    if ens is not None:
-        m = members if members is not None else np.zeros((len(frame), 1))
-        for name, q in (("p2_5", 2.5), ("p50", 50), ("p97_5", 97.5)):
-            out.insert(out.columns.get_loc("stock_tCO2"), f"stock_tC_{name}", np.percentile(m, q, axis=1) * na)
+    columns = measure(in_raster_crs.values, info, ids, workers=workers, strip_rows=strip_rows, ensemble=ens,
+                      progress=progress)
+    out = gpd.GeoDataFrame(columns, geometry=frame.geometry.values, crs=frame.crs)
     if attributes:
         out = add_attributes(out, frame, skip=(id_col,) if id_col == "id" else ())
     return out

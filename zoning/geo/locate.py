@@ -8,23 +8,25 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from zoning.geo.crs import EQUAL_AREA_CRS, STORAGE_EPSG, gk_epsg_for_lon, project
+from zoning.geo.crs import EQUAL_AREA_CRS, STORAGE_EPSG, gk_epsg_for_lon, project, transform
 from zoning.geo.measure import geodesic_area, geodesic_length
 from zoning.geo.query import query_pairs
 
 
 def site_centroids(sites: gpd.GeoDataFrame) -> gpd.GeoSeries:
     """Centroids in EPSG:4490, computed in each site's Gauss-Kruger zone (metres)."""
-    out = gpd.GeoSeries([None] * len(sites), index=sites.index, crs=STORAGE_EPSG)
-    ok = ~(sites.geometry.isna() | sites.geometry.is_empty)
-    if not ok.any():
-        return out
-    lon = sites.geometry[ok].bounds[["minx", "maxx"]].mean(axis=1)
-    zones = lon.map(gk_epsg_for_lon)
-    for epsg, idx in zones.groupby(zones).groups.items():
-        proj = sites.geometry.loc[idx].to_crs(epsg)
-        out.loc[idx] = proj.centroid.to_crs(STORAGE_EPSG).values
-    return out
+    geoms = np.asarray(sites.geometry.values, dtype=object)
+    out = np.full(len(geoms), None, dtype=object)
+    ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if ok.any():
+        pos = np.flatnonzero(ok)
+        b = shapely.bounds(geoms[pos])
+        zones = np.array([gk_epsg_for_lon(x) for x in (b[:, 0] + b[:, 2]) / 2])
+        src = sites.crs or STORAGE_EPSG
+        for epsg in np.unique(zones):
+            idx = pos[zones == epsg]
+            out[idx] = transform(shapely.centroid(transform(geoms[idx], src, int(epsg))), int(epsg), STORAGE_EPSG)
+    return gpd.GeoSeries(out, index=sites.index, crs=STORAGE_EPSG)
 
 
 @dataclass

@@ -430,8 +430,12 @@ def from_record(record: Mapping[str, Any]) -> dict[str, Any]:
     Chinese headers such as 行业代码 or 是否两高 count as their canonical names; a canonical
     column wins over an alias when a file has both; 主行业 and 其他行业 columns add up.
     """
-    return parse_mapping({k: v for k, v in record.items() if isinstance(k, str) and (
-        k in ATTRIBUTES or k in ALIASES or INDUSTRY_KEY_RE.match(k))})
+    return parse_mapping({k: record[k] for k in attribute_keys(record)})
+
+
+def attribute_keys(record: Mapping[str, Any]) -> list[str]:
+    """The keys of ``record`` that name an attribute (canonical, alias, numbered industry column)."""
+    return [k for k in record if isinstance(k, str) and (k in ATTRIBUTES or k in ALIASES or INDUSTRY_KEY_RE.match(k))]
 
 
 # ------------------------------------------------------------------------------------------
@@ -445,10 +449,17 @@ def derived(attrs: Mapping[str, Any], *, footprint_ha: float) -> dict[str, Any]:
       only when every class under every code agrees (see :func:`implied_flag`).
     - ``footprint_ha`` (ha) and ``cleared_ha`` = footprint x clear_share (ha).
     """
+    clear = attrs.get("clear_share")
+    return {**derived_from_attributes(attrs), "footprint_ha": footprint_ha,
+            "cleared_ha": None if clear is None else footprint_ha * clear}
+
+
+def derived_from_attributes(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    """The flags of :func:`derived` that the attributes alone settle (all but the footprint figures)."""
     codes = industry_codes(attrs.get("industry"))
     known = [c for c in codes if c.known]
     notes = [c.note for c in codes if c.note]
-    two_high, chemical, clear = attrs.get("two_high"), attrs.get("chemical"), attrs.get("clear_share")
+    two_high, chemical = attrs.get("two_high"), attrs.get("chemical")
     implied_th, sides_th = implied_flag(codes, "two_high")
     implied_ch, sides_ch = implied_flag(codes, "chemical")
     if two_high is None and sides_th:
@@ -463,8 +474,6 @@ def derived(attrs: Mapping[str, Any], *, footprint_ha: float) -> dict[str, Any]:
         "industry_note": "；".join(notes) or None,
         "is_two_high": two_high if two_high is not None else implied_th,
         "is_chemical": chemical if chemical is not None else implied_ch,
-        "footprint_ha": footprint_ha,
-        "cleared_ha": None if clear is None else footprint_ha * clear,
     }
 
 

@@ -358,7 +358,7 @@ def _carbon_sections(sites, ok, layers: LayerSet, overrides: dict, base_year: in
     """Forest carbon of every polygon footprint, in one vectorised zonal pass."""
     import rasterio.errors
 
-    from zoning.carbon.density import CarbonError, carbon_unavailable, footprint_carbon, open_density, stock
+    from zoning.carbon.density import CarbonError, carbon_unavailable, footprint_carbon, measure, open_density
 
     specs = layers.catalog.by_role("forest_carbon")
     out: dict[int, dict] = {}
@@ -380,7 +380,11 @@ def _carbon_sections(sites, ok, layers: LayerSet, overrides: dict, base_year: in
         return out
     try:
         raster = open_density(spec.path, units=spec.units, pools=spec.pools)
-        table = stock(sites[polygonal], raster, workers=1)
+        # the measured columns of carbon.density.stock as arrays: no frame to build for a few sites
+        footprints = gpd.GeoSeries(sites.geometry.values[polygonal], crs=sites.crs)
+        if not footprints.crs.equals(raster.crs):
+            footprints = footprints.to_crs(raster.crs)
+        table = measure(footprints.values, raster, workers=1)
     except (CarbonError, rasterio.errors.RasterioError) as exc:  # corrupt raster: the section fails, with why
         detail = exc.en if isinstance(exc, CarbonError) else f"corrupt carbon raster: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
         for i in np.flatnonzero(polygonal):
@@ -388,8 +392,11 @@ def _carbon_sections(sites, ok, layers: LayerSet, overrides: dict, base_year: in
         return out
     meta = {"name": spec.name, "vintage": spec.vintage, "units": raster.units, "pools": raster.pools,
             "synthetic": spec.synthetic, "source": spec.source}
-    for i, row in zip(np.flatnonzero(polygonal), table.to_dict("records")):
-        clear = overrides.get("clear_share", sites["clear_share"].iloc[int(i)] if "clear_share" in sites else None)
+    given = list(sites["clear_share"]) if "clear_share" in sites else None
+    columns = list(table)
+    for i, values in zip(np.flatnonzero(polygonal), zip(*(table[c].tolist() for c in columns))):
+        row = dict(zip(columns, values))
+        clear = overrides.get("clear_share", given[int(i)] if given is not None else None)
         try:
             clear = attrs_mod.parse_value("clear_share", clear)
         except ZoningError:
@@ -471,6 +478,34 @@ def _error_result(row, cent, layers, pack, message, buffers) -> ScreenResult:
                         site=_site_info(row, cent, None), synthetic_layers=layers.synthetic, error=message)
 
 
+def _site_attributes(row, overrides: dict, memo: dict):
+    """(attributes, what they settle of :func:`attributes.derived`) of a site's row with the batch's
+    ``overrides``, or the ZoningError of a bad value. Rows with the same attribute cells share one
+    parse per batch (``memo``; a large file has few distinct attribute rows)."""
+    keys = memo.get("attribute_keys")
+    if keys is None:
+        keys = memo["attribute_keys"] = tuple(attrs_mod.attribute_keys(row))
+    try:  # NaN cells (unknown) as one key whatever the float object
+        key = ("attributes", tuple("\0nan" if isinstance(v, float) and v != v else v for v in
+                                   (row.get(k) for k in keys)))
+        hash(key)
+    except TypeError:  # an unhashable cell (a list): parsed as it is, not kept
+        key = None
+    found = memo.get(key) if key is not None else None
+    if found is None:
+        try:
+            attrs = {k: None for k in attrs_mod.ATTRIBUTES}
+            attrs.update(attrs_mod.parse_mapping({k: row[k] for k in keys if k in row}))
+            attrs.update(overrides)
+            attrs = {k: _clean(v) for k, v in attrs.items()}
+            found = (attrs, attrs_mod.derived_from_attributes(attrs))
+        except ZoningError as exc:
+            found = exc
+        if key is not None:
+            memo[key] = found
+    return found
+
+
 def _rule_record(o, memo: dict) -> RuleRecord:
     """The record of a rule outcome; equal outcomes (same rule, outcome, reasons) share one record in
     a batch (``memo``): records are never changed afterwards, and a chunk of results then pickles it once."""
@@ -487,14 +522,16 @@ def _screen_one(row, cent, ov, layers: LayerSet, pack: RulePack, overrides: dict
                 carbon: dict | None, *, library=..., memo: dict | None = None) -> ScreenResult:
     if row.get("error") is not None or ov is None:
         return _error_result(row, cent, layers, pack, row.get("error") or "no usable geometry", buffers)
-    try:
-        attrs = {k: None for k in attrs_mod.ATTRIBUTES}
-        attrs.update(attrs_mod.from_record(row))
-        attrs.update(overrides)
-    except ZoningError as exc:
-        return _error_result(row, cent, layers, pack, exc.one_line(full=True), buffers)
-    attrs = {k: _clean(v) for k, v in attrs.items()}
-    derived = attrs_mod.derived(attrs, footprint_ha=ov.area_m2 / 1e4)
+    memo = {} if memo is None else memo
+    parsed = _site_attributes(row, overrides, memo)
+    if isinstance(parsed, ZoningError):
+        return _error_result(row, cent, layers, pack, parsed.one_line(full=True), buffers)
+    attrs, settled = parsed
+    attrs = dict(attrs)
+    footprint_ha = ov.area_m2 / 1e4
+    clear = attrs.get("clear_share")
+    # the order of attributes.derived: what the attributes settle, then the footprint figures
+    derived = {**settled, "footprint_ha": footprint_ha, "cleared_ha": None if clear is None else footprint_ha * clear}
     derived.update(_carbon_derived(carbon, attrs))
     hits = ov.hits
     cover = row.get("_coverage") or {}
@@ -528,7 +565,6 @@ def _screen_one(row, cent, ov, layers: LayerSet, pack: RulePack, overrides: dict
                                          {role: info.name for role, info in layers.info.items()})
     # rules undecided for want of attributes, that could end worse than what fired: say so
     verdict_reasons += undecided_notes(fired) if verdict == "needs_info" else []
-    memo = {} if memo is None else memo
     rules = [_rule_record(o, memo) for o in fired]
     # most important first: where the site is, then what is wrong with the layers, then the rest
     warnings = _coverage_warnings(reach, hint) + _layer_warnings(layer_records, reach) + list(row.get("warnings") or [])
