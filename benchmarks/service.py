@@ -3,7 +3,8 @@
     python benchmarks/service.py [--quick] [pool] [load]
 
 pool  N polygon sites (100,000; --quick 10,000) screened by ``zoning.screen`` in one process
-      and on the process pool over every core, in the same run; the results are compared.
+      and on the process pool over every core, each run in a fresh process (as a user's would be:
+      no other run's results in memory), one after the other; the results are compared by digest.
       Target on 2 cores: <= 25 s for 100,000 (issue 13).
 load  ``zoning serve`` in its own process on 127.0.0.1; 4 concurrent clients (keep-alive) POST
       /api/v1/screen: a point, then a 12-vertex polygon (with its forest-carbon section), a
@@ -52,50 +53,65 @@ def _children(pid: int) -> list[int]:
     return kids + [g for k in kids for g in _children(k)]
 
 
-def pool_figures(quick: bool) -> list[dict]:
+def _screen_run(n: int, compute: str) -> dict:
+    """One timed screening of ``n`` polygon sites in this (fresh) process: seconds, CPU, peak
+    memory, and a digest of every result (to compare runs without keeping them)."""
+    import hashlib
+    import resource
+
     import zoning
     from workloads import land_sites
-    from zoning.engines.pool import default_workers
 
     layers = zoning.load_layers(CATALOG)
-    n = 10_000 if quick else 100_000
     sites = land_sites(layers, n, polygons=1.0, seed=n + 1)
     zoning.screen(sites.iloc[:50], layers=layers, compute="local")  # warm caches, as a server would be
-    rows = []
     load0 = load_average()
     cpu0 = os.times()
     t = time.perf_counter()
-    one = zoning.screen(sites, layers=layers, compute="local")
-    t_one = time.perf_counter() - t
+    results = zoning.screen(sites, layers=layers, compute=compute)
+    seconds = time.perf_counter() - t
     cpu1 = os.times()
-    import resource
+    digest = hashlib.sha256()
+    for r in results:
+        digest.update(r.to_json().encode())
+    return {"seconds": seconds, "parent_cpu_s": (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system),
+            "children_cpu_s": (cpu1.children_user - cpu0.children_user) + (cpu1.children_system - cpu0.children_system),
+            "peak_MiB": _peak_mib(resource.RUSAGE_SELF), "peak_MiB_children": _peak_mib(resource.RUSAGE_CHILDREN),
+            "load": [load0, load_average()], "digest": digest.hexdigest(), "n": len(results)}
 
-    mem_one = _peak_mib(resource.RUSAGE_SELF)
-    load1 = load_average()
-    t = time.perf_counter()
-    many = zoning.screen(sites, layers=layers, compute="processes")
-    t_pool = time.perf_counter() - t
-    cpu2 = os.times()
-    load2 = load_average()
-    same = all(a.to_dict() == b.to_dict() for a, b in zip(one, many)) and len(one) == len(many)
-    one_cpu = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
-    parent = (cpu2.user - cpu1.user) + (cpu2.system - cpu1.system)
-    children = (cpu2.children_user - cpu1.children_user) + (cpu2.children_system - cpu1.children_system)
-    rows.append({"workload": f"pool: {n:,} polygon sites, {default_workers()} processes", "seconds": t_pool,
-                 "baseline": "same run, one process", "baseline_seconds": t_one, "same_results": same,
-                 "target_s": 25.0 if n == 100_000 else None,
-                 "one_process_cpu_s": round(one_cpu, 1), "parent_cpu_s": round(parent, 1),
-                 "children_cpu_s": round(children, 1),
-                 "cpu_ms_per_site_one_process": round(one_cpu / n * 1000, 3),
-                 "cpu_ms_per_site_pool": round((parent + children) / n * 1000, 3),
-                 # what the pool would take on idle cores: its CPU spread over them
-                 "idle_estimate_s": round((parent + children) / default_workers(), 1),
-                 # the parent holds every result either way; a worker holds the layers (shared
-                 # copy-on-write after a fork) and one chunk
-                 "peak_MiB_one_process": round(mem_one), "peak_MiB_parent": round(_peak_mib(resource.RUSAGE_SELF)),
-                 "peak_MiB_largest_worker": round(_peak_mib(resource.RUSAGE_CHILDREN)),
-                 "load_average": [load0, load1, load2]})
-    return rows
+
+def _fresh(n: int, compute: str) -> dict:
+    """:func:`_screen_run` in a fresh Python process: each run starts as a user's would, with no
+    other run's results in memory (they would slow the next one's memory and collector)."""
+    out = subprocess.run([sys.executable, __file__, "--run", str(n), compute], cwd=ROOT, capture_output=True,
+                         text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def pool_figures(quick: bool) -> list[dict]:
+    from zoning.engines.pool import default_workers
+
+    n = 10_000 if quick else 100_000
+    one = _fresh(n, "local")
+    many = _fresh(n, "processes")
+    workers = default_workers()
+    cpu_one = one["parent_cpu_s"]
+    cpu_pool = many["parent_cpu_s"] + many["children_cpu_s"]
+    return [{"workload": f"pool: {n:,} polygon sites, {workers} processes", "seconds": many["seconds"],
+             "baseline": "one process, same sites (each run in a fresh process)", "baseline_seconds": one["seconds"],
+             "same_results": one["digest"] == many["digest"] and one["n"] == many["n"] == n,
+             "target_s": 25.0 if n == 100_000 else None,
+             "one_process_cpu_s": round(cpu_one, 1), "parent_cpu_s": round(many["parent_cpu_s"], 1),
+             "children_cpu_s": round(many["children_cpu_s"], 1),
+             "cpu_ms_per_site_one_process": round(cpu_one / n * 1000, 3),
+             "cpu_ms_per_site_pool": round(cpu_pool / n * 1000, 3),
+             # what the pool would take on idle cores: its CPU spread over them
+             "idle_estimate_s": round(cpu_pool / workers, 1),
+             # the parent holds every result either way; a worker holds the layers (shared
+             # copy-on-write after a fork) and one chunk
+             "peak_MiB_one_process": round(one["peak_MiB"]), "peak_MiB_parent": round(many["peak_MiB"]),
+             "peak_MiB_largest_worker": round(many["peak_MiB_children"]),
+             "load_average": [*one["load"], *many["load"]]}]
 
 
 def _square12(lon: float, lat: float, d: float = 0.004) -> dict:
@@ -222,6 +238,9 @@ def _cpu_of(pids: list[int]) -> float:
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["--run"]:  # one run of _fresh, in this process
+        print(json.dumps(_screen_run(int(sys.argv[2]), sys.argv[3])))
+        return
     quick = "--quick" in sys.argv
     chosen = [a for a in sys.argv[1:] if not a.startswith("--")] or ["pool", "load"]
     rows = []

@@ -227,7 +227,7 @@ def test_carbon_failure_at_screening_marks_the_raster_record(catalog, sample_sit
     def boom(*args, **kwargs):
         raise CarbonError("坏块", "corrupt block while reading")
 
-    monkeypatch.setattr(density, "stock", boom)
+    monkeypatch.setattr(density, "_run_strip", boom)  # the window reads of every carbon measurement
     r = screen(sample_sites.iloc[:1], layers=load_layerset(catalog))[0]
     assert r.carbon["status"] == "failed"
     rec = next(lr for lr in r.layers if lr.role == "forest_carbon")

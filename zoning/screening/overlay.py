@@ -266,7 +266,8 @@ def nearest_exact(geoms, layers: LayerSet, role: str, epsg: int, where: tuple = 
     pieces, owner, piece_tree = layers.outline_pieces(role, epsg, where)
     if not len(rest) or not len(pieces):
         return s_touch, f_touch, np.zeros(len(s_touch))
-    s_near, p_near, dist = _nearest_pieces(geoms[rest], pieces, piece_tree)
+    cells = layers._proj.setdefault(("__bound_cells__", role, epsg, where), {})
+    s_near, p_near, dist = _nearest_pieces(geoms[rest], pieces, piece_tree, cells)
     order = np.lexsort((owner[p_near], dist, s_near))  # per site: nearest first, then lowest feature
     first = np.unique(s_near[order], return_index=True)[1]
     s_near, p_near = s_near[order][first], p_near[order][first]
@@ -277,21 +278,34 @@ def nearest_exact(geoms, layers: LayerSet, role: str, epsg: int, where: tuple = 
             np.concatenate([np.zeros(len(s_touch)), far])[order])
 
 
-def _nearest_pieces(geoms: np.ndarray, pieces: np.ndarray, tree) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+#: side (m) of the grid cells whose centres keep their nearest outline piece (see _nearest_pieces)
+BOUND_CELL_M = 2000.0
+#: most cells kept per layer, zone and filter (a cell is a few bytes; sites all over a country stay bounded)
+MAX_BOUND_CELLS = 200_000
+
+
+def _nearest_pieces(geoms: np.ndarray, pieces: np.ndarray, tree, cells: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(site, piece, planar distance) of every piece nearest to each site (all of them on a tie).
 
-    A tree's nearest search costs a polygon or line several times what it costs a point, so the
-    search is made for one vertex of each site: the distance from that vertex to its nearest piece
-    bounds the site's own distance from above, and only pieces within that bound of the site can be
-    nearest; their exact distances to the site are then measured pair by pair."""
-    vertex = shapely.get_point(shapely.get_exterior_ring(geoms), 0)  # polygons: a corner
-    lines = shapely.get_type_id(geoms) == 1
-    vertex[lines] = shapely.get_point(geoms[lines], 0)
-    simple = shapely.is_missing(vertex)  # points and multi-part sites: searched as they are
-    vertex[simple] = geoms[simple]
-    (s_v, _), bound = tree.query_nearest(vertex, return_distance=True, all_matches=False)
-    reach = np.full(len(geoms), np.inf)
-    reach[s_v] = bound
+    A tree's nearest search costs far more than a distance, so it is made once per grid cell
+    (:data:`BOUND_CELL_M`), from the cell's centre, and kept in ``cells``. For a site, the distance
+    from one of its own vertices to the piece nearest its cell's centre bounds the site's distance
+    from above (any piece does); only pieces within that bound of the site can be nearest, and
+    their exact distances to the site are measured pair by pair."""
+    xy, owner = shapely.get_coordinates(geoms, return_index=True)
+    first = np.unique(owner, return_index=True)[1]  # one vertex of each site (every site has one)
+    xy = xy[first]
+    cell = np.floor(xy / BOUND_CELL_M).astype(np.int64)
+    keys = list(zip(cell[:, 0].tolist(), cell[:, 1].tolist()))
+    missing = sorted({k for k in keys if k not in cells})
+    if missing:
+        centres = (np.array(missing, dtype="float64") + 0.5) * BOUND_CELL_M
+        (c_idx, p_idx) = tree.query_nearest(shapely.points(centres), all_matches=False)
+        if len(cells) + len(missing) > MAX_BOUND_CELLS:
+            cells.clear()
+        cells.update(zip((missing[i] for i in c_idx), p_idx.tolist()))
+    near = np.array([cells[k] for k in keys], dtype=np.int64)
+    reach = shapely.distance(shapely.points(xy), pieces[near])
     s_idx, p_idx = query_pairs(tree, pieces, geoms, "dwithin", reach * (1 + 1e-9) + 1e-6)
     dist = shapely.distance(geoms[s_idx], pieces[p_idx])
     best = np.full(len(geoms), np.inf)

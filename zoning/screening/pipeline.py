@@ -506,6 +506,14 @@ def _site_attributes(row, overrides: dict, memo: dict):
     return found
 
 
+def _shared(memo: dict, key, make):
+    """``make()`` once per batch (``memo``) for ``key``: a part equal in many results, shared by them."""
+    found = memo.get(key)
+    if found is None:
+        found = memo[key] = make()
+    return found
+
+
 def _rule_record(o, memo: dict) -> RuleRecord:
     """The record of a rule outcome; equal outcomes (same rule, outcome, reasons) share one record in
     a batch (``memo``): records are never changed afterwards, and a chunk of results then pickles it once."""
@@ -526,8 +534,7 @@ def _screen_one(row, cent, ov, layers: LayerSet, pack: RulePack, overrides: dict
     parsed = _site_attributes(row, overrides, memo)
     if isinstance(parsed, ZoningError):
         return _error_result(row, cent, layers, pack, parsed.one_line(full=True), buffers)
-    attrs, settled = parsed
-    attrs = dict(attrs)
+    attrs, settled = parsed  # shared by the batch's sites with these attributes: read, never changed
     footprint_ha = ov.area_m2 / 1e4
     clear = attrs.get("clear_share")
     # the order of attributes.derived: what the attributes settle, then the footprint figures
@@ -597,11 +604,12 @@ def _screen_one(row, cent, ov, layers: LayerSet, pack: RulePack, overrides: dict
         site_id=str(row["site_id"]), verdict=verdict, rules=rules, hits=hits,
         nearest=ov.nearest,
         buffers=sorted(ov.buffers, key=lambda b: (b.ring_m, b.distance_m, b.role, b.id)),
-        buffer_rings_m=[float(b) for b in sorted(buffers)],
+        buffer_rings_m=_shared(memo, ("rings", tuple(buffers)), lambda: [float(b) for b in sorted(buffers)]),
         layers=layer_records,
-        rule_pack={"name": pack.name, "version": pack.version, "synthetic": pack.synthetic},
+        rule_pack=_shared(memo, ("rule_pack", id(pack)),
+                          lambda: {"name": pack.name, "version": pack.version, "synthetic": pack.synthetic}),
         crs_used=f"EPSG:{ov.crs_used}", warnings=warnings + warnings_extra,
-        inputs={k: v for k, v in attrs.items()}, derived={k: _clean(v) for k, v in derived.items()},
+        inputs=attrs, derived={k: _clean(v) for k, v in derived.items()},
         site=_site_info(row, cent, ov), synthetic_layers=layers.synthetic, carbon=carbon,
         verdict_reasons=verdict_reasons,
         possible_verdicts=possible_verdicts((o.outcome, o.possible_outcomes) for o in fired)
