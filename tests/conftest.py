@@ -21,6 +21,14 @@ def catalog():
 
 
 @pytest.fixture(scope="session")
+def layers(catalog):
+    """The sample layer set, loaded once for the whole run (tests read it; none changes it)."""
+    from zoning.io.layerset import load_layerset
+
+    return load_layerset(catalog)
+
+
+@pytest.fixture(scope="session")
 def admin(catalog):
     from zoning.io.catalog import load_layer
 
@@ -30,6 +38,40 @@ def admin(catalog):
 @pytest.fixture
 def data():
     return DATA
+
+
+def one_line_refusal(args: list[str], out: Path) -> str:
+    """Run the CLI with ``args`` and check it refuses: exit 2, one line, Chinese first, no
+    traceback, and nothing written at ``out``. Returns the line."""
+    from click.testing import CliRunner
+
+    from zoning.cli import main
+
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 2, res.output
+    line = res.output.strip()
+    assert len(line.splitlines()) == 1 and "Traceback" not in line, res.output
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in line[:line.index("|")])  # Chinese first
+    assert not out.exists()
+    return line
+
+
+def job_results(client, path, *, timeout_s: float = 180) -> dict[str, dict]:
+    """Run a batch job of the site file ``path`` through a service test client: post it, wait until
+    it is done (a failed job fails the test), and return its results.zip documents by site id."""
+    import io
+    import json
+    import time
+    import zipfile
+
+    key = client.post("/api/v1/jobs", files={"file": (path.name, path.read_bytes())}).json()["id"]
+    deadline = time.time() + timeout_s
+    while (state := client.get(f"/api/v1/jobs/{key}").json())["state"] not in ("done", "failed"):
+        assert time.time() < deadline, state
+        time.sleep(0.1)
+    assert state["state"] == "done", state
+    z = zipfile.ZipFile(io.BytesIO(client.get(f"/api/v1/jobs/{key}/results.zip").content))
+    return {d["site_id"]: d for d in (json.loads(z.read(n)) for n in z.namelist() if n.startswith("results/"))}
 
 
 # one throw-away PostgreSQL for every test that needs it (tests/test_service_support.py)

@@ -21,11 +21,6 @@ COLUMNS = ["site_id", "verdict", "unit_code", "unit_class", "county", "rules", "
 
 
 @pytest.fixture(scope="module")
-def layers(catalog):
-    return zoning.load_layers(catalog)
-
-
-@pytest.fixture(scope="module")
 def projects(catalog):
     return catalog.one("red_line").path.parent / "sample_projects.gpkg"
 

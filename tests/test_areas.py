@@ -62,11 +62,6 @@ def ring(x0, y0, x1, y1, ccw=True):
 
 
 @pytest.fixture(scope="module")
-def layers(catalog):
-    return load_layerset(catalog)
-
-
-@pytest.fixture(scope="module")
 def pack(layers):
     return resolve_rule_pack(None, layers.catalog)
 

@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CO2 = 44 / 12
 
 
+
 def _refuse(token):
     raise ValueError(f"not strict JSON: {token}")
 
@@ -45,11 +46,6 @@ def _strict(path: Path):
 
 def _geod_ha(geom_4490) -> float:
     return abs(GEOD.geometry_area_perimeter(geom_4490)[0]) / 1e4
-
-
-@pytest.fixture(scope="module")
-def layers(catalog):
-    return zoning.load_layers(catalog)
 
 
 # three stands in EPSG:4548 (GK CM117): 延平区, 顺昌县 (quality) and 建瓯市 (buy-back)
@@ -379,21 +375,6 @@ def test_chart_labels_are_chinese_by_default(layers, stand_file):
     finally:
         matplotlib.figure.Figure.savefig = original
     assert "年份" in captured and any("kt CO2/年" in t for t in captured)
-
-
-@pytest.mark.parametrize("args,message", [
-    (["--scenario", "-5"], "must be a finite number >= 0"),
-    (["--scenario", "nan"], "must be a finite number >= 0"),
-    (["--r-base", "-1"], "must be a finite number >= 0"),
-    (["--conservativeness", "1.5"], "between 0 and 1"),
-])
-def test_bad_rates_get_one_line(args, message, stand_file, tmp_path, catalog):
-    out = tmp_path / "o"
-    res = CliRunner().invoke(main, ["carbon", "program", "--stands", str(stand_file), "--draws", "200",
-                                    "--catalog", str(catalog.path), "-o", str(out), *args])
-    assert res.exit_code == 2, res.output
-    assert message in res.output and "Traceback" not in res.output and len(res.output.strip().splitlines()) == 1
-    assert not out.exists()
 
 
 def test_scenario_below_baseline_is_labelled_negative(layers, stand_file, tmp_path, catalog):

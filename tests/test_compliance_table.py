@@ -112,11 +112,6 @@ def check_table(result) -> None:
 
 # ------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def layers(catalog):
-    return load_layerset(catalog)
-
-
-@pytest.fixture(scope="module")
 def no_protected(catalog, tmp_path_factory):
     """The sample layer set with the protected-area layer missing."""
     text = catalog.path.read_text(encoding="utf-8").replace("nanping/generated/protected.gpkg",

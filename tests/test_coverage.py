@@ -54,11 +54,6 @@ LOCATED = _located_rules()
 
 
 @pytest.fixture(scope="module")
-def layers(catalog):
-    return load_layerset(catalog)
-
-
-@pytest.fixture(scope="module")
 def city(admin):
     """Independent truth: the union of the stored county polygons (EPSG:4490)."""
     return shapely.union_all(admin.to_crs(4490).geometry.values)

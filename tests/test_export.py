@@ -16,14 +16,8 @@ from pyproj import CRS
 from zoning.cli import main
 from zoning.errors import OutputExists, OutputProblem
 from zoning.export.county import ExportError, export_county, sanitize
-from zoning.io.layerset import load_layerset
 from zoning.geo.crs import project
 from zoning.geo.measure import ellipsoidal_areas
-
-
-@pytest.fixture(scope="module")
-def layers(catalog):
-    return load_layerset(catalog)
 
 
 def _unzip(zip_path, dest):

@@ -31,11 +31,6 @@ GRS80 = Geod(ellps="GRS80")
 
 # --- fixtures ---------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def layers(catalog):
-    return load_layerset(catalog)
-
-
-@pytest.fixture(scope="module")
 def sample_results(catalog, layers):
     return screen(catalog.one("red_line").path.parent / "sample_projects.gpkg", layers=layers)
 

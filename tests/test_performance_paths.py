@@ -30,7 +30,7 @@ from zoning.screening.clauses import ClauseLibrary, site_clauses
 from zoning.screening.rules import load_rule_pack
 from zoning.vocabulary import CLAUSE_TIERS, COUNTY_TIER, DIMENSIONS, OUTCOME_CLAUSE_STATUS, UNIT_CLASSES, UNIT_TIER
 
-from conftest import CATALOG
+from conftest import CATALOG, job_results
 
 
 # ------------------------------------------------------------------------------ clauses
@@ -233,10 +233,7 @@ def test_corner_rows_equal_the_vertex_by_vertex_rows(lon, lat, r, segs, hole, mu
 def test_jobs_keep_one_warm_pool_with_one_process_results(tmp_path, monkeypatch):
     """Two batch jobs of a server run on the same kept pool (started once, for the first) and give
     exactly the one-process results; a pool that broke is replaced by the next job."""
-    import io
     import json
-    import time
-    import zipfile
 
     from fastapi.testclient import TestClient
 
@@ -259,14 +256,7 @@ def test_jobs_keep_one_warm_pool_with_one_process_results(tmp_path, monkeypatch)
     app = create_app(Settings(db=str(tmp_path / "h.sqlite"), tmp_dir=tmp_path / "w", workers=2), layers=layers)
 
     def run_job(c):
-        key = c.post("/api/v1/jobs", files={"file": ("sites.gpkg", path.read_bytes())}).json()["id"]
-        deadline = time.time() + 180
-        while (state := c.get(f"/api/v1/jobs/{key}").json())["state"] not in ("done", "failed"):
-            assert time.time() < deadline
-            time.sleep(0.1)
-        assert state["state"] == "done", state
-        z = zipfile.ZipFile(io.BytesIO(c.get(f"/api/v1/jobs/{key}/results.zip").content))
-        got = {d["site_id"]: d for d in (json.loads(z.read(n)) for n in z.namelist() if n.startswith("results/"))}
+        got = job_results(c, path)
         assert set(got) == set(want)
         for sid, doc in got.items():
             doc = dict(doc)

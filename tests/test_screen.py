@@ -11,7 +11,6 @@ from shapely.geometry import Point
 
 from zoning.io.catalog import load_catalog
 from zoning.errors import AttributeProblem
-from zoning.io.layerset import load_layerset
 from zoning.screening.pipeline import screen
 from zoning.io.sites import read_sites
 
@@ -51,11 +50,6 @@ EXPECTED = {
     "P22": ("compliant", {"UC-2": "compliant"}, "gas boiler in a no-burn zone is allowed"),
     "P23": ("prohibited", {"RL-01": "prohibited"}, "warehouse straddling a red-line edge: any overlap counts"),
 }
-
-
-@pytest.fixture(scope="module")
-def layers(catalog):
-    return load_layerset(catalog)
 
 
 @pytest.fixture(scope="module")

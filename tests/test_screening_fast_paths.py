@@ -27,14 +27,6 @@ from zoning.io.sites import _check_geometry, _check_plausible, _plain_rows
 from zoning.io.tables import corner_rows, corner_tables
 from zoning.screening.overlay import NEAREST_TARGETS, nearest_exact
 
-from conftest import CATALOG
-
-
-@pytest.fixture(scope="module")
-def layers(catalog):
-    from zoning.api import load_layers
-
-    return load_layers(CATALOG)
 
 
 # ------------------------------------------------------------------------------ query_pairs

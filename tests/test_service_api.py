@@ -20,7 +20,7 @@ import pytest
 import shapely
 from fastapi.testclient import TestClient
 
-from zoning.api import load_layers, read_sites, screen
+from zoning.api import read_sites, screen
 from zoning.render.maps import assert_offline
 from zoning.service import Limits, Settings, create_app
 
@@ -32,11 +32,6 @@ SAMPLE = CATALOG.parent / "nanping" / "generated" / "sample_projects.gpkg"
 SCHEMA = json.loads((ROOT / "zoning" / "schema" / "result.schema.json").read_text(encoding="utf-8"))
 EVIL = "<img src=x onerror=alert(1)>&\"'"
 POLY = {"type": "Polygon", "coordinates": [[[118.17, 26.64], [118.172, 26.64], [118.172, 26.642], [118.17, 26.64]]]}
-
-
-@pytest.fixture(scope="module")
-def layers(catalog):
-    return load_layers(CATALOG)
 
 
 @pytest.fixture(scope="module")

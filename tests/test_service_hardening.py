@@ -13,18 +13,13 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from zoning.api import load_layers, screen
+from zoning.api import screen
 from zoning.service import Limits, Settings, create_app
 from zoning.service import jobs as service_jobs
 
 from conftest import CATALOG
 
 SAMPLE = CATALOG.parent / "nanping" / "generated" / "sample_projects.gpkg"
-
-
-@pytest.fixture(scope="module")
-def layers(catalog):
-    return load_layers(CATALOG)
 
 
 @pytest.fixture(scope="module")

@@ -3,11 +3,8 @@ order), with ``fork`` and with ``forkserver`` workers, through ``zoning.screen``
 batch job of the service. The speed figures are in ``make bench`` (benchmarks/service.py)."""
 from __future__ import annotations
 
-import io
 import json
 import multiprocessing as mp
-import time
-import zipfile
 
 import geopandas as gpd
 import numpy as np
@@ -15,17 +12,12 @@ import pytest
 import shapely
 from fastapi.testclient import TestClient
 
-from zoning.api import load_layers, screen
+from zoning.api import screen
 from zoning.engines import pool
 from zoning.service import Settings, create_app
 from zoning.service import jobs as service_jobs
 
-from conftest import CATALOG
-
-
-@pytest.fixture(scope="module")
-def layers(catalog):
-    return load_layers(CATALOG)
+from conftest import job_results
 
 
 def random_sites(layers, n: int, seed: int) -> gpd.GeoDataFrame:
@@ -80,14 +72,7 @@ def test_batch_job_on_the_pool_equals_one_process(layers, tmp_path, monkeypatch)
     sites.to_file(path, driver="GPKG")
     app = create_app(Settings(db=str(tmp_path / "h.sqlite"), tmp_dir=tmp_path / "w", workers=2), layers=layers)
     with TestClient(app) as c:
-        key = c.post("/api/v1/jobs", files={"file": ("sites.gpkg", path.read_bytes())}).json()["id"]
-        deadline = time.time() + 120
-        while (state := c.get(f"/api/v1/jobs/{key}").json())["state"] not in ("done", "failed"):
-            assert time.time() < deadline
-            time.sleep(0.1)
-        assert state["state"] == "done", state
-        z = zipfile.ZipFile(io.BytesIO(c.get(f"/api/v1/jobs/{key}/results.zip").content))
-        got = {d["site_id"]: d for d in (json.loads(z.read(n)) for n in z.namelist() if n.startswith("results/"))}
+        got = job_results(c, path, timeout_s=120)
     want = screen(path, layers=layers, compute="local")
     assert len(got) == len(want) == 40
     for r in want:

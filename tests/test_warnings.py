@@ -15,7 +15,6 @@ import pytest
 from click.testing import CliRunner
 
 from zoning.cli import main
-from zoning.io.layerset import load_layerset
 from zoning.render.docx_report import render_docx
 from zoning.render.html_report import render_html
 from zoning.render.warnings import summarise, warning_kind, warning_lines
@@ -29,11 +28,6 @@ TABLE_HEADER = "结论 verdict"
 
 def run(*args):
     return CliRunner().invoke(main, [str(a) for a in args])
-
-
-@pytest.fixture(scope="module")
-def layers(catalog):
-    return load_layerset(catalog)
 
 
 def demo_single_site_args() -> list[str]:
