@@ -101,7 +101,7 @@ def test_nearest_records_of_a_screening_are_the_nearest_of_all_features(layers):
 
     sites = _sites(layers, 150, 8)
     results = screen(sites, layers=layers, compute="local")
-    checked = {"ring": 0, "far": 0}
+    checked = {"ring": 0, "far": 0, "held": 0}
     for r, geom in zip(results, sites.geometry):
         if r.error:
             continue
@@ -112,12 +112,17 @@ def test_nearest_records_of_a_screening_are_the_nearest_of_all_features(layers):
             frame, _ = layers.projected(role, epsg, where)
             planar, k, geodesic = _plain_nearest(gk, frame, epsg)
             n = got[target]
+            allowed = {f: {str(v) for v in vs} for f, vs in where}
+            held = [h for h in r.hits if h.role == role and all(str(h.props.get(f)) in v for f, v in allowed.items())]
+            if held:  # inside features of the target: 0 m from the one holding most of the site
+                assert (n.id, n.distance_m) == (max(held, key=lambda h: h.share).id, 0.0), (r.site_id, target)
+                checked["held"] += 1
             ids = [str(row.get("code") or row.get("id")) for _, row in frame.iterrows()]
             best = [ids[j] for j in np.flatnonzero(planar <= planar.min() + 0.5)]  # near-ties either way
             assert n.id in best, (r.site_id, target)
             assert n.distance_m == pytest.approx(round(geodesic, 1), abs=0.11), (r.site_id, target)
             checked["ring" if geodesic <= max(r.buffer_rings_m) else "far"] += 1
-    assert checked["ring"] > 50 and checked["far"] > 50, checked
+    assert checked["ring"] > 50 and checked["far"] > 50 and checked["held"] > 20, checked
 
 
 # ------------------------------------------------------------------------------ corners

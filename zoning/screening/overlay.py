@@ -326,12 +326,21 @@ def _first_per_site(s_idx: np.ndarray, f_idx: np.ndarray) -> tuple[np.ndarray, n
 def _nearest(geoms, layers: LayerSet, epsg: int, out: list[SiteOverlay], close: dict | None = None) -> None:
     """The nearest feature of every target (:data:`NEAREST_TARGETS`) and its geodesic distance (m).
 
-    ``close``: role -> (site, feature, geodesic distance m) of every feature within the largest
-    buffer ring (from :func:`_rings`). A site with a feature of the target there is nearest to the
-    closest of them (ties: the lowest feature row) and needs no search: every feature farther away
-    is, on the ellipsoid, beyond the ring. Only the other sites are searched (:func:`nearest_exact`).
+    A site that overlaps features of the target (its hits) is at 0 m from the one holding most of it.
+    ``close``: role -> (limit m, site, feature, geodesic distance m) of every feature within the
+    largest buffer ring (from :func:`_rings`). A site with a feature of the target there is nearest
+    to the closest of them (ties: the lowest feature row) and needs no search: every feature farther
+    away is, on the ellipsoid, beyond the ring. Only the other sites are searched (:func:`nearest_exact`).
     """
     close = close or {}
+    hits_of: dict[str, list] = {}  # role -> [(site, its hits of the role)]
+    for k, r in enumerate(out):
+        for h in r.hits:
+            mine = hits_of.setdefault(h.role, [])
+            if mine and mine[-1][0] == k:
+                mine[-1][1].append(h)
+            else:
+                mine.append((k, [h]))
     for target, (role, where) in NEAREST_TARGETS.items():
         if role not in layers.frames or layers.info[role].status != "ok":
             continue
@@ -339,9 +348,18 @@ def _nearest(geoms, layers: LayerSet, epsg: int, out: list[SiteOverlay], close: 
         if len(frame) == 0:
             continue
         found = np.zeros(len(geoms), dtype=bool)
+        # a site that overlaps features of the target is at 0 m from the one holding most of it
+        # (its first hit of that share): the same feature the hits name first, not any it touches
+        allowed = [(fld, {str(v) for v in values}) for fld, values in where]
+        for s, hits in hits_of.get(role, ()):
+            mine = [h for h in hits if all(str(h.props.get(f)) in v for f, v in allowed)]
+            if mine:
+                best = max(mine, key=lambda h: h.share)
+                out[s].nearest.append(NearestRecord(target, role, best.id, best.name, 0.0))
+                found[s] = True
         if role in close:
             limit, s_idx, f_idx, dist = close[role]
-            keep = layers.matching(role, where)[f_idx] & (dist <= limit)
+            keep = layers.matching(role, where)[f_idx] & (dist <= limit) & ~found[s_idx]
             s_idx, f_idx, dist = s_idx[keep], f_idx[keep], dist[keep]
             order = np.lexsort((f_idx, dist, s_idx))
             first = np.unique(s_idx[order], return_index=True)[1]

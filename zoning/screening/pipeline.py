@@ -590,9 +590,7 @@ def _screen_one(row, cent, ov, layers: LayerSet, pack: RulePack, overrides: dict
                           f"the catalog's clause library is missing: {layers.catalog.clauses}"]
     else:
         warnings_extra = []
-    rule_ids = memo.get(("rule_ids", id(pack)))
-    if rule_ids is None:
-        rule_ids = memo[("rule_ids", id(pack))] = {r.id for r in pack.rules}
+    rule_ids = _shared(memo, ("rule_ids", id(pack)), lambda: {r.id for r in pack.rules})
     clauses = site_clauses(library, units, {o.rule.id: o.outcome for o in fired}, rule_ids, memo=memo)
     opinion = draft_opinion(site_id=str(row["site_id"]), name=attrs.get("name"),
                             verdict=verdict, units=units, clauses=clauses, library=library,
