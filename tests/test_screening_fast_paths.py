@@ -192,3 +192,19 @@ def test_a_batch_gives_every_site_what_screening_it_alone_gives(layers):
     for k in range(len(sites)):
         alone = screen(sites.iloc[[k]], layers=layers, compute="local")[0]
         assert json.loads(batch[k].to_json()) == json.loads(alone.to_json()), sites["site_id"].iloc[k]
+
+
+def test_screening_lets_no_library_warning_through(layers, tmp_path):
+    """A user sees zoning's own warnings only: no pyproj/shapely/pandas warning on the terminal
+    (pyproj's "lose important projection information" came through for every polygon batch)."""
+    import warnings
+
+    from zoning.api import screen
+
+    sites = _sites(layers, 30, 21)
+    path = tmp_path / "s.gpkg"
+    sites.to_file(path, driver="GPKG")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        results = screen(path, layers=layers, compute="local")
+    assert len(results) == 30

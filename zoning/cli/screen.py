@@ -9,6 +9,7 @@ from zoning.errors import AttributeProblem
 from zoning.escape import terminal_json
 from zoning.io.atomic import check_folder_writable
 from zoning.api import load_layers, screen, write_screen_outputs
+from zoning.export.screening import MAX_MAP_SITES
 from zoning.cli._common import (CATALOG_OPTION, ENGINE_OPTION, EXIT_PARTIAL, LANG_OPTION, OVERWRITE_OPTION, Bar,
                                 compute_options, parse_attributes)
 from zoning.render.labels import outcome_label
@@ -90,6 +91,10 @@ def screen_cmd(site, attrs, out_dir, crs, layer, fields, buffers, lang, rules_pa
             written = write_screen_outputs(results, out_dir, lang=lang, reports=reports, overwrite=overwrite,
                                            progress=bar)
         click.echo(f"已写出 {len(written)} 个文件到 {out_dir} / wrote {len(written)} files to {out_dir}", err=True)
+        if len(results) > 1 and "map" not in written:
+            click.echo(f"站点多于 {MAX_MAP_SITES} 个，未生成 map.html（页面过大）；需要时用 zoning map --result "
+                       f"{out_dir} -o map.html 绘制 / more than {MAX_MAP_SITES} sites: no map.html (the page would be too large); "
+                       f"draw one with zoning map --result {out_dir} -o map.html", err=True)
     if results.errors:
         n = len(results.errors)
         click.echo(f"{n} 个站点无法筛查（见错误列）/ {n} site(s) could not be screened (see the error column)", err=True)

@@ -42,12 +42,13 @@ def _plan(results: list[ScreenResult], out_dir: Path, reports: bool) -> dict[str
     if len(results) <= MAX_MAP_SITES:
         plan["map"] = out_dir / "map.html"
     used: set[str] = set()
-    for r in results:
+    # keyed by position: two results with the same id (duplicate ids are error rows) keep a file each
+    for k, r in enumerate(results):
         stem = safe_name(r.site_id, used)
-        plan[f"result:{r.site_id}"] = out_dir / "results" / f"{stem}.json"
+        plan[f"result:{k}"] = out_dir / "results" / f"{stem}.json"
         if reports:
-            plan[f"html:{r.site_id}"] = out_dir / "reports" / f"{stem}.html"
-            plan[f"docx:{r.site_id}"] = out_dir / "reports" / f"{stem}.docx"
+            plan[f"html:{k}"] = out_dir / "reports" / f"{stem}.html"
+            plan[f"docx:{k}"] = out_dir / "reports" / f"{stem}.docx"
     return plan
 
 
@@ -80,11 +81,11 @@ def write_screen_outputs(results: list[ScreenResult], out_dir: Path | str, *, la
             plan["map"].write_text(map_html(build_map(layers, results, lang=lang, basemaps=basemaps_from_env())),
                                    encoding="utf-8")
         for i, r in enumerate(results, 1):
-            json_path = plan["result"] if single else plan[f"result:{r.site_id}"]
+            json_path = plan["result"] if single else plan[f"result:{i - 1}"]
             json_path.write_text(result_json(r), encoding="utf-8")
             if reports:
-                html_path = plan["report_html"] if single else plan[f"html:{r.site_id}"]
-                docx_path = plan["report_docx"] if single else plan[f"docx:{r.site_id}"]
+                html_path = plan["report_html"] if single else plan[f"html:{i - 1}"]
+                docx_path = plan["report_docx"] if single else plan[f"docx:{i - 1}"]
                 fig = site_figure(r, layers, lang=lang)  # drawn once, shared by both reports
                 page = render_html(r, lang=lang, figure_png=fig)
                 assert_static_page(page)  # a report runs no script and loads nothing, whatever the data

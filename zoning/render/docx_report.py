@@ -61,9 +61,9 @@ def render_docx(result: ScreenResult, *, lang: str = "zh", figure_png: bytes | N
     # why the verdict, then every warning: at the top, where a reviewer reads first
     for x in r.verdict_reasons:
         doc.add_paragraph(_x(x), style="List Bullet")
-    if r.warnings:
+    if r.warnings_beyond_reasons():
         doc.add_heading(_x(t("warnings", lang)), level=2)
-        for w in r.warnings:
+        for w in r.warnings_beyond_reasons():
             doc.add_paragraph(_x(w), style="List Bullet")
     s = r.site
     doc.add_heading(_x(t("site", lang)), level=2)

@@ -57,9 +57,9 @@ def render_html(result: ScreenResult, *, lang: str = "zh", figure_png: bytes | N
     # why the verdict, then every warning: at the top, where a reviewer reads first
     if r.verdict_reasons:
         parts.append("<ul class=\"reasons\">" + "".join(f"<li>{_e(x)}</li>" for x in r.verdict_reasons) + "</ul>")
-    if r.warnings:
+    if r.warnings_beyond_reasons():
         parts.append(f"<h2 id=\"warnings\">{L('warnings')}</h2><ul class=\"warnings\">"
-                     + "".join(f"<li>{_e(w)}</li>" for w in r.warnings) + "</ul>")
+                     + "".join(f"<li>{_e(w)}</li>" for w in r.warnings_beyond_reasons()) + "</ul>")
     s = r.site
     info = [(t("site_id", lang), _e(r.site_id)), (t("name", lang), _e(s.name or r.inputs.get("name") or "—")),
             (t("county", lang), _e(s.county or "—")), (t("geom", lang), _e(s.geom_type or "—")),

@@ -171,11 +171,14 @@ def _surveyed_areas(sites, idx, lonlat, epsg: int, areas: np.ndarray) -> np.ndar
 @lru_cache(maxsize=64)
 def _meridian(epsg: int) -> float | None:
     """Central meridian of a Transverse Mercator CRS (None for anything else)."""
-    try:
-        params = CRS.from_epsg(int(epsg)).to_dict()
+    try:  # the operation's own parameters (to_dict() goes through a PROJ string, with a warning)
+        op = CRS.from_epsg(int(epsg)).coordinate_operation
     except Exception:  # noqa: BLE001 - an unknown code: no meridian
         return None
-    return float(params["lon_0"]) if params.get("proj") == "tmerc" and "lon_0" in params else None
+    if op is None or op.method_name != "Transverse Mercator":
+        return None
+    lon = [p.value for p in op.params if p.name == "Longitude of natural origin"]
+    return float(lon[0]) if lon else None
 
 
 def _input_meridian(crs_in) -> float | None:

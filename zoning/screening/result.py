@@ -148,6 +148,12 @@ class ScreenResult:
         d["site"] = SiteInfo(**d["site"])
         return cls(**d)
 
+    def warnings_beyond_reasons(self) -> list[str]:
+        """The warnings that do not repeat a verdict reason (a partly-outside site has both, in the
+        same Chinese words): what a page lists after the reasons, each thing said once."""
+        said = {x.split(" / ", 1)[0].strip() for x in self.verdict_reasons}
+        return [w for w in self.warnings if w.split(" / ", 1)[0].strip() not in said]
+
     def rules_by_line(self) -> dict[str, list[RuleRecord]]:
         out: dict[str, list[RuleRecord]] = {}
         for r in self.rules:

@@ -161,19 +161,55 @@ def read_upload(upload: Upload, limits: Limits, *, crs=None, layer: str | None =
                 batch: bool = False) -> gpd.GeoDataFrame:
     """The sites of an upload (``zoning.read_sites`` on each site file; unusable sites flagged)."""
     frames = []
-    for path in site_files(upload, limits):
+    paths = site_files(upload, limits)
+    for path, label in zip(paths, _file_labels(upload, paths)):
         frame = _read_one(upload, path, crs=crs, layer=layer, engine=engine)
-        frame["_file"] = path.stem
+        frame["_file"] = label
         frames.append(frame)
     if len(frames) == 1:
         sites = frames[0].drop(columns="_file")
     else:
         sites = pd.concat(frames, ignore_index=True)
+        # an id found in several files is told apart by its file: "sites.gpkg:S1", "sites.geojson:S1"
         dup = sites["site_id"].duplicated(keep=False)
         sites.loc[dup, "site_id"] = sites.loc[dup, "_file"] + ":" + sites.loc[dup, "site_id"].astype(str)
+        sites["site_id"] = _unique(list(sites["site_id"]))
         sites = gpd.GeoDataFrame(sites.drop(columns="_file"), geometry="geometry", crs=frames[0].crs)
     check_size(sites, limits, batch=batch)
     return sites
+
+
+def _file_labels(upload: Upload, paths: list[Path]) -> list[str]:
+    """A name per site file that tells it from the others: its file name (with the suffix: a
+    GeoJSON and a GeoPackage may share a stem), else its path inside the upload, else numbered."""
+    labels = [p.name for p in paths]
+    if len(set(labels)) < len(labels):
+        labels = [str(p.relative_to(upload.folder)) if p.is_relative_to(upload.folder) else p.name for p in paths]
+    seen: dict[str, int] = {}
+    out = []
+    for label in labels:
+        seen[label] = seen.get(label, 0) + 1
+        out.append(label if labels.count(label) == 1 else f"{label}#{seen[label]}")
+    return out
+
+
+def _unique(ids: list[str]) -> list[str]:
+    """``ids`` with any still repeated (an id that looks like another's file prefix) numbered: ~2, ~3 …"""
+    seen: dict[str, int] = {}
+    taken = set(ids)
+    out = []
+    for sid in ids:
+        if sid in seen:
+            k = seen[sid]
+            while f"{sid}~{k + 1}" in taken:
+                k += 1
+            seen[sid] = k + 1
+            sid = f"{sid}~{k + 1}"
+            taken.add(sid)
+        else:
+            seen[sid] = 1
+        out.append(sid)
+    return out
 
 
 def _without_paths(text: str, upload: Upload) -> str:
