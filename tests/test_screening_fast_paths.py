@@ -18,6 +18,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+import shapely.ops
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -208,3 +209,23 @@ def test_screening_lets_no_library_warning_through(layers, tmp_path):
         warnings.simplefilter("error")
         results = screen(path, layers=layers, compute="local")
     assert len(results) == 30
+
+
+def test_how_far_outside_is_the_same_geodesic_figure_in_sites_and_screen(layers):
+    """`zoning sites` measured "how far outside" in the equal-area plane (322.9 km where screening
+    and pyproj.Geod say 324.9 km): both now give the geodesic distance to the layers' edge."""
+    import re
+
+    from zoning.api import read_sites, screen
+    from zoning.geo.locate import locate_sites
+
+    site = gpd.GeoDataFrame({"site_id": ["far"]}, geometry=[shapely.Point(115.0, 30.0)], crs=STORAGE_EPSG)
+    located = locate_sites(read_sites(site).assign(warnings=[[]]), layers.admin_index())
+    km_sites = float(re.search(r"距边界约 ([\d.]+) km", " ".join(located["warnings"].iloc[0])).group(1))
+    r = screen(site, layers=layers, compute="local")[0]
+    km_screen = float(re.search(r"距边界约 ([\d.]+) km", " ".join(r.warnings)).group(1))
+    # truth: the nearest point of the (unsimplified) coverage, on the ellipsoid
+    near = shapely.ops.nearest_points(shapely.Point(115.0, 30.0), layers.coverage)[1]
+    truth_km = abs(GEOD.inv(115.0, 30.0, near.x, near.y)[2]) / 1000
+    assert km_sites == km_screen
+    assert abs(km_sites - truth_km) < 0.2, (km_sites, truth_km)

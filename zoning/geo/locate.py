@@ -9,7 +9,7 @@ import pandas as pd
 import shapely
 
 from zoning.geo.crs import EQUAL_AREA_CRS, STORAGE_EPSG, gk_epsg_for_lon, project, transform
-from zoning.geo.measure import geodesic_area, geodesic_length
+from zoning.geo.measure import DISTANCE_OUTLINE_DEG, distances_to_outline_m, geodesic_area, geodesic_length
 from zoning.geo.query import query_pairs
 
 
@@ -38,13 +38,15 @@ class AdminIndex:
     geoms: np.ndarray
     tree: shapely.STRtree
     city: object  # union of all counties, prepared
-    outline: object  # the city simplified by 100 m, for "how far outside" messages
+    outline: object  # the city in EPSG:4490, simplified by ~20 m, for "how far outside" figures (geodesic)
 
 
 def admin_index(admin: gpd.GeoDataFrame) -> AdminIndex:
     geoms = shapely.make_valid(project(admin.geometry.values, EQUAL_AREA_CRS, src=admin.crs or STORAGE_EPSG))
     city = shapely.union_all(geoms)
-    outline = city.simplify(100)
+    lonlat = admin.geometry if admin.crs is None or admin.crs.equals(STORAGE_EPSG) else admin.geometry.to_crs(STORAGE_EPSG)
+    outline = shapely.union_all(shapely.make_valid(np.asarray(lonlat.values, dtype=object))).simplify(
+        DISTANCE_OUTLINE_DEG)
     shapely.prepare(city)
     return AdminIndex(admin["name"].to_numpy(), admin["code"].to_numpy(), geoms, shapely.STRtree(geoms), city,
                       outline)
@@ -91,7 +93,9 @@ def locate_sites(sites: gpd.GeoDataFrame, admin: gpd.GeoDataFrame | AdminIndex |
     warnings = list(out["warnings"]) if "warnings" in out else [[] for _ in range(len(out))]
     partial = (best >= 0) & (shapely.area(site_ea) > 0) & ~shapely.contains(city, site_ea)
     far = np.flatnonzero(best < 0)
-    dist_km = shapely.distance(site_ea[far], outline) / 1000 if len(far) else np.zeros(0)
+    # on the ellipsoid, as screening measures it (the equal-area plane stretches distances)
+    lonlat = np.asarray(geoms[ok].values, dtype=object)
+    dist_km = distances_to_outline_m(lonlat[far], outline) / 1000 if len(far) else np.zeros(0)
     county = out["county"].to_numpy(dtype=object, copy=True)
     county_code = out["county_code"].to_numpy(dtype=object, copy=True)
     hit = best >= 0

@@ -75,6 +75,19 @@ def geodesic_lengths(geoms) -> np.ndarray:
     return np.array([geodesic_length(g) for g in geoms], dtype="float64")
 
 
+#: outline simplification (degrees, ~20 m) for "how far outside" figures: fast, and close enough
+DISTANCE_OUTLINE_DEG = 0.0002
+
+
+def distances_to_outline_m(geoms, outline) -> np.ndarray:
+    """Geodesic distances (m) between the nearest points of each of ``geoms`` and ``outline``
+    (EPSG:4490 lon/lat; the nearest points found in lon/lat, the distance measured on the ellipsoid)."""
+    if not len(geoms):
+        return np.zeros(0)
+    ends = shapely.get_coordinates(shapely.shortest_line(np.asarray(geoms, dtype=object), outline)).reshape(-1, 2, 2)
+    return np.abs(GEOD.inv(ends[:, 0, 0], ends[:, 0, 1], ends[:, 1, 0], ends[:, 1, 1])[2])
+
+
 def ellipsoidal_areas(geoms: gpd.GeoSeries) -> np.ndarray:
     """Areas (m²) on the CGCS2000/GRS80 ellipsoid, vectorised.
 

@@ -17,7 +17,8 @@ from zoning.errors import ZoningError
 from zoning.io.layerset import NO_LAYER_DETAIL, LayerSet, coverage_keys, load_layerset
 from zoning.geo.locate import locate_sites, site_centroids
 from zoning.geo.crs import GEOD, STORAGE_EPSG, project
-from zoning.geo.measure import ellipsoidal_areas, geodesic_area, geodesic_length
+from zoning.geo.measure import (DISTANCE_OUTLINE_DEG, distances_to_outline_m, ellipsoidal_areas, geodesic_area,
+                                geodesic_length)
 from zoning.screening.overlay import DEFAULT_BUFFERS_M, NEAREST_TARGETS, nearest_exact, overlay_sites
 from zoning.screening.clauses import draft_opinion, load_clause_library, site_clauses
 from zoning.screening.result import LayerRecord, RuleRecord, ScreenResult, SiteInfo
@@ -85,18 +86,6 @@ def _outside_share(geom, area) -> float:
     return float(min(1.0, max(0.0, 1.0 - _measure(inside) / whole)))
 
 
-#: outline simplification (degrees, ~20 m) for "how far outside" figures: fast, and close enough
-DISTANCE_OUTLINE_DEG = 0.0002
-
-
-def _distances_m(geoms, outline) -> np.ndarray:
-    """Geodesic distances (m) between the nearest points of each of ``geoms`` and ``outline``."""
-    if not len(geoms):
-        return np.zeros(0)
-    ends = shapely.get_coordinates(shapely.shortest_line(geoms, outline)).reshape(-1, 2, 2)
-    return np.abs(GEOD.inv(ends[:, 0, 0], ends[:, 0, 1], ends[:, 1, 0], ends[:, 1, 1])[2])
-
-
 def site_coverage(geoms, ok, layers: LayerSet) -> list[dict[str, Cover]]:
     """For every site and coverage area of the layer set: inside, partly or wholly outside.
 
@@ -115,7 +104,7 @@ def site_coverage(geoms, ok, layers: LayerSet) -> list[dict[str, Cover]]:
         inside = shapely.covers(area, g)
         touching = shapely.intersects(area, g)
         far = np.flatnonzero(~touching)
-        dist = dict(zip(far, _distances_m(g[far], area.simplify(DISTANCE_OUTLINE_DEG)))) if len(far) else {}
+        dist = dict(zip(far, distances_to_outline_m(g[far], area.simplify(DISTANCE_OUTLINE_DEG)))) if len(far) else {}
         for k, i in enumerate(idx):
             if inside[k]:
                 out[i][key] = Cover("inside")
