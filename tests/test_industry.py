@@ -233,3 +233,27 @@ def test_several_codes_each_screened_most_severe_wins(pack, codes, hits):
         decided = [o for o in outs if o != "needs_info" or rule.outcome == "needs_info"]
         want = max(decided, key=sev.get) if decided else ("needs_info" if outs else None)
         assert got.get(rule.id) == want, (codes, rule.id, outs)
+
+
+def test_an_industry_name_as_written_stands_for_its_code():
+    """The page promises 可输入名称或代码: a GB/T 4754-2017 name typed as it is written is its code
+    (the most specific level when a division, group and class share a name)."""
+    from zoning.screening.attributes import code_of_industry_name, industry_index, parse_value
+
+    idx = industry_index()
+    assert parse_value("industry", "水泥制造") == "C3011"
+    assert parse_value("industry", "水泥、石灰和石膏制造") == "C301"  # a name holding a separator
+    assert parse_value("industry", "C3011 水泥制造") == "C3011"
+    by_name: dict[str, list[str]] = {}
+    for full, name in idx.names.items():
+        by_name.setdefault(name, []).append(full)
+    checked = 0
+    for full in idx.classes:  # every class name comes back to a class of that name
+        name = idx.names[full]
+        deepest = [c for c in by_name[name] if len(c) == max(len(x) for x in by_name[name])]
+        if len(deepest) == 1:
+            assert code_of_industry_name(name) == full
+            checked += 1
+    assert checked > 1300
+    with pytest.raises(AttributeProblem, match="水泥制造"):  # the message shows how a name is written
+        parse_value("industry", "做水泥")

@@ -130,9 +130,10 @@ class IndustryCode:
 
 def _malformed(code: Any) -> AttributeProblem:
     return AttributeProblem(
-        f"行业代码 {code!r} 格式不正确：应为门类字母加 2-4 位数字（GB/T 4754-2017），如 C2614",
+        f"行业代码 {code!r} 格式不正确：应为门类字母加 2-4 位数字（GB/T 4754-2017），如 C2614，或标准中的行业名称，"
+        f"如 水泥制造",
         f"industry code {code!r} is malformed: expected a GB/T 4754-2017 code, a section letter and 2-4 "
-        f"digits, e.g. C2614")
+        f"digits, e.g. C2614, or a name of the standard as written, e.g. 水泥制造")
 
 
 def check_industry(code: Any) -> IndustryCode:
@@ -143,8 +144,34 @@ def check_industry(code: Any) -> IndustryCode:
     """
     info = _check_industry(str(code).strip().upper())
     if info is None:
-        raise _malformed(code)
+        named = code_of_industry_name(str(code).strip())
+        if named is None:
+            raise _malformed(code)
+        info = _check_industry(named)
     return info
+
+
+@lru_cache(maxsize=1)
+def _codes_by_name() -> dict[str, tuple[str, ...]]:
+    out: dict[str, list[str]] = {}
+    for full, name in industry_index().names.items():
+        out.setdefault(name, []).append(full)
+    return {name: tuple(codes) for name, codes in out.items()}
+
+
+def code_of_industry_name(name: str) -> str | None:
+    """The code of a GB/T 4754-2017 name given as it is written (``水泥制造`` -> ``C3011``): the most
+    specific level when a division, group and class share the name; None for no such name.
+    Raises AttributeProblem when two codes of the same level bear it."""
+    codes = _codes_by_name().get(name)
+    if not codes:
+        return None
+    deepest = max(len(c) for c in codes)
+    best = [c for c in codes if len(c) == deepest]
+    if len(best) > 1:
+        raise AttributeProblem(f"行业名称 {name!r} 对应多个代码（{'、'.join(best)}），请填写代码",
+                               f"industry name {name!r} stands for several codes ({', '.join(best)}): give the code")
+    return best[0]
 
 
 @lru_cache(maxsize=4096)
@@ -188,7 +215,10 @@ def split_industry(value: Any) -> list[str]:
         return [p for v in value for p in split_industry(v)]
     if isinstance(value, float) and math.isfinite(value) and value.is_integer():
         value = int(value)  # a code read from a numeric column
-    return [p for p in INDUSTRY_SEP.split(str(value).strip()) if p]
+    text = str(value).strip()
+    if text in _codes_by_name():  # a name with a separator in it (水泥、石灰和石膏制造) is one name
+        return [text]
+    return [p for p in INDUSTRY_SEP.split(text) if p]
 
 
 def industry_codes(value: Any) -> list[IndustryCode]:
