@@ -110,3 +110,22 @@ def test_nan_given_as_an_attribute_is_refused_like_on_the_command_line(key):
 
     with pytest.raises(AttributeProblem, match="NaN"):
         zoning.screen("118.17,26.64", attributes={key: float("nan")})
+
+
+def test_a_value_given_for_all_sites_that_replaces_a_sites_own_is_said(layers):
+    """attributes= (the CLI's -a, the API's attributes, the page's form) replace a site's own column
+    values: the site whose own value differs gets a warning naming both; an equal one does not."""
+    import geopandas as gpd
+    import shapely
+
+    from zoning.api import screen
+
+    x, y = layers.coverage.representative_point().coords[0]
+    f = gpd.GeoDataFrame({"site_id": ["A", "B", "C"], "industry": ["C2614", "C1371", None]},
+                         geometry=[shapely.Point(x, y), shapely.Point(x + 0.01, y), shapely.Point(x, y + 0.01)],
+                         crs=4490)
+    r = {x.site_id: x for x in screen(f, layers=layers, attributes={"industry": "C1371"}, compute="local")}
+    assert all(x.inputs["industry"] == "C1371" for x in r.values())
+    said = {k: [w for w in v.warnings if "replaces the site's own" in w] for k, v in r.items()}
+    assert len(said["A"]) == 1 and "C2614" in said["A"][0] and "C1371" in said["A"][0]
+    assert said["B"] == [] and said["C"] == []

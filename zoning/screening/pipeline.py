@@ -468,8 +468,8 @@ def _error_result(row, cent, layers, pack, message, buffers) -> ScreenResult:
 
 
 def _site_attributes(row, overrides: dict, memo: dict):
-    """(attributes, what they settle of :func:`attributes.derived`) of a site's row with the batch's
-    ``overrides``, or the ZoningError of a bad value. Rows with the same attribute cells share one
+    """(attributes, what they settle of :func:`attributes.derived`, notes on the site's own values the
+    batch's ``overrides`` replaced) of a site's row, or the ZoningError of a bad value. Rows with the same attribute cells share one
     parse per batch (``memo``; a large file has few distinct attribute rows)."""
     keys = memo.get("attribute_keys")
     if keys is None:
@@ -484,10 +484,15 @@ def _site_attributes(row, overrides: dict, memo: dict):
     if found is None:
         try:
             attrs = {k: None for k in attrs_mod.ATTRIBUTES}
-            attrs.update(attrs_mod.parse_mapping({k: row[k] for k in keys if k in row}))
+            own = attrs_mod.parse_mapping({k: row[k] for k in keys if k in row})
+            attrs.update(own)
             attrs.update(overrides)
             attrs = {k: _clean(v) for k, v in attrs.items()}
-            found = (attrs, attrs_mod.derived_from_attributes(attrs))
+            # a value given for the whole batch replaces the site's own: said, not silent
+            replaced = [f"属性 {k} 采用统一给定的 {attrs[k]}（站点数据中为 {own[k]}）/ attribute {k}: the value given for all "
+                        f"sites, {attrs[k]}, replaces the site's own {own[k]}"
+                        for k in overrides if own.get(k) is not None and _clean(own[k]) != attrs[k]]
+            found = (attrs, attrs_mod.derived_from_attributes(attrs), replaced)
         except ZoningError as exc:
             found = exc
         if key is not None:
@@ -523,7 +528,7 @@ def _screen_one(row, cent, ov, layers: LayerSet, pack: RulePack, overrides: dict
     parsed = _site_attributes(row, overrides, memo)
     if isinstance(parsed, ZoningError):
         return _error_result(row, cent, layers, pack, parsed.one_line(full=True), buffers)
-    attrs, settled = parsed  # shared by the batch's sites with these attributes: read, never changed
+    attrs, settled, replaced = parsed  # shared by the batch's sites with these attributes: read, never changed
     footprint_ha = ov.area_m2 / 1e4
     clear = attrs.get("clear_share")
     # the order of attributes.derived: what the attributes settle, then the footprint figures
@@ -563,7 +568,8 @@ def _screen_one(row, cent, ov, layers: LayerSet, pack: RulePack, overrides: dict
     verdict_reasons += undecided_notes(fired) if verdict == "needs_info" else []
     rules = [_rule_record(o, memo) for o in fired]
     # most important first: where the site is, then what is wrong with the layers, then the rest
-    warnings = _coverage_warnings(reach, hint) + _layer_warnings(layer_records, reach) + list(row.get("warnings") or [])
+    warnings = (_coverage_warnings(reach, hint) + _layer_warnings(layer_records, reach) + list(row.get("warnings") or [])
+                + replaced)
     if derived.get("industry_note"):
         warnings.append(f"行业代码 {attrs.get('industry')}：{derived['industry_note']}")
     library = _clause_library(layers) if library is ... else library
