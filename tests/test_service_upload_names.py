@@ -122,3 +122,30 @@ def test_a_partly_outside_site_is_told_so_once(layers, client, tmp_path):
     assert out.status_code == 200, out.text[:300]
     page = client.get(f"/screenings/{out.json()['id']}")
     assert page.status_code == 200 and page.text.count(listed) == 1
+
+
+@pytest.mark.parametrize("name,body", [("bad.geojson", b"this is not json at all"), ("empty.geojson", b""),
+                                       ("bad.gpkg", b"SQLite format 3\x00" + b"\x01" * 2000),
+                                       ("bad.kml", b"<kml><nope")])
+def test_an_unreadable_upload_is_named_in_plain_words(client, name, body):
+    """Readers' own words (GDAL's driver advice, sqlite3_prepare_v2 …) are not shown: the message
+    names the file and says it is not a valid file of its kind, in both languages."""
+    out = client.post("/api/v1/screen", files={"file": (name, body)})
+    assert out.status_code in (400, 422), out.text[:300]
+    doc = out.json()
+    assert set(doc) == {"error", "message_zh", "message_en"}
+    assert name in doc["message_zh"] and name in doc["message_en"]
+    for raw in ("sqlite3", "driver", "GDAL", "prefixing", "详见英文"):
+        assert raw not in doc["message_zh"] and raw not in doc["message_en"], doc
+
+
+def test_an_unknown_layer_names_the_layers_there(client, layers, tmp_path):
+    path = tmp_path / "two.gpkg"
+    _five(layers, 0.0).to_file(path, layer="甲", driver="GPKG")
+    _five(layers, 0.1).to_file(path, layer="乙", driver="GPKG")
+    out = client.post("/api/v1/screen", files={"file": (path.name, path.read_bytes())}, data={"layer": "nope"})
+    assert out.status_code in (400, 422), out.text[:300]
+    doc = out.json()
+    assert "nope" in doc["message_en"] and "甲" in doc["message_zh"] and "乙" in doc["message_en"]
+    ok = client.post("/api/v1/screen", files={"file": (path.name, path.read_bytes())}, data={"layer": "乙"})
+    assert ok.status_code == 200 and len(ok.json()) == 5

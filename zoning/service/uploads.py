@@ -229,6 +229,9 @@ def _read_one(upload: Upload, path: Path, **kwargs) -> gpd.GeoDataFrame:
     never a server path, and keep the Chinese half Chinese (a reader's raw English goes to the
     English half)."""
     name = path.name
+    layer = kwargs.get("layer")
+    if layer is not None and suffix_of(name) in (".gpkg", ".kml", ".kmz"):
+        _check_layer(path, name, layer)
     try:
         frame = read_sites(path, on_error="flag", **kwargs)
         if len(frame) == 1 and isinstance(frame["error"].iloc[0], str):
@@ -239,7 +242,11 @@ def _read_one(upload: Upload, path: Path, **kwargs) -> gpd.GeoDataFrame:
         if isinstance(exc, (UnreadableInput, InputFileNotFound)):
             head, _, detail = zh.partition("：")
             if detail and _ASCII_ONLY.match(detail.replace("’", "'")):  # "无法读取 x：<GDAL English>"
-                zh = f"{head}：文件无法解析（格式不对或已损坏；详见英文说明）"
+                # the reader's own words (GDAL, SQLite) help nobody at a browser: logged, not shown
+                log.warning("reading upload %s failed: %s", name, exc.en)
+                kind = FORMAT_NAMES.get(suffix_of(name), suffix_of(name).lstrip(".").upper() or "site")
+                zh = f"无法读取上传的文件 {name}：不是有效的 {kind} 文件（格式不对、为空或已损坏）"
+                en = f"cannot read the uploaded file {name}: not a valid {kind} file (wrong format, empty or damaged)"
         if name not in zh:  # say which uploaded file
             zh, en = f"{name}：{zh}", f"{name}: {en}"
         exc.zh, exc.en = zh, en
@@ -250,6 +257,26 @@ def _read_one(upload: Upload, path: Path, **kwargs) -> gpd.GeoDataFrame:
         raise UnreadableInput(f"无法读取上传的文件 {name}：文件无法解析（格式不对、为空或已损坏）",
                               f"cannot read the uploaded file {name}: it could not be parsed (wrong format, empty "
                               f"or damaged)") from None
+
+
+#: the format a suffix promises, as a message names it
+FORMAT_NAMES = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GeoPackage", ".shp": "Shapefile", ".kml": "KML",
+                ".kmz": "KMZ", ".csv": "CSV", ".txt": "TXT", ".xlsx": "Excel (XLSX)"}
+
+
+def _check_layer(path: Path, name: str, layer: str) -> None:
+    """A ``layer`` the file does not hold is named as such, with the layers it does hold."""
+    import pyogrio
+
+    try:
+        layers = [str(x[0]) for x in pyogrio.list_layers(path)]
+    except Exception:  # noqa: BLE001 - an unreadable file: the reader says so next
+        return
+    if layer not in layers:
+        shown = "、".join(layers[:20]) + (" …" if len(layers) > 20 else "")
+        raise UnreadableInput(f"{name} 中没有图层 {layer!r}；其中的图层：{shown}",
+                              f"{name} has no layer {layer!r}; its layers: {', '.join(layers[:20])}"
+                              + (" …" if len(layers) > 20 else ""))
 
 
 def check_size(sites: gpd.GeoDataFrame, limits: Limits, *, batch: bool = False) -> None:
