@@ -74,7 +74,8 @@ OUTCOMES: tuple[str, ...] = ("prohibited", "conditional", "needs_info", "complia
 SEVERITY: dict[str, int] = {o: i for i, o in enumerate(reversed(OUTCOMES))}
 OUTCOME_ZH = {"prohibited": "不符合（禁止）", "conditional": "有条件符合", "needs_info": "需补充信息",
               "compliant": "符合"}
-OUTCOME_EN = {"prohibited": "prohibited", "conditional": "conditional", "needs_info": "needs information",
+OUTCOME_EN = {"prohibited": "prohibited (does not comply)", "conditional": "complies with conditions",
+              "needs_info": "needs information",
               "compliant": "compliant"}
 
 # --- the three lines and the list, and the list's four dimensions ---------------------------

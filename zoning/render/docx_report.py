@@ -51,7 +51,7 @@ def render_docx(result: ScreenResult, *, lang: str = "zh", figure_png: bytes | N
     if r.synthetic_layers or r.rule_pack.get("synthetic"):
         p = doc.add_paragraph(_x(t("synthetic_notice", lang)))
         p.runs[0].font.color.rgb = RGBColor(0xB2, 0x6A, 0x00)
-    p = doc.add_paragraph(_x(f"{t('verdict', lang)}："))
+    p = doc.add_paragraph(_x(f"{t('verdict', lang)}{': ' if lang == 'en' else '：'}"))
     run = p.add_run(_x(outcome_label(r.verdict, lang)))
     run.bold = True
     if r.verdict in COLOURS:

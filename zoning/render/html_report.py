@@ -51,7 +51,8 @@ def render_html(result: ScreenResult, *, lang: str = "zh", figure_png: bytes | N
              f"<h1>{L('title')}</h1>"]
     if r.synthetic_layers or r.rule_pack.get("synthetic"):
         parts.append(f"<p class=\"note\">{L('synthetic_notice')}</p>")
-    parts.append(f"<p>{L('verdict')}：<span class=\"v {verdict_cls}\">{_e(outcome_label(r.verdict, lang))}</span></p>")
+    colon = ": " if lang == "en" else "："
+    parts.append(f"<p>{L('verdict')}{colon}<span class=\"v {verdict_cls}\">{_e(outcome_label(r.verdict, lang))}</span></p>")
     if r.error:
         parts.append(f"<p class=\"note\">{_e(r.error)}</p>")
     # why the verdict, then every warning: at the top, where a reviewer reads first
@@ -123,7 +124,8 @@ def render_html(result: ScreenResult, *, lang: str = "zh", figure_png: bytes | N
               _e(t("yes" if x.synthetic else "no", lang))) for x in r.layers]
     parts.append(f"<h2>{L('layers')}</h2>" + _table([t(k, lang) for k in ("role", "name", "vintage", "status",
                                                                           "synthetic")], lrows))
-    parts.append(f"<p>{L('rule_pack')}：{_e(r.rule_pack['name'])}，{_e('version')} {_e(r.rule_pack['version'])}</p>")
+    parts.append(f"<p>{L('rule_pack')}{': ' if lang == 'en' else '：'}{_e(r.rule_pack['name'])}"
+                 f"{', ' if lang == 'en' else '，'}{_e('version')} {_e(r.rule_pack['version'])}</p>")
     parts.append(f"<p class=\"note\">{L('disclaimer')}</p>")
     parts.append(f"<p class=\"small\">{L('generated_by')} {_e(r.zoning_version)} · schema {_e(r.schema_version)}</p>")
     parts.append("</body></html>")
