@@ -149,3 +149,26 @@ def test_an_unknown_layer_names_the_layers_there(client, layers, tmp_path):
     assert "nope" in doc["message_en"] and "甲" in doc["message_zh"] and "乙" in doc["message_en"]
     ok = client.post("/api/v1/screen", files={"file": (path.name, path.read_bytes())}, data={"layer": "乙"})
     assert ok.status_code == 200 and len(ok.json()) == 5
+
+
+def test_the_english_answer_page_speaks_english_in_the_verdict_and_clause_table(client, layers):
+    """lang=en: 'Verdict: prohibited (does not comply)' (ASCII colon, a label, not the code), clause
+    tiers and dimensions in English; the Chinese page keeps 结论：不符合（禁止） and 空间布局约束."""
+    import json
+
+    from zoning.api import read_sites
+
+    from conftest import CATALOG
+
+    sample = read_sites(CATALOG.parent / "nanping" / "generated" / "sample_projects.gpkg")
+    p06 = sample[sample["site_id"] == "P06"].iloc[0]
+    out = client.post("/api/v1/screen", json={"site": json.loads(gpd.GeoSeries([p06.geometry]).to_json())["features"][0]["geometry"],
+                                              "attributes": {"industry": "C2614", "chemical": True}})
+    assert out.status_code == 200, out.text[:300]
+    key = out.json()["id"]
+    en = client.get(f"/screenings/{key}?lang=en").text
+    zh = client.get(f"/screenings/{key}").text
+    assert "Verdict: <span" in en and "：<span" not in en.split("Verdict", 1)[1][:20]
+    assert "spatial layout" in en or "pollutant discharge" in en
+    assert "<td>province</td>" in en or "<td>city</td>" in en
+    assert "结论：<span" in zh and ("空间布局约束" in zh or "污染物排放管控" in zh)

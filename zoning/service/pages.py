@@ -94,9 +94,15 @@ L = {
 }
 
 
-def labels(lang: str) -> dict[str, str]:
+def labels(lang: str) -> dict:
+    """The page words in ``lang``, with ``tiers`` and ``dims``: how a clause's tier and dimension read."""
+    from zoning.vocabulary import CLAUSE_TIER_EN, DIMENSION_EN
+
     i = 1 if lang == "en" else 0
-    return {k: v[i] for k, v in L.items()}
+    words: dict = {k: v[i] for k, v in L.items()}
+    words["tiers"] = dict(CLAUSE_TIER_EN) if lang == "en" else {}
+    words["dims"] = dict(DIMENSION_EN) if lang == "en" else {}
+    return words
 
 
 def lang_of(value: str | None) -> str:
