@@ -74,5 +74,26 @@ def job_results(client, path, *, timeout_s: float = 180) -> dict[str, dict]:
     return {d["site_id"]: d for d in (json.loads(z.read(n)) for n in z.namelist() if n.startswith("results/"))}
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    """A fresh history database of each kind: an SQLite file, and a new database on the test run's
+    PostgreSQL (skipped with the reason where PostgreSQL cannot run)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'history.sqlite'}"
+        return
+    import sqlalchemy as sa
+
+    from zoning.service.history import normalise_url
+
+    server = request.getfixturevalue("postgres_server")
+    name = f"h_{abs(hash(request.node.nodeid)) % 10**8}"
+    admin = sa.create_engine(normalise_url(server.url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(sa.text(f"DROP DATABASE IF EXISTS {name}"))
+        c.execute(sa.text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    yield server.url.rsplit("/", 1)[0] + "/" + name
+
+
 # one throw-away PostgreSQL for every test that needs it (tests/test_service_support.py)
 from test_service_support import postgres_server  # noqa: E402,F401

@@ -80,7 +80,7 @@ def test_health(client, layers):
     assert body["rule_pack"] == {"name": pack.name, "version": pack.version}
     assert body["layer_set"] == layers.catalog.name and body["status"] == "ok"
     assert {x["role"]: x["status"] for x in body["layers"]} == {r: i.integrity for r, i in layers.info.items()}
-    assert body["history"]["dialect"] == "sqlite" and body["history"]["schema_version"] == 2
+    assert body["history"]["dialect"] == "sqlite" and body["history"]["schema_version"] == 3
 
 
 def test_openapi_and_docs_list_every_endpoint(client):
@@ -390,7 +390,11 @@ def test_failed_job_reports_its_error(client):
     state = wait_job(client, resp.json()["id"])
     assert state["state"] == "failed" and state["error"]["error"] == "unreadable_input"
     assert state["error"]["message_zh"] and state["error"]["message_en"]
-    error_of(client.get(f"/api/v1/jobs/{resp.json()['id']}/results.zip"), 404, "not_found")
+    # a failed job has no files: 409 job_failed with the job's own reason (not "not done yet")
+    for name in ("results.zip", "summary.csv"):
+        body = error_of(client.get(f"/api/v1/jobs/{resp.json()['id']}/{name}"), 409, "job_failed")
+        assert state["error"]["message_en"] in body["message_en"] and "not done yet" not in body["message_en"]
+        assert state["error"]["message_zh"] in body["message_zh"] and "尚未完成" not in body["message_zh"]
     error_of(client.post("/api/v1/jobs", json={"site": POLY}), 400, "bad_request")
 
 

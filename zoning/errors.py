@@ -132,6 +132,14 @@ class HistoryError(ZoningError, RuntimeError):
     """The history database cannot be opened, migrated or written."""
 
 
+class JobFailed(ZoningError, RuntimeError):
+    """The files of a batch job that failed (or was interrupted) were asked for: there are none."""
+
+
+class ServiceStartError(ZoningError, OSError):
+    """``zoning serve`` cannot start: its port is taken, its address or work folder unusable."""
+
+
 class OutsideLayers(SiteError):
     """A site lies wholly outside the area the layer set covers: nothing can be screened there."""
 

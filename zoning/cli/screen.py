@@ -91,11 +91,16 @@ def screen_cmd(site, attrs, out_dir, crs, layer, fields, buffers, lang, rules_pa
             written = write_screen_outputs(results, out_dir, lang=lang, reports=reports, overwrite=overwrite,
                                            progress=bar)
         click.echo(f"已写出 {len(written)} 个文件到 {out_dir} / wrote {len(written)} files to {out_dir}", err=True)
-        if len(results) > 1 and "map" not in written:
-            click.echo(f"站点多于 {MAX_MAP_SITES} 个，未生成 map.html（页面过大）；需要时用 zoning map --result "
-                       f"{out_dir} -o map.html 绘制 / more than {MAX_MAP_SITES} sites: no map.html (the page would be too large); "
-                       f"draw one with zoning map --result {out_dir} -o map.html", err=True)
+        _say_when_no_map(results, written, out_dir)
     if results.errors:
         n = len(results.errors)
         click.echo(f"{n} 个站点无法筛查（见错误列）/ {n} site(s) could not be screened (see the error column)", err=True)
         raise SystemExit(EXIT_PARTIAL)
+
+
+def _say_when_no_map(results, written: dict, out_dir) -> None:
+    """A batch too large for one map page writes none: say so, and how to draw one."""
+    if len(results) > 1 and "map" not in written:
+        click.echo(f"站点多于 {MAX_MAP_SITES} 个，未生成 map.html（页面过大）；需要时用 zoning map --result "
+                   f"{out_dir} -o map.html 绘制 / more than {MAX_MAP_SITES} sites: no map.html (the page would be too "
+                   f"large); draw one with zoning map --result {out_dir} -o map.html", err=True)

@@ -49,7 +49,17 @@ LOCAL_LIMITS = LocalZipLimits()
 
 
 def mib(n: int) -> str:
-    return f"{n / 1024 / 1024:,.0f} MiB"
+    """A byte limit as people set it: ``50 MiB``, ``0.5 MiB``, ``200 KiB``, ``1.02 KiB``, ``700 bytes``
+    (never ``0 MiB``): MiB when that needs at most two decimals, else KiB, else bytes."""
+    def text(x: float) -> str:
+        return f"{x:,.2f}".rstrip("0").rstrip(".")
+
+    x = n / 1024 / 1024
+    if x >= 1 or (x >= 0.01 and abs(round(x, 2) - x) * 1024 * 1024 < 1):
+        return f"{text(x)} MiB"
+    if n >= 1024:
+        return f"{text(n / 1024)} KiB"
+    return f"{n:,} bytes"
 
 
 class ByteCounter:

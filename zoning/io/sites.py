@@ -24,8 +24,9 @@ from shapely.geometry import Point, Polygon
 
 from zoning.geo.crs import (CHINA_LAT, CHINA_LON, GK_ZONE_PREFIX_EPSG, OFFSET_TO_WGS84, STORAGE_EPSG,
                   crs_label, parse_crs, parse_dms_pair, wgs84_to_bd09, wgs84_to_gcj02)
-from zoning.errors import CRSProblem, InputFileNotFound, SiteError, UnreadableInput
+from zoning.errors import CRSProblem, InputFileNotFound, SiteError, UnreadableInput, ZoningError
 from zoning.io import tables
+from zoning.io.archive import LOCAL_LIMITS, unpack_zip
 from zoning.io.inputs import path_exists, path_is_dir
 from zoning.io.vector import read_vector, shapefile_encoding
 from zoning.geo.measure import geodesic_area, polygon_ring_areas
@@ -69,17 +70,47 @@ def looks_like_coordinates(text: str) -> bool:
                 or (";" in s and all(_PAIR_RE.match(p) for p in s.split(";") if p.strip())))
 
 
+#: characters of a caller's text quoted back in a message (escaped, "…" when cut)
+EXCERPT_CHARS = 60
+#: the coordinate forms a text site may take (zh, en)
+_EXAMPLES = ("示例：118.17,26.64 或 118°10'30\"E 26°38'24\"N 或 X=2947123.4 Y=39521456.7",
+             "examples: 118.17,26.64 | 118°10'30\"E 26°38'24\"N | X=2947123.4 Y=39521456.7")
+
+
+def excerpt(text, n: int = EXCERPT_CHARS) -> str:
+    """A short, escaped quotation of ``text`` for a message: at most ``n`` characters once control
+    characters, line breaks and unprintable characters are escaped (as ``repr`` does), "…" when cut."""
+    out = ""
+    for ch in str(text).strip():
+        piece = "\\'" if ch == "'" else repr(ch)[1:-1]  # "\n", "\x1f", "\U0001da8c": escaped
+        if len(out) + len(piece) > n:
+            return f"'{out}…'"
+        out += piece
+    return f"'{out}'"
+
+
 def _parse_literal(text: str, crs) -> tuple[gpd.GeoDataFrame, str]:
+    """A one-line coordinate literal. Text that is no coordinate form is a :class:`SiteError`
+    (it is not a coordinate system problem); values no coordinate system has are a CRSProblem."""
     try:
         frame, kind = _parse_literal_values(text, crs)
-    except ValueError as exc:  # "X=1.2.3 Y=4": not a number
-        if isinstance(exc, CRSProblem):
-            raise
-        raise CRSProblem(f"无法解析坐标 {text!r}：{exc}", f"cannot parse coordinates {text!r}: {exc}") from None
+    except CRSProblem as exc:  # the 度分秒 reader's refusals quote the whole text: quote a short excerpt
+        if "°" in text or "度" in text:
+            raise SiteError(f"无法解析坐标 {excerpt(text)}：度分秒需要经度和纬度两个角度，分、秒须小于 60；{_EXAMPLES[0]}",
+                            f"cannot parse coordinates {excerpt(text)}: degrees-minutes-seconds need two angles "
+                            f"(longitude and latitude), minutes and seconds below 60; {_EXAMPLES[1]}") \
+                from None
+        raise
+    except SiteError:
+        raise
+    except ValueError:  # "X=1.2.3 Y=4": not a number
+        raise SiteError(f"无法解析坐标 {excerpt(text)}：坐标应为数字；{_EXAMPLES[0]}",
+                        f"cannot parse coordinates {excerpt(text)}: coordinates must be numbers; {_EXAMPLES[1]}") \
+            from None
     coords = shapely.get_coordinates(frame.geometry.values)
     if not np.isfinite(coords).all() or (coords.size and np.abs(coords).max() > MAX_COORDINATE):
-        raise CRSProblem(f"坐标值超出任何坐标系的范围：{text!r}", f"coordinate values beyond any coordinate system: "
-                         f"{text!r}")
+        raise CRSProblem(f"坐标值超出任何坐标系的范围：{excerpt(text)}", f"coordinate values beyond any coordinate system: "
+                         f"{excerpt(text)}")
     return frame, kind
 
 
@@ -99,21 +130,100 @@ def _parse_literal_values(text: str, crs) -> tuple[gpd.GeoDataFrame, str]:
             if part.strip():
                 pm = _PAIR_RE.match(part)
                 if pm is None:
-                    raise _err(f"多边形第 {len(pts) + 1} 个顶点无法解析：{part.strip()[:60]!r}；示例：118.1,26.6;118.2,26.6;"
-                               f"118.2,26.7", f"polygon vertex {len(pts) + 1} cannot be parsed: {part.strip()[:60]!r}; "
-                               f"example: 118.1,26.6;118.2,26.6;118.2,26.7")
+                    raise _err(f"无法解析坐标：多边形第 {len(pts) + 1} 个顶点 {excerpt(part)} 不是“经度,纬度”两个数；"
+                               f"示例：118.1,26.6;118.2,26.6;118.2,26.7",
+                               f"cannot parse coordinates: polygon vertex {len(pts) + 1} {excerpt(part)} is not two "
+                               f"numbers (longitude,latitude); example: 118.1,26.6;118.2,26.6;118.2,26.7")
                 pts.append((float(pm.group(1)), float(pm.group(2))))
         if len(pts) < 3:
-            raise _err("多边形坐标至少需要 3 个顶点（用 ; 分隔）",
-                       "a polygon literal needs at least 3 vertices separated by ';'")
+            raise _err("无法解析坐标：多边形至少需要 3 个顶点（用 ; 分隔）",
+                       "cannot parse coordinates: a polygon literal needs at least 3 vertices separated by ';'")
         return gpd.GeoDataFrame({"site_id": ["S1"]}, geometry=[Polygon(pts)]), "deg"
     m = _PAIR_RE.match(s)
     if m:
         a, b = float(m.group(1)), float(m.group(2))
         return gpd.GeoDataFrame({"site_id": ["S1"]}, geometry=[Point(a, b)]), "deg"
-    raise _err(f"无法解析坐标 {text!r}；示例：118.17,26.64 或 118°10'30\"E 26°38'24\"N 或 X=2947123.4 Y=39521456.7",
-               f"cannot parse coordinates {text!r}; examples: 118.17,26.64 | 118°10'30\"E 26°38'24\"N | "
-               f"X=2947123.4 Y=39521456.7", CRSProblem)
+    _refuse_number_words(s)  # "1e400,5", "nan,26.6": numbers, but not finite decimal ones
+    if re.fullmatch(rf"\s*\(?\s*{_NUM}\s*\)?\s*", s):
+        raise _err(f"无法解析坐标 {excerpt(text)}：点需要经度和纬度两个数；{_EXAMPLES[0]}",
+                   f"cannot parse coordinates {excerpt(text)}: a point needs two numbers (longitude and latitude); "
+                   f"{_EXAMPLES[1]}")
+    raise _err(f"无法解析坐标 {excerpt(text)}：不是坐标或界址点文本；{_EXAMPLES[0]}",
+               f"cannot parse coordinates {excerpt(text)}: this is neither coordinates nor 界址点 text; {_EXAMPLES[1]}")
+
+
+# ---------------------------------------------------------------------------------------
+# GeoJSON geometries from a client: what is wrong, said plainly (not the parser's own words)
+#: nesting depth of the positions of each GeoJSON geometry type, and how its coordinates look
+_GEOJSON_SHAPES = {"Point": (0, "[118.17, 26.64]"), "MultiPoint": (1, "[[118.17, 26.64], …]"),
+                   "LineString": (1, "[[118.17, 26.64], [118.18, 26.65], …]"),
+                   "MultiLineString": (2, "[[[118.17, 26.64], [118.18, 26.65], …], …]"),
+                   "Polygon": (2, "[[[118.17, 26.64], [118.18, 26.64], [118.18, 26.65], [118.17, 26.64]]]"),
+                   "MultiPolygon": (3, "[[[[118.17, 26.64], …]], …]")}
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def geojson_problem(geometry) -> tuple[str, str] | None:
+    """What is wrong with a GeoJSON geometry object, as (zh, en), or None when its structure is
+    sound: the type, the nesting of its coordinates, positions of two or three numbers, rings of
+    at least three points. (Values out of any CRS are judged later, with the site.)"""
+    if not isinstance(geometry, dict):
+        return "几何应为 GeoJSON 对象 {\"type\": …, \"coordinates\": …}", \
+            "the geometry must be a GeoJSON object {\"type\": …, \"coordinates\": …}"
+    kind = geometry.get("type")
+    if kind == "GeometryCollection":
+        parts = geometry.get("geometries")
+        if not isinstance(parts, list):
+            return "GeometryCollection 的 geometries 应为列表", "the geometries of a GeometryCollection must be a list"
+        return next((p for p in map(geojson_problem, parts) if p), None)
+    if kind not in _GEOJSON_SHAPES:
+        return (f"不支持的几何类型 {excerpt(kind, 30)}；应为 Point、LineString、Polygon 或其 Multi 形式",
+                f"unsupported geometry type {excerpt(kind, 30)}; use Point, LineString, Polygon or their Multi forms")
+    depth, example = _GEOJSON_SHAPES[kind]
+    nesting = (f"坐标的嵌套层数不对：{kind} 的 coordinates 应为 {example}",
+               f"the coordinates are nested wrongly: the coordinates of a {kind} look like {example}")
+    stack = [(geometry.get("coordinates"), depth)]
+    while stack:
+        value, level = stack.pop()
+        if not isinstance(value, list):
+            return nesting
+        if level == 0:  # a position
+            if any(isinstance(v, list) for v in value):
+                return nesting
+            bad = [v for v in value if not _is_number(v)]
+            if bad:
+                found = json_text(bad[0])
+                found = found if len(found) <= 30 else found[:29] + "…"
+                return f"坐标应为数字（见到 {found}）", f"coordinates must be numbers (found {found})"
+            if len(value) < 2:
+                return ("点需要经度和纬度两个数（如 [118.17, 26.64]）",
+                        "a point needs two numbers, longitude and latitude (e.g. [118.17, 26.64])")
+            if len(value) > 3:
+                return ("一个点最多三个数（经度、纬度、高程）", "a position has at most three numbers (lon, lat, height)")
+            continue
+        if any(not isinstance(v, list) for v in value):
+            return nesting
+        closed = len(value) > 1 and value[0] == value[-1]
+        if value and level == 1 and kind in ("Polygon", "MultiPolygon") and len(value) - closed < 3:
+            return ("多边形的每个环至少需要 3 个不同的点", "each polygon ring needs at least 3 distinct points")
+        if level == 1 and kind in ("LineString", "MultiLineString") and len(value) == 1:
+            return ("线至少需要 2 个点", "a line needs at least 2 points")
+        stack += [(v, level - 1) for v in value]
+    return None
+
+
+def json_text(value) -> str:
+    """``value`` as it was written in JSON (a string with its quotes, null, true; line breaks and
+    control characters escaped)."""
+    import json
+
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return str(value)
 
 
 # ---------------------------------------------------------------------------------------
@@ -145,20 +255,21 @@ def _infer_crs(xs: np.ndarray, ys: np.ndarray, source: str):
     if epsg:
         return CRS.from_epsg(epsg), f"EPSG:{epsg} (from the zone prefix of the eastings)"
     if np.all(np.abs(xs) <= 180) and np.all(np.abs(ys) <= 90):
-        raise _err(f"{source}：坐标（{xs[0]:.4f}, {ys[0]:.4f}）位于中国范围以外；请检查坐标或 --crs",
-                   f"{source}: coordinates ({xs[0]:.4f}, {ys[0]:.4f}) lie outside China; check the values or --crs",
-                   CRSProblem)
+        raise _err(f"{source}：坐标（{xs[0]:.4f}, {ys[0]:.4f}）位于中国范围以外；请检查坐标值或坐标系（--crs）",
+                   f"{source}: coordinates ({xs[0]:.4f}, {ys[0]:.4f}) lie outside China; check the values or the "
+                   f"CRS (--crs)", CRSProblem)
     if _zone_epsg(ys) and np.all(xs < 1e7):
         raise _err(f"{source}：X、Y 疑似颠倒（测量坐标中 X 为北坐标、Y 为带带号的东坐标）；请交换 X、Y",
                    f"{source}: X and Y look swapped (survey tables give X = northing, Y = easting with "
                    f"zone prefix); swap X and Y", CRSProblem)
     if np.all((xs > 1e5) & (xs < 1e6)) and np.all((ys > 1e6) & (ys < 1e7)):
-        raise _err(f"{source}：高斯-克吕格坐标缺少带号，无法确定中央经线；请加 --crs 4548（117°E）或 4549（120°E）",
-                   f"{source}: Gauss-Kruger coordinates without a zone prefix are ambiguous; pass "
-                   f"--crs 4548 (CM 117E) or --crs 4549 (CM 120E)", CRSProblem)
-    raise _err(f"{source}：没有坐标系且无法从坐标值判断；请用 --crs 指定（如 4490、4548）",
-               f"{source}: no CRS and the coordinate values do not identify one; pass --crs (e.g. 4490, 4548)",
-               CRSProblem)
+        raise _err(f"{source}：高斯-克吕格坐标缺少带号，无法确定中央经线；请把坐标系设为 4548（中央经线 117°E，--crs 4548）"
+                   f"或 4549（120°E，--crs 4549）",
+                   f"{source}: Gauss-Kruger coordinates without a zone prefix are ambiguous; set the CRS to "
+                   f"4548 (CM 117E, --crs 4548) or 4549 (CM 120E, --crs 4549)", CRSProblem)
+    raise _err(f"{source}：没有坐标系且无法从坐标值判断；请指定坐标系（--crs），如 4490、4548",
+               f"{source}: no CRS and the coordinate values do not identify one; give the CRS (--crs), e.g. 4490 or "
+               f"4548", CRSProblem)
 
 
 # ---------------------------------------------------------------------------------------
@@ -176,15 +287,24 @@ def _decode_text(path: Path) -> str:
 def _csv_sites(path: Path) -> tuple[gpd.GeoDataFrame, str, list[str]]:
     """Sites from a table (CSV/TXT/XLSX) or a 界址点 coordinate text file: (frame, kind, coordinate columns)."""
     if path.suffix.lower() in (".xlsx", ".xls"):
-        df = tables.read_excel_rows(path)
-    else:
-        text = _decode_text(path)
-        if tables.is_jzd_text(text):
-            frame, _meta, notes = tables.read_jzd_text(text, path.name)
-            gdf = gpd.GeoDataFrame(frame, geometry="geometry")
-            gdf.attrs["notes"] = notes
-            return gdf, "gk", []
-        df = tables.read_csv_rows(text, path)
+        return _table_sites(tables.read_excel_rows(path), path.name)
+    return _text_sites(_decode_text(path), path.name, path)
+
+
+def _text_sites(text: str, name: str, path: Path | None = None) -> tuple[gpd.GeoDataFrame, str, list[str]]:
+    """Sites from the text of a 界址点 coordinate file (勘测定界 TXT: ``[属性描述]`` … ``[地块坐标]``)
+    or of a CSV/TXT table; read from memory: a client's text is the same as the same file."""
+    if tables.is_jzd_text(text):
+        frame, _meta, notes = tables.read_jzd_text(text, name)
+        gdf = gpd.GeoDataFrame(frame, geometry="geometry")
+        gdf.attrs["notes"] = notes
+        return gdf, "gk", []
+    return _table_sites(tables.read_csv_rows(text, path if path is not None else Path(name)), name)
+
+
+def _table_sites(df: pd.DataFrame, name: str) -> tuple[gpd.GeoDataFrame, str, list[str]]:
+    """Sites from the rows of a table: points (lon/lat) or corner points (X/Y, lon/lat with a point column)."""
+    path = Path(name)  # messages name the table by its name only
     if df.empty:
         raise _err(f"{path.name} 没有数据行", f"{path.name} has no data rows")
     lon_c, lat_c = tables.find_column(df.columns, tables.LON_NAMES), tables.find_column(df.columns, tables.LAT_NAMES)
@@ -255,6 +375,11 @@ def _corner_frame(df, id_c, ring_c, order_c, xs, ys, coord_cols) -> gpd.GeoDataF
     order = tables.order_numbers(df[order_c]) if order_c else np.arange(len(df), dtype=float)
     ok = ~(np.isnan(xs) | np.isnan(ys))
     built = tables.corner_polygons(ids[ok], rings[ok], order[ok], xs[ok], ys[ok])
+    done = {sid for sid, _, _ in built}
+    # a site none of whose corners could be read is still a row (its error row, not a lost site)
+    built += [(sid, None, 0) for sid in dict.fromkeys(ids) if sid not in done]
+    position = {sid: i for i, sid in enumerate(dict.fromkeys(ids))}
+    built.sort(key=lambda b: position.get(b[0], len(position)))
     rest = [c for c in df.columns if c not in set(coord_cols) | {id_c, ring_c, order_c}]
     first = df.assign(_sid=ids)[["_sid"] + rest].groupby("_sid", sort=False).first()
     rows = []
@@ -273,17 +398,49 @@ _KML_STYLE_COLUMNS = ("timestamp", "begin", "end", "altitudeMode", "tessellate",
                       "drawOrder", "icon")
 
 
-def _read_kml(path: Path, engine: str) -> gpd.GeoDataFrame:
+def _main_kml(files: list[Path], root: Path) -> Path | None:
+    """The KML of a KMZ that Google Earth opens: ``doc.kml`` at the top, else the first KML at the
+    top, else the first KML anywhere (in archive order)."""
+    kmls = [f for f in files if f.suffix.lower() == ".kml"]
+    top = [f for f in kmls if f.parent == root]
+    for f in top:
+        if f.name.lower() == "doc.kml":
+            return f
+    return (top or kmls or [None])[0]
+
+
+def _read_kmz(path: Path, engine: str) -> gpd.GeoDataFrame:
+    """A KMZ read exactly as the KML inside it: unpacked through the one safe archive reader
+    (zoning.io.archive: ``../`` entries, links and zip bombs refused) into a private temporary
+    folder. GDAL's own KMZ reading loses every ExtendedData/SchemaData attribute."""
+    with tempfile.TemporaryDirectory(prefix="zoning-kmz-") as tmp:
+        root = Path(tmp).resolve()
+        files = unpack_zip(path, root, LOCAL_LIMITS, keep=lambda name: name.lower().endswith(".kml"))
+        main = _main_kml(files, root)
+        if main is None:
+            raise UnreadableInput(f"{path.name} 中没有 KML 文件（KMZ 应含 doc.kml）",
+                                  f"{path.name} holds no KML file (a KMZ holds doc.kml)")
+        try:
+            return _read_kml(main, engine, name=path.name)
+        except ZoningError as exc:  # the KMZ is named, never the temporary folder
+            exc.zh, exc.en = (t.replace(str(main), path.name) for t in (exc.zh, exc.en))
+            exc.args = (exc.en,)
+            raise
+
+
+def _read_kml(path: Path, engine: str, *, name: str | None = None) -> gpd.GeoDataFrame:
+    """A KML file's placemarks (every layer); ``name`` is how messages call it (a KMZ's name)."""
     if engine != "pyogrio":
         engine = "pyogrio"  # fiona's wheels ship without a KML driver
+    name = name or path.name
     try:
-        layers = [name for name, _ in pyogrio.list_layers(path)]
+        layers = [layer for layer, _ in pyogrio.list_layers(path)]
     except Exception as exc:
-        raise UnreadableInput(f"无法读取 KML {path}：{exc}", f"cannot read KML {path}: {exc}") from None
-    frames = [read_vector(path, layer=name, engine=engine) for name in layers]
+        raise UnreadableInput(f"无法读取 KML {name}：{exc}", f"cannot read KML {name}: {exc}") from None
+    frames = [read_vector(path, layer=layer, engine=engine) for layer in layers]
     frames = [f for f in frames if len(f)]
     if not frames:
-        raise _err(f"{path.name} 中没有要素", f"{path.name} contains no features")
+        raise _err(f"{name} 中没有要素", f"{name} contains no features")
     out = pd.concat(frames, ignore_index=True)
     out = gpd.GeoDataFrame(out, geometry="geometry", crs=frames[0].crs)
     # LIBKML puts the <Placemark id> in "id" and an ExtendedData field "id" in "id2"
@@ -497,8 +654,8 @@ def _refuse_number_words(text: str) -> None:
     """A coordinate pair with NaN, infinity or an exponent is refused as such, not as a missing file."""
     parts = [p for p in re.split(r"[;；]", text) if p.strip()]  # a point or a polygon literal "x,y;x,y;…"
     if parts and all(_NUMBER_WORDS.match(p) for p in parts) and re.search(r"(?i)inf|nan|e", text):
-        raise CRSProblem(f"坐标应为有限的十进制数：{text!r}（不接受 NaN、inf 或指数形式）",
-                         f"coordinates must be finite decimal numbers: {text!r} (no NaN, inf or exponents)")
+        raise CRSProblem(f"坐标应为有限的十进制数：{excerpt(text)}（不接受 NaN、inf 或指数形式）",
+                         f"coordinates must be finite decimal numbers: {excerpt(text)} (no NaN, inf or exponents)")
 
 
 def _plain_rows(geoms) -> np.ndarray:
@@ -595,6 +752,11 @@ def _gk_zone(epsg: int | None) -> tuple[int, bool] | None:
     if 4534 <= epsg <= 4554:
         return epsg - 4509, False
     return None
+
+
+#: the one sentence for swapped survey X/Y (zh, en)
+_SWAP_XY = ("X、Y 可能颠倒（X 为北坐标、Y 为东坐标）：请交换 X、Y 两列",
+            "X and Y look swapped (X = northing, Y = easting): swap the two columns")
 
 
 @dataclass(frozen=True)
@@ -704,10 +866,8 @@ def alternative_readings(geom_src, src, area_bounds) -> list[tuple[Reading, obje
             crs = CRS.from_epsg(epsg)
             func = _proj(crs, STORAGE_EPSG)
             if swap:
-                zh = f"X、Y 可能颠倒（X 为北坐标、Y 为东坐标）：请交换 X、Y 两列" + \
-                     ("" if epsg == src.to_epsg() else f"，并用 --crs {epsg}")
-                en = "X and Y look swapped (X = northing, Y = easting): swap the two columns" + \
-                     ("" if epsg == src.to_epsg() else f" and pass --crs {epsg}")
+                zh = _SWAP_XY[0] + ("" if epsg == src.to_epsg() else f"，并把坐标系设为 {epsg}（--crs {epsg}）")
+                en = _SWAP_XY[1] + ("" if epsg == src.to_epsg() else f" and set the CRS to {epsg} (--crs {epsg})")
                 add(Reading(f"swap X/Y" + ("" if epsg == src.to_epsg() else f" --crs {epsg}"), zh, en),
                     lambda x, y, f=func: f(y, x))
                 continue
@@ -745,8 +905,42 @@ def crs_suggestions(geom, crs_in: str | None, area, *, limit: int = 3) -> list[R
     return found[:limit]
 
 
+def _alternatives(values: list[str], zh: bool) -> str:
+    """"4547" | "4547 或 4549" | "4548、4547 或 4549" (English: "4548, 4547 or 4549")."""
+    if len(values) == 1:
+        return values[0]
+    return ("、" if zh else ", ").join(values[:-1]) + (" 或 " if zh else " or ") + values[-1]
+
+
+def _merge_swaps(readings: list[Reading]) -> list[Reading]:
+    """The X/Y swap readings as one (swap the columns, with the CRSs that fit): the same
+    sentence is never said twice."""
+    swaps = [r for r in readings if r.option.startswith("swap X/Y")]
+    if len(swaps) < 2:
+        return readings
+    same = any("--crs" not in r.option for r in swaps)
+    codes = [r.option.split("--crs", 1)[1].strip() for r in swaps if "--crs" in r.option]
+    if same:
+        zh = _SWAP_XY[0] + f"（坐标系不变，或把坐标系（--crs）设为 {_alternatives(codes, True)}）"
+        en = _SWAP_XY[1] + f" (keeping the CRS, or setting the CRS (--crs) to {_alternatives(codes, False)})"
+    else:
+        zh = _SWAP_XY[0] + f"，并把坐标系（--crs）设为 {_alternatives(codes, True)}"
+        en = _SWAP_XY[1] + f" and set the CRS (--crs) to {_alternatives(codes, False)}"
+    merged = Reading("swap X/Y", zh, en)
+    out: list[Reading] = []
+    for r in readings:
+        if r in swaps:
+            if merged not in out:
+                out.append(merged)
+        else:
+            out.append(r)
+    return out
+
+
 def suggestion_text(readings: list[Reading]) -> tuple[str, str]:
-    """One sentence each (zh, en) naming what to try; empty strings when there is nothing."""
+    """One sentence each (zh, en) naming what to try; empty strings when there is nothing.
+    Readings that say the same (swap X and Y, in one of several CRSs) are said once."""
+    readings = _merge_swaps(list(dict.fromkeys(readings)))
     if not readings:
         return "", ""
     return ("；".join(r.zh for r in readings), "; or ".join(r.en for r in readings))
@@ -757,6 +951,8 @@ def _check_plausible(geom, sid: str, original=None, src=None) -> None:
     xs, ys = np.array([x0, x1]), np.array([y0, y1])
     if _in_box(xs, ys):
         return
+    if not np.isfinite([x0, y0]).all() and original is not None and not original.is_empty:
+        x0, y0 = original.bounds[:2]  # no position at all in that CRS: name the numbers as given
     if _in_box(ys, xs):
         raise _err(f"站点 {sid} 经纬度疑似颠倒（{x0:.4f}, {y0:.4f}）；请交换经度与纬度",
                    f"site {sid}: longitude/latitude look swapped ({x0:.4f}, {y0:.4f}); swap them", CRSProblem)
@@ -766,9 +962,10 @@ def _check_plausible(geom, sid: str, original=None, src=None) -> None:
         tries = [r for r, moved in alternative_readings(original, src, china.bounds)
                  if moved is not None and shapely.covers(china, moved)][:3]
     zh, en = suggestion_text(list(dict.fromkeys(tries)))
-    raise _err(f"站点 {sid} 位于中国范围以外（{x0:.4f}, {y0:.4f}）；坐标系可能有误，请检查 --crs" + (f"：{zh}" if zh else ""),
-               f"site {sid} lies outside China ({x0:.4f}, {y0:.4f}); the CRS is probably wrong, check --crs"
-               + (f": {en}" if en else ""), CRSProblem)
+    raise _err(f"站点 {sid} 位于中国范围以外（{x0:.4f}, {y0:.4f}）；坐标系（--crs）可能有误" + (f"：{zh}" if zh else
+                                                                                "，请检查坐标值与坐标系"),
+               f"site {sid} lies outside China ({x0:.4f}, {y0:.4f}); the CRS (--crs) is probably wrong"
+               + (f": {en}" if en else "; check the values and the CRS"), CRSProblem)
 
 
 def read_sites(source, *, crs=None, engine: str = "pyogrio", layer: str | None = None,
@@ -814,16 +1011,20 @@ def read_sites(source, *, crs=None, engine: str = "pyogrio", layer: str | None =
                                   "no site given: the site argument is empty; pass a site file or coordinates such "
                                   "as 118.17,26.64")
         path = Path(text)
-        if not allow_paths:  # text from a client: coordinates only, the file system is never touched
+        multi_line = isinstance(source, str) and bool(re.search(r"[\r\n]", text.strip()))
+        if not allow_paths:  # text from a client: coordinates or 界址点 text, the file system is never touched
             if not isinstance(source, str):
                 raise UnreadableInput("站点应为坐标文本", "the site must be coordinate text")
             exists = False
+        else:
+            exists = not multi_line and path_exists(path)  # never raises: a 300-digit "name" is ENAMETOOLONG
+        if not exists and multi_line:  # 界址点 text or a table, read as the same .txt/.csv file would be
+            gdf, kind, used_columns = _text_sites(text, "text")
+            read_notes += gdf.attrs.pop("notes", [])
+            label = "text"
+        elif not allow_paths:
             gdf, kind = _parse_literal(text, user_crs)  # "cannot parse coordinates …" if it is not one
             label = "coordinates"
-        else:
-            exists = path_exists(path)  # never raises: a 300-digit "name" is ENAMETOOLONG, not a crash
-        if not allow_paths:
-            pass
         elif not exists and isinstance(source, str) and looks_like_coordinates(text):
             gdf, kind = _parse_literal(text, user_crs)
             label = "coordinates"
@@ -836,8 +1037,10 @@ def read_sites(source, *, crs=None, engine: str = "pyogrio", layer: str | None =
             if suffix in (".csv", ".txt", ".xlsx", ".xls"):
                 gdf, kind, used_columns = _csv_sites(path)
                 read_notes += gdf.attrs.pop("notes", [])
-            elif suffix in (".kml", ".kmz"):
+            elif suffix == ".kml":
                 gdf = _read_kml(path, engine)
+            elif suffix == ".kmz":
+                gdf = _read_kmz(path, engine)
             elif suffix in VECTOR_SUFFIXES or suffix == ".zip" or path_is_dir(path):
                 gdf, more, truncated = _read_vector_source(path, layer, engine)
                 read_notes += more
@@ -899,8 +1102,9 @@ def read_sites(source, *, crs=None, engine: str = "pyogrio", layer: str | None =
             inferred, crs_in = _infer_crs_rows(valid_geoms.bounds, xs, ys, label, on_error)
             gdf = gdf.set_crs(inferred, allow_override=True)
             if inferred.to_epsg() == STORAGE_EPSG:
-                notes.append("未声明坐标系，按 CGCS2000 经纬度处理；若来自高德/腾讯请加 --crs gcj02 / "
-                             "no CRS given: read as CGCS2000 lon/lat; if from Amap/Tencent pass --crs gcj02")
+                notes.append("未声明坐标系，按 CGCS2000 经纬度处理；若坐标来自高德/腾讯地图，请把坐标系设为 gcj02（--crs gcj02）/ "
+                             "no CRS given: read as CGCS2000 lon/lat; if the coordinates come from Amap/Tencent, set "
+                             "the CRS to gcj02 (--crs gcj02)")
         ok = ~(gdf.geometry.isna() | gdf.geometry.is_empty)
         originals, src_crs = list(gdf.geometry.values), gdf.crs  # the numbers as given, for plausibility hints
         if gdf.crs.to_epsg() != STORAGE_EPSG:

@@ -290,8 +290,8 @@ def read_jzd_text(text: str, source: str) -> tuple[pd.DataFrame, dict, list[str]
                             "points": []})
             continue
         if len(parts) < 4:
-            raise UnreadableInput(f"{source}：无法解析坐标行 {raw.strip()!r}（应为 点号,圈号,X,Y）",
-                                  f"{source}: cannot parse coordinate line {raw.strip()!r} (expected "
+            raise UnreadableInput(f"{source}：无法解析坐标行 {raw.strip()[:80]!r}（应为 点号,圈号,X,Y）",
+                                  f"{source}: cannot parse coordinate line {raw.strip()[:80]!r} (expected "
                                   f"point,ring,X,Y)")
         if not parcels:
             parcels.append({"count": "", "area_ha": "", "code": "", "name": "", "shape": "", "sheet": "",
@@ -299,8 +299,8 @@ def read_jzd_text(text: str, source: str) -> tuple[pd.DataFrame, dict, list[str]
         try:
             north, east = float(parts[2]), float(parts[3])
         except ValueError:
-            raise UnreadableInput(f"{source}：坐标行 {raw.strip()!r} 的 X、Y 不是数字",
-                                  f"{source}: X/Y of line {raw.strip()!r} are not numbers") from None
+            raise UnreadableInput(f"{source}：坐标行 {raw.strip()[:80]!r} 的 X、Y 不是数字",
+                                  f"{source}: X/Y of line {raw.strip()[:80]!r} are not numbers") from None
         parcels[-1]["points"].append((parts[0], parts[1], north, east))
     if not parcels or not any(p["points"] for p in parcels):
         raise SiteError(f"{source} 的 [地块坐标] 中没有界址点", f"{source}: [地块坐标] holds no boundary points")

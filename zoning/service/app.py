@@ -200,12 +200,23 @@ def _check_coordinates(geoms, *, many: bool = False) -> list:
 
 
 def _site_frame(site, crs):
-    """A GeoJSON geometry, Feature or FeatureCollection (or a coordinate string) as sites."""
+    """A GeoJSON geometry, Feature or FeatureCollection (or a coordinate string, or 界址点 text) as sites."""
+    from zoning.io.sites import geojson_problem
+
     if isinstance(site, str):
         if not site.strip() or len(site) > 100_000:
             raise RequestProblem("site 为空或过长", "'site' is empty or too long")
         # text from a client is coordinates or 界址点 only: never opened as a path on the server
-        return read_sites(site.strip(), crs=crs, on_error="raise", allow_paths=False), None, False
+        if "\n" not in site.strip() and "\r" not in site.strip():  # one line: coordinates
+            return read_sites(site.strip(), crs=crs, on_error="raise", allow_paths=False), None, False
+        # several lines: 界址点 text or a corner/point table, read as the same .txt/.csv upload is
+        # (from memory); several sites are a list with their error rows, one site its own error
+        frame = read_sites(site, crs=crs, on_error="flag", allow_paths=False)
+        if len(frame) == 1 and isinstance(frame["error"].iloc[0], str):
+            read_sites(site, crs=crs, on_error="raise", allow_paths=False)  # its error, with its own class
+        if len(frame) > 1 or isinstance(frame["error"].iloc[0], str):
+            return frame, None, True
+        return frame.drop(columns="error"), None, False
     if not isinstance(site, dict) or not isinstance(site.get("type"), str):
         raise RequestProblem("site 应为 GeoJSON 几何、Feature 或 FeatureCollection（或坐标字符串）",
                              "'site' must be a GeoJSON geometry, Feature or FeatureCollection (or a coordinate string)")
@@ -223,11 +234,17 @@ def _site_frame(site, crs):
     for i, f in enumerate(features, 1):
         if not isinstance(f, dict) or f.get("type") != "Feature":
             raise RequestProblem(f"第 {i} 个要素不是 GeoJSON Feature", f"feature {i} is not a GeoJSON Feature")
+        where = (f"第 {i} 个要素的几何", f"feature {i}: the geometry") if kind in ("Feature", "FeatureCollection") \
+            else ("几何", "the geometry")
+        problem = geojson_problem(f.get("geometry")) if f.get("geometry") else None
+        if problem:  # said plainly: not the parser's own words
+            raise RequestProblem(f"{where[0]}无效：{problem[0]}", f"{where[1]} is invalid: {problem[1]}")
         try:
             geom = shapely.geometry.shape(f.get("geometry")) if f.get("geometry") else None
-        except Exception as exc:  # noqa: BLE001 - shapely refuses malformed GeoJSON in many ways
-            raise RequestProblem(f"第 {i} 个要素的几何无效：{exc}", f"feature {i} has an invalid geometry: {exc}") \
-                from None
+        except Exception:  # noqa: BLE001 - shapely refuses malformed GeoJSON in many ways
+            raise RequestProblem(f"{where[0]}无效：坐标不能组成 GeoJSON {str(f['geometry'].get('type'))[:30]}",
+                                 f"{where[1]} is invalid: its coordinates do not form a GeoJSON "
+                                 f"{str(f['geometry'].get('type'))[:30]}") from None
         p = f.get("properties") or {}
         if not isinstance(p, dict):
             raise RequestProblem(f"第 {i} 个要素的 properties 应为对象", f"feature {i}: 'properties' must be an object")
@@ -338,9 +355,10 @@ class BodyLimit:
             raise
 
     async def _refuse(self, send, limit: int):
-        mib = limit / 1024 / 1024
+        from zoning.io.archive import mib
+
         body = json.dumps(error_body(
-            "too_large", f"上传内容超过 {mib:,.0f} MiB 上限", f"the upload exceeds the limit of {mib:,.0f} MiB"),
+            "too_large", f"上传内容超过 {mib(limit)} 上限", f"the upload exceeds the limit of {mib(limit)}"),
             ensure_ascii=False).encode("utf-8")
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
@@ -372,22 +390,20 @@ def create_app(settings: Settings | None = None, *, layers=None, history: Histor
     async def guard(request: Request, call_next):
         nonce = new_nonce()
         request.state.nonce = nonce
-        request.state.lang = lang_of(request.query_params.get("lang"))
+        asked_lang = request.query_params.get("lang")
+        request.state.lang = lang_of(asked_lang)
         path = request.url.path
-        if settings.token and not path.startswith(OPEN_PATHS) and not _authorised(request, settings.token):
+        auth = "ok" if not settings.token or path.startswith(OPEN_PATHS) else _auth(request, settings.token)
+        if auth != "ok":
             if path.startswith(API) or path == "/openapi.json" or request.method != "GET":
-                from zoning.errors import AuthRequired
-
-                if _token_given(request):  # a token that is wrong is not a token that is missing
-                    exc = AuthRequired("访问令牌无效", "invalid token: the bearer token given is not the server's")
-                    exc.code = "invalid_token"
-                else:
-                    exc = AuthRequired("需要访问令牌（Authorization: Bearer …）",
-                                       "a bearer token is required (Authorization: Bearer …)")
-                response = error_response(exc)
+                response = error_response(_auth_error(auth))
             else:
                 response = _login_page(request, status=401)
+        elif asked_lang is not None and asked_lang.strip().lower() not in LANGS:
+            response = error_response(_lang_problem(asked_lang))
         else:
+            if asked_lang is not None:
+                request.state.lang = asked_lang.strip().lower()
             response = await call_next(request)
         response.headers.setdefault("Content-Security-Policy", csp(nonce, tile_hosts=svc.tile_hosts))
         response.headers["X-Content-Type-Options"] = "nosniff"
@@ -501,6 +517,7 @@ def create_app(settings: Settings | None = None, *, layers=None, history: Histor
         if unknown:
             raise RequestProblem(f"未知字段 {unknown}；可用：{sorted(JSON_KEYS)}",
                                  f"unknown members {unknown}; allowed: {sorted(JSON_KEYS)}")
+        _lang_value(doc.get("lang"))
         if "site" not in doc:
             raise RequestProblem("缺少 site（GeoJSON 几何、Feature 或 FeatureCollection）",
                                  "missing 'site' (a GeoJSON geometry, Feature or FeatureCollection)")
@@ -559,6 +576,7 @@ def create_app(settings: Settings | None = None, *, layers=None, history: Histor
         form = await _form(request)
         try:
             attributes, crs, layer = _form_fields(form)
+            _lang_value(form.get("lang"))
             upload = await _save(form, "upload")
             try:
                 sites = await run_in_threadpool(read_upload, upload, settings.limits, crs=crs, layer=layer,
@@ -574,7 +592,7 @@ def create_app(settings: Settings | None = None, *, layers=None, history: Histor
 
     @app.get(f"{API}/screenings", summary="The latest screenings (history)")
     def api_recent(limit: int = 50):
-        return svc.history.recent(max(1, min(limit, 500)))
+        return svc.history.recent(_limit(limit, 500))
 
     @app.get(f"{API}/screenings/{{key}}", summary="A stored screening: the result JSON with its id")
     def api_screening(key: str):
@@ -674,13 +692,13 @@ def create_app(settings: Settings | None = None, *, layers=None, history: Histor
         form = await _form(request)
         try:
             attributes, crs, layer = _form_fields(form)
+            lang = _lang_value(form.get("lang")) or request.state.lang
             upload = await _save(form, "job")
         finally:
             await form.close()
-        job_id = svc.history.add_job(input_name=", ".join(upload.names), workers=settings.workers,
-                                     inputs={"files": upload.names, "attributes": attributes, "crs": crs,
-                                             "layer": layer})
-        svc.jobs.submit(job_id, upload, attributes=attributes, crs=crs, layer=layer, lang=request.state.lang)
+        job_id = svc.jobs.create(input_name=", ".join(upload.names),
+                                 inputs={"files": upload.names, "attributes": attributes, "crs": crs, "layer": layer})
+        svc.jobs.submit(job_id, upload, attributes=attributes, crs=crs, layer=layer, lang=lang)
         return JSONResponse({"id": job_id, "state": "queued", "links": _job_links(job_id)}, status_code=200)
 
     def _job_links(job_id: str) -> dict:
@@ -689,7 +707,7 @@ def create_app(settings: Settings | None = None, *, layers=None, history: Histor
 
     @app.get(f"{API}/jobs/{{key}}", summary="State and progress of a batch job")
     def api_job_state(key: str):
-        job = svc.history.job(key)
+        job = svc.jobs.state(key)  # a job of a server that is gone is failed here (``interrupted``)
         out = {"id": job["id"], "state": job["state"], "progress": job["progress"], "done": job["done"],
                "total": job["total"], "created_at": job["created_at"], "updated_at": job["updated_at"],
                "input": job["input_name"], "counts": job["counts"], "error": job["error"],
@@ -712,7 +730,7 @@ def create_app(settings: Settings | None = None, *, layers=None, history: Histor
     @app.get(f"{API}/industries", summary="Search GB/T 4754-2017 industry codes and names")
     def api_industries(q: str = "", limit: int = 20):
         q = q.strip().upper()[:40]
-        limit = max(1, min(limit, 100))
+        limit = _limit(limit, 100)
         items = svc.industries()
         if q:
             items = [i for i in items if i["code"].startswith(q) or (q.isdigit() and i["code"][1:].startswith(q))
@@ -740,17 +758,56 @@ def create_app(settings: Settings | None = None, *, layers=None, history: Histor
     return app
 
 
-def _token_given(request: Request) -> bool:
-    given = request.headers.get("authorization", "")
-    return bool(given.strip()) or bool(request.cookies.get("zoning_token"))
-
-
-def _authorised(request: Request, token: str) -> bool:
-    given = request.headers.get("authorization", "")
-    if given.lower().startswith("bearer "):
-        return hmac.compare_digest(given[7:].strip().encode(), token.encode())
+def _auth(request: Request, token: str) -> str:
+    """``ok``; ``invalid`` (a bearer token or the login cookie that is not the server's);
+    ``scheme`` (an Authorization header of another scheme, e.g. Basic); ``missing``."""
+    scheme, _, value = request.headers.get("authorization", "").strip().partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return "ok" if hmac.compare_digest(value.strip().encode(), token.encode()) else "invalid"
     cookie = request.cookies.get("zoning_token")
-    return bool(cookie) and hmac.compare_digest(cookie.encode(), token.encode())
+    if cookie:
+        return "ok" if hmac.compare_digest(cookie.encode(), token.encode()) else "invalid"
+    return "scheme" if scheme and scheme.lower() != "bearer" else "missing"
+
+
+def _auth_error(state: str):
+    from zoning.errors import AuthRequired
+
+    if state == "invalid":  # a token that is wrong is not a token that is missing
+        exc = AuthRequired("访问令牌无效", "invalid token: the bearer token given is not the server's")
+        exc.code = "invalid_token"
+        return exc
+    if state == "scheme":  # Basic or another scheme: no token was given at all
+        return AuthRequired("需要 Bearer 访问令牌（Authorization: Bearer …）；不支持其他认证方式",
+                            "a bearer token is required (Authorization: Bearer …); other authentication schemes "
+                            "are not supported")
+    return AuthRequired("需要访问令牌（Authorization: Bearer …）", "a bearer token is required (Authorization: Bearer …)")
+
+
+#: the languages of pages, reports and job outputs
+LANGS = ("zh", "en")
+
+
+def _lang_problem(value) -> RequestProblem:
+    shown = str(value)[:20]
+    return RequestProblem(f"lang 应为 zh 或 en，而不是 {shown!r}", f"lang must be zh or en, not {shown!r}")
+
+
+def _lang_value(value) -> str | None:
+    """A ``lang`` member or form field: None when absent, else zh or en (anything else is a 400)."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or value.strip().lower() not in LANGS:
+        raise _lang_problem(value)
+    return value.strip().lower()
+
+
+def _limit(value: int, most: int) -> int:
+    """A ``limit`` query parameter: 1 to ``most``, else a 400 saying so."""
+    if not 1 <= value <= most:
+        raise RequestProblem(f"limit 应为 1 到 {most} 之间的整数（收到 {value}）",
+                             f"limit must be an integer from 1 to {most} (got {value})")
+    return value
 
 
 SETTINGS_ENV = "ZONING_SERVE_SETTINGS"
@@ -761,20 +818,138 @@ def app_from_env() -> FastAPI:
     return create_app(Settings.from_json(os.environ[SETTINGS_ENV]))
 
 
-def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info") -> None:
+@dataclasses.dataclass
+class Prepared:
+    """What :func:`preflight` checked and loaded in the main process before anything binds."""
+
+    layers: object
+    history: History
+    #: the SQLite file this start created (removed again if the start fails after all)
+    new_db: Path | None = None
+
+    def discard_new_db(self) -> None:
+        self.history.close()
+        if self.new_db is not None:
+            _remove_sqlite(self.new_db)
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The file of an ``sqlite:///…`` URL (None for PostgreSQL or an in-memory database)."""
+    if not url.startswith("sqlite"):
+        return None
+    from sqlalchemy.engine import make_url
+
+    try:
+        database = make_url(url).database
+    except Exception:  # noqa: BLE001 - History says what is wrong with the URL
+        return None
+    return Path(database) if database and database != ":memory:" else None
+
+
+def _remove_sqlite(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        try:
+            Path(str(path) + suffix).unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            log.warning("could not remove %s: %s", path.name + suffix, exc)
+
+
+def check_port(host: str, port: int) -> None:
+    """Bind ``host:port`` the way uvicorn will (SO_REUSEADDR) and let it go again: a port in use,
+    an address this machine does not have or a port it may not open is a one-line error now,
+    before any banner or server process."""
+    import errno
+    import socket
+
+    from zoning.errors import ServiceStartError
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, port))
+    except socket.gaierror as exc:
+        raise ServiceStartError(f"无法监听地址 {host}：无法解析（{exc.strerror}）；请检查 --host",
+                                f"cannot listen on {host}: the name does not resolve ({exc.strerror}); check --host") \
+            from None
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise ServiceStartError(f"端口 {port} 已被占用（{host}:{port}）；请用 --port 换一个端口，或先停止占用它的程序",
+                                    f"port {port} is already in use ({host}:{port}); choose another with --port or "
+                                    f"stop the program using it") from None
+        if exc.errno in (errno.EACCES, errno.EPERM):
+            raise ServiceStartError(f"没有权限监听端口 {port}（1024 以下的端口需要管理员权限）；请用 --port 换一个端口",
+                                    f"no permission to listen on port {port} (ports below 1024 need administrator "
+                                    f"rights); choose another with --port") from None
+        raise ServiceStartError(f"无法监听 {host}:{port}：{exc.strerror or exc}；请检查 --host 和 --port",
+                                f"cannot listen on {host}:{port}: {exc.strerror or exc}; check --host and --port") \
+            from None
+
+
+def check_work_folder(settings: Settings) -> None:
+    """The folder for uploads and job outputs can be made and written."""
+    from zoning.errors import ServiceStartError
+
+    base = Path(settings.tmp_dir) if settings.tmp_dir else Path(tempfile.gettempdir())
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+        Path(tempfile.mkdtemp(prefix="zoning-check-", dir=base)).rmdir()
+    except OSError as exc:
+        raise ServiceStartError(f"无法在临时文件夹 {base} 中写入：{exc.strerror or exc}；请检查 --tmp-dir",
+                                f"cannot write in the temporary folder {base}: {exc.strerror or exc}; check --tmp-dir") \
+            from None
+
+
+def preflight(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000) -> Prepared:
+    """Everything a server process needs, checked once in the main process before uvicorn binds
+    or starts a worker: the port can be bound, the work folder written, the catalog and its layers
+    load, the rule pack resolves, the history database opens and is migrated. Any failure is a
+    one-line :class:`~zoning.errors.ZoningError` (``zoning serve`` exits 2), and a default SQLite
+    file this created is removed again."""
+    from zoning.screening.pipeline import resolve_rule_pack
+
+    check_port(host, port)
+    check_work_folder(settings)
+    layers = load_layers(settings.catalog, engine=settings.engine)
+    resolve_rule_pack(None, layers.catalog)
+    url = settings.db_url()
+    db_file = _sqlite_file(url)
+    new_db = db_file if db_file is not None and not db_file.exists() else None
+    try:
+        history = History(url)
+    except BaseException:
+        if new_db is not None:
+            _remove_sqlite(new_db)
+        raise
+    return Prepared(layers=layers, history=history, new_db=new_db)
+
+
+def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info",
+          prepared: Prepared | None = None) -> None:
     """Run the app with uvicorn (what ``zoning serve`` does): one process, or ``api_workers``
-    processes sharing the port, the history database and one work folder."""
+    processes sharing the port, the history database and one work folder. :func:`preflight`
+    runs first (unless its result is given), so a bad catalog, a port in use or a database that
+    cannot be opened stops the start with one line before any server process exists."""
     import uvicorn
 
+    prepared = prepared or preflight(settings, host=host, port=port)
     kwargs = dict(host=host, port=port, log_level=log_level, proxy_headers=False, server_header=False)
-    if settings.api_workers <= 1:
-        uvicorn.run(create_app(settings), **kwargs)
-        return
-    History(settings.db_url()).close()  # migrate once, before the server processes open it
-    shared = settings.work_dir()
-    settings = dataclasses.replace(settings, work=shared)
-    os.environ[SETTINGS_ENV] = settings.to_json()
     try:
-        uvicorn.run("zoning.service.app:app_from_env", factory=True, workers=settings.api_workers, **kwargs)
-    finally:
-        shutil.rmtree(shared, ignore_errors=True)
+        if settings.api_workers <= 1:
+            uvicorn.run(create_app(settings, layers=prepared.layers, history=prepared.history), **kwargs)
+            return
+        prepared.history.close()  # migrated once; each server process opens its own connections
+        prepared.layers = None  # each server process loads its own
+        shared = settings.work_dir()
+        settings = dataclasses.replace(settings, work=shared)
+        os.environ[SETTINGS_ENV] = settings.to_json()
+        try:
+            uvicorn.run("zoning.service.app:app_from_env", factory=True, workers=settings.api_workers, **kwargs)
+        finally:
+            shutil.rmtree(shared, ignore_errors=True)
+    except SystemExit as exc:  # uvicorn could not start after all (the port was taken since the check)
+        if exc.code not in (0, None):
+            prepared.discard_new_db()
+        raise

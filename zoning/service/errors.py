@@ -23,6 +23,7 @@ log = logging.getLogger("zoning.service")
 STATUS: list[tuple[type, int, str]] = [
     (E.AuthRequired, 401, "unauthorized"),
     (E.NotFound, 404, "not_found"),
+    (E.JobFailed, 409, "job_failed"),
     (E.UploadTooLarge, 413, "too_large"),
     (E.UnsafeUpload, 400, "unsafe_upload"),
     (E.RequestProblem, 400, "bad_request"),

@@ -66,7 +66,12 @@ jobs = sa.Table(
     sa.Column("error", sa.Text, nullable=True),  # JSON: {error, message_zh, message_en}
     sa.Column("workers", sa.Integer, nullable=True),
     sa.Column("seconds", sa.Float, nullable=True),
+    sa.Column("owner", sa.String(64), nullable=True),  # boot id of the server process that took the job
+    sa.Column("heartbeat_at", sa.String(32), nullable=True),  # refreshed by that process while it lives
 )
+
+#: the states of a job that is not finished: its server process must keep it alive (heartbeat)
+ACTIVE_STATES = ("queued", "running")
 
 
 # Migrations are frozen: each builds its own table objects as they were at that version (never
@@ -101,10 +106,18 @@ def _v2(conn) -> None:
                                                      sa.Column("job_id", sa.String(32))).c.job_id).create(conn)
 
 
+def _v3(conn) -> None:
+    # plain ALTER TABLE … ADD COLUMN: the same statement on SQLite and PostgreSQL; rows of
+    # earlier versions have neither (their updated_at stands in for the heartbeat)
+    conn.execute(sa.text("ALTER TABLE zoning_jobs ADD COLUMN owner VARCHAR(64)"))
+    conn.execute(sa.text("ALTER TABLE zoning_jobs ADD COLUMN heartbeat_at VARCHAR(32)"))
+
+
 #: (version, description, apply): applied in order, each once, on SQLite and PostgreSQL alike
 MIGRATIONS: list[tuple[int, str, Callable]] = [
     (1, "screenings: inputs, result, layer vintages, rule-pack version, time", _v1),
     (2, "batch jobs: state, progress, counts; screenings by job", _v2),
+    (3, "batch jobs: owning server process and its heartbeat (jobs of a stopped server fail)", _v3),
 ]
 LATEST = MIGRATIONS[-1][0]
 
@@ -282,14 +295,35 @@ class History:
         return self._run(lambda c: [dict(r) for r in c.execute(q).mappings()])
 
     # -- jobs ----------------------------------------------------------------------------------
-    def add_job(self, *, input_name: str | None, inputs: dict, workers: int | None) -> str:
+    def add_job(self, *, input_name: str | None, inputs: dict, workers: int | None, owner: str | None = None) -> str:
+        """A new queued job; ``owner`` is the boot id of the server process that will run it (it
+        keeps the job's heartbeat fresh, see :meth:`heartbeat` and :meth:`fail_if_stale`)."""
         key = new_id()
         t = now()
         self._run(lambda c: c.execute(jobs.insert().values(
             id=key, created_at=t, updated_at=t, state="queued", progress=0.0, done=0, total=None,
-            input_name=input_name, inputs=json.dumps(inputs, ensure_ascii=False, default=str), workers=workers)),
+            input_name=input_name, inputs=json.dumps(inputs, ensure_ascii=False, default=str), workers=workers,
+            owner=owner, heartbeat_at=t)),
             write=True)
         return key
+
+    def heartbeat(self, owner: str) -> int:
+        """Mark the unfinished jobs of server process ``owner`` alive now; returns how many."""
+        q = jobs.update().where(jobs.c.owner == owner, jobs.c.state.in_(ACTIVE_STATES)).values(heartbeat_at=now())
+        return self._run(lambda c: c.execute(q).rowcount, write=True)
+
+    def fail_if_stale(self, key: str, stale_after_s: float, error: dict) -> bool:
+        """Fail job ``key`` if it is queued or running and neither its heartbeat nor its last update
+        is younger than ``stale_after_s`` seconds: its server process is gone. One conditional
+        UPDATE, so a live server's heartbeat in between wins. Returns whether it was failed."""
+        cutoff = (_dt.datetime.now(_dt.timezone.utc) - _dt.timedelta(seconds=stale_after_s)) \
+            .isoformat(timespec="milliseconds")
+        t = now()
+        q = (jobs.update()
+             .where(jobs.c.id == key, jobs.c.state.in_(ACTIVE_STATES), jobs.c.updated_at < cutoff,
+                    sa.or_(jobs.c.heartbeat_at.is_(None), jobs.c.heartbeat_at < cutoff))
+             .values(state="failed", error=json.dumps(error, ensure_ascii=False), updated_at=t))
+        return bool(self._run(lambda c: c.execute(q).rowcount, write=True))
 
     def update_job(self, key: str, **values) -> None:
         for name in ("counts", "error"):

@@ -8,13 +8,25 @@ every screening in the history, writes ``summary.csv`` and ``results.zip``
 progress in the history database, where ``GET /api/v1/jobs/{id}`` reads them.
 Outputs that are gone (a restart cleared the temporary folder) are written again from the
 stored results.
+
+Each server process has a boot id (:attr:`JobRunner.owner`), stored with the jobs it takes;
+while it has unfinished jobs it refreshes their heartbeat every ``Settings.heartbeat_s()``.
+A queued or running job whose heartbeat (and last update) is older than
+``Settings.job_stale_s`` belongs to a server that is gone (killed, crashed, stopped): it is
+failed, with the code ``interrupted``, when it is read, so clients stop polling. Several
+server processes and servers may share one database: only a job nobody keeps alive is failed,
+never every running job at start. A server stopped normally fails its queued jobs at once.
 """
 from __future__ import annotations
 
 import dataclasses
 import json
+import datetime as _dt
 import logging
+import os
+import secrets
 import shutil
+import socket
 import threading
 import time
 import zipfile
@@ -23,9 +35,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from zoning.api import ScreenResults, screen, write_screen_outputs
-from zoning.errors import NotFound, OutputProblem, ZoningError
+from zoning.errors import JobFailed, NotFound, OutputProblem, ZoningError
 from zoning.screening.result import ScreenResult
 from zoning.service.errors import error_body
+from zoning.service.history import ACTIVE_STATES
 from zoning.service.uploads import Upload, read_upload
 
 log = logging.getLogger("zoning.service")
@@ -36,6 +49,12 @@ POOL_MIN_SITES = 500
 PROGRESS_EVERY = 0.5
 
 
+def interrupted_error() -> dict:
+    """The error of a job whose server stopped before it finished."""
+    return error_body("interrupted", "服务在任务完成前停止（任务已中断），请重新提交",
+                      "the server stopped before the job finished (the job was interrupted); submit it again")
+
+
 class JobRunner:
     def __init__(self, service):
         self.service = service
@@ -44,6 +63,13 @@ class JobRunner:
         self.root.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._pool = None
+        #: this server process's boot id, stored with the jobs it takes (their heartbeat is its own)
+        self.owner = f"{socket.gethostname()[:24]}:{os.getpid()}:{secrets.token_hex(6)}"
+        self._state_lock = threading.Lock()
+        self._active: dict[str, object] = {}  # job id -> its future: queued or running here
+        self._closed = False
+        self._stop = threading.Event()
+        self._beat: threading.Thread | None = None
 
     def pool(self):
         """The process pool of this server's jobs: started by the first large job and kept, its
@@ -73,8 +99,70 @@ class JobRunner:
     def folder(self, job_id: str) -> Path:
         return self.root / job_id
 
+    def create(self, *, input_name: str | None, inputs: dict) -> str:
+        """A new queued job owned by this server process (run it with :meth:`submit`)."""
+        return self.service.history.add_job(input_name=input_name, inputs=inputs,
+                                            workers=self.service.settings.workers, owner=self.owner)
+
     def submit(self, job_id: str, upload: Upload, *, attributes: dict, crs, layer, lang: str):
-        return self.executor.submit(self._run, job_id, upload, attributes, crs, layer, lang)
+        with self._state_lock:
+            self._active[job_id] = None
+        future = self.executor.submit(self._run, job_id, upload, attributes, crs, layer, lang)
+        with self._state_lock:
+            if job_id in self._active:  # not finished already
+                self._active[job_id] = future
+            if self._beat is None or not self._beat.is_alive():
+                self._beat = threading.Thread(target=self._heartbeat_loop, name="zoning-job-heartbeat",
+                                              daemon=True)
+                self._beat.start()
+        return future
+
+    def _heartbeat_loop(self) -> None:
+        """Refresh the heartbeat of this process's unfinished jobs while there are any; ends once
+        the runner is shut down and its last job is over."""
+        every = self.service.settings.heartbeat_s()
+        while True:
+            with self._state_lock:
+                active, closed = bool(self._active), self._closed
+            if closed and not active:
+                return
+            if active:
+                try:
+                    self.service.history.heartbeat(self.owner)
+                except Exception as exc:  # noqa: BLE001 - a database hiccup: the next beat tries again
+                    log.warning("job heartbeat failed: %s", exc)
+            if closed:
+                time.sleep(every)
+            else:
+                self._stop.wait(every)
+
+    def stale(self, job: dict) -> bool:
+        """Whether an unfinished job has had no heartbeat (nor update) for ``job_stale_s``."""
+        if job["state"] not in ACTIVE_STATES:
+            return False
+        with self._state_lock:
+            if job["id"] in self._active:  # ours, and we are alive
+                return False
+        stamps = [t for t in (job.get("heartbeat_at"), job.get("updated_at")) if t]
+        if not stamps:
+            return True
+        try:
+            last = max(_dt.datetime.fromisoformat(t) for t in stamps)
+        except ValueError:
+            return True
+        age = (_dt.datetime.now(_dt.timezone.utc) - last).total_seconds()
+        return age > self.service.settings.job_stale_s
+
+    def state(self, job_id: str) -> dict:
+        """The job's row; a job of a server that is gone is failed first (``interrupted``)."""
+        history = self.service.history
+        job = history.job(job_id)
+        if self.stale(job):
+            if history.fail_if_stale(job_id, self.service.settings.job_stale_s, interrupted_error()):
+                log.warning("job %s: its server (%s) stopped before it finished; marked failed", job_id,
+                            job.get("owner") or "unknown")
+            job = history.job(job_id)
+        return job
 
     def _run(self, job_id: str, upload: Upload, attributes: dict, crs, layer, lang: str) -> None:
         svc = self.service
@@ -119,6 +207,8 @@ class JobRunner:
                 "internal_error", "内部错误（已记录日志）", f"internal error ({type(exc).__name__}); it is logged"),
                 seconds=round(time.perf_counter() - t0, 3))
         finally:
+            with self._state_lock:
+                self._active.pop(job_id, None)
             upload.cleanup()
 
     def _write_outputs(self, job_id: str, results: list[ScreenResult], lang: str) -> Path:
@@ -150,7 +240,13 @@ class JobRunner:
 
     def output(self, job_id: str, name: str, lang: str = "zh") -> Path:
         """``summary.csv`` or ``results.zip`` of a finished job (written again if they are gone)."""
-        job = self.service.history.job(job_id)
+        job = self.state(job_id)
+        if job["state"] == "failed":
+            error = job["error"] or {}
+            zh = error.get("message_zh") or "原因未记录"
+            en = error.get("message_en") or "no reason recorded"
+            raise JobFailed(f"任务 {job_id} 已失败，没有结果文件：{zh}",
+                            f"job {job_id} failed, it has no result files: {en}")
         if job["state"] != "done":
             raise NotFound(f"任务 {job_id} 尚未完成（状态 {job['state']}）",
                            f"job {job_id} is not done yet (state {job['state']})")
@@ -163,6 +259,20 @@ class JobRunner:
         return path
 
     def shutdown(self) -> None:
+        """Stop taking jobs: the queued ones fail at once (``interrupted``); a running one ends
+        as it can (its heartbeat goes on until then)."""
+        with self._state_lock:
+            self._closed = True
         self.executor.shutdown(wait=False, cancel_futures=True)
+        with self._state_lock:
+            cancelled = [j for j, f in self._active.items() if f is not None and f.cancelled()]
+            for j in cancelled:
+                self._active.pop(j)
+        for j in cancelled:
+            try:
+                self.service.history.update_job(j, state="failed", error=interrupted_error())
+            except Exception as exc:  # noqa: BLE001 - the database is gone too: the heartbeat rule fails them later
+                log.warning("job %s: could not mark it failed at shutdown: %s", j, exc)
+        self._stop.set()
         if self._pool is not None:
             self._pool.shutdown()

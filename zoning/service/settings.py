@@ -56,6 +56,14 @@ class Settings:
     api_workers: int = 1
     #: a work folder shared by the server processes (set by ``serve``); None: a fresh one per process
     work: Path | None = None
+    #: a queued or running job whose server process has not refreshed its heartbeat for this many
+    #: seconds is failed when read ("the server stopped before the job finished"); servers sharing
+    #: one database should use the same value (each refreshes its jobs every quarter of it, at most 15 s)
+    job_stale_s: float = 120.0
+
+    def heartbeat_s(self) -> float:
+        """How often a server process refreshes the heartbeat of its unfinished jobs."""
+        return max(0.05, min(15.0, self.job_stale_s / 4))
 
     def to_json(self) -> str:
         doc = asdict(self)
