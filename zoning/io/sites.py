@@ -23,7 +23,7 @@ from pyproj import CRS, Transformer
 from shapely.geometry import Point, Polygon
 
 from zoning.geo.crs import (CHINA_LAT, CHINA_LON, GK_ZONE_PREFIX_EPSG, OFFSET_TO_WGS84, STORAGE_EPSG,
-                  crs_label, parse_crs, parse_dms_pair, wgs84_to_bd09, wgs84_to_gcj02)
+                  crs_label, parse_crs, parse_dms_pair, transform, wgs84_to_bd09, wgs84_to_gcj02)
 from zoning.errors import CRSProblem, InputFileNotFound, SiteError, UnreadableInput, ZoningError
 from zoning.io import tables
 from zoning.io.archive import LOCAL_LIMITS, unpack_zip
@@ -1105,11 +1105,15 @@ def read_sites(source, *, crs=None, engine: str = "pyogrio", layer: str | None =
                 notes.append("未声明坐标系，按 CGCS2000 经纬度处理；若坐标来自高德/腾讯地图，请把坐标系设为 gcj02（--crs gcj02）/ "
                              "no CRS given: read as CGCS2000 lon/lat; if the coordinates come from Amap/Tencent, set "
                              "the CRS to gcj02 (--crs gcj02)")
-        ok = ~(gdf.geometry.isna() | gdf.geometry.is_empty)
         originals, src_crs = list(gdf.geometry.values), gdf.crs  # the numbers as given, for plausibility hints
         if gdf.crs.to_epsg() != STORAGE_EPSG:
-            gdf.loc[ok, "geometry"] = gdf[ok].to_crs(STORAGE_EPSG).geometry
-            gdf = gdf.set_crs(STORAGE_EPSG, allow_override=True)
+            # the vertices moved as GeoDataFrame.to_crs moves them (same always-xy PROJ pipeline), on
+            # the array: a one-site request pays no frame indexing for it
+            values = np.asarray(gdf.geometry.values, dtype=object)
+            ok = ~(shapely.is_missing(values) | shapely.is_empty(values))
+            moved = values.copy()
+            moved[ok] = transform(values[ok], gdf.crs, STORAGE_EPSG)
+            gdf = gdf.set_geometry(gpd.GeoSeries(moved, index=gdf.index, crs=STORAGE_EPSG))
 
     out_geoms, warnings, errors = [], [], []
     plain = _plain_rows(gdf.geometry.values)
@@ -1137,13 +1141,14 @@ def read_sites(source, *, crs=None, engine: str = "pyogrio", layer: str | None =
             out_geoms.append(None)
             warnings.append(list(notes))
             errors.append(exc.one_line(full=True))
-    gdf = gdf.drop(columns=[c for c in ("_n",) if c in gdf.columns])
-    gdf["geometry"] = gpd.GeoSeries(out_geoms, index=gdf.index, crs=STORAGE_EPSG)
-    gdf = gdf.set_geometry("geometry", crs=STORAGE_EPSG)
-    gdf["crs_in"] = crs_in
-    gdf["warnings"] = warnings
-    if on_error == "flag":
-        gdf["error"] = pd.Series(errors, index=gdf.index, dtype=object)
+    # the result in one construction: ids, input CRS, notes (and errors), the input's columns, geometry
     front = ["site_id", "crs_in", "warnings"] + (["error"] if on_error == "flag" else [])
-    rest = [c for c in gdf.columns if c not in front and c != "geometry"]
-    return gdf[front + rest + ["geometry"]]
+    name = gdf.geometry.name
+    rest = [c for c in gdf.columns if c not in front and c not in (name, "geometry", "_n")]
+    columns = {"site_id": gdf["site_id"], "crs_in": pd.Series([crs_in] * len(gdf), index=gdf.index),
+               "warnings": pd.Series(warnings, index=gdf.index, dtype=object)}
+    if on_error == "flag":
+        columns["error"] = pd.Series(errors, index=gdf.index, dtype=object)
+    columns.update({c: gdf[c] for c in rest})
+    columns["geometry"] = gpd.GeoSeries(out_geoms, index=gdf.index, crs=STORAGE_EPSG)
+    return gpd.GeoDataFrame(columns, geometry="geometry", crs=STORAGE_EPSG)

@@ -107,8 +107,8 @@ def _records(layers: LayerSet, frame) -> list[dict]:
 
 def site_zones(sites: gpd.GeoDataFrame) -> np.ndarray:
     """Gauss-Kruger EPSG per site (CM 117E or 120E), from the middle of its bounds."""
-    b = sites.geometry.bounds
-    return np.array([gk_epsg_for_lon(x) for x in ((b["minx"] + b["maxx"]) / 2).to_numpy()])
+    b = shapely.bounds(np.asarray(sites.geometry.values, dtype=object))
+    return np.array([gk_epsg_for_lon(x) for x in (b[:, 0] + b[:, 2]) / 2])
 
 
 def overlay_sites(sites: gpd.GeoDataFrame, layers: LayerSet, *,
