@@ -602,7 +602,7 @@ def _screen_one(row, cent, ov, layers: LayerSet, pack: RulePack, overrides: dict
         rule_pack=_shared(memo, ("rule_pack", id(pack)),
                           lambda: {"name": pack.name, "version": pack.version, "synthetic": pack.synthetic}),
         crs_used=f"EPSG:{ov.crs_used}", warnings=warnings + warnings_extra,
-        inputs=attrs, derived={k: _clean(v) for k, v in derived.items()},
+        inputs=dict(attrs), derived={k: _clean(v) for k, v in derived.items()},  # its own: a user may edit it
         site=_site_info(row, cent, ov), synthetic_layers=layers.synthetic, carbon=carbon,
         verdict_reasons=verdict_reasons,
         possible_verdicts=possible_verdicts((o.outcome, o.possible_outcomes) for o in fired)

@@ -1,6 +1,10 @@
 """The one result model of screening. JSON, HTML, DOCX, maps and exports all render it.
 
 Schema: ``zoning/schema/result.schema.json`` (validated in tests).
+
+Results are values to read: parts equal across a batch (layer and rule records, clause rows, the
+carbon parameter table) may be one shared object, so edit a copy (``to_dict()``,
+``dataclasses.replace``), not a result in place.
 """
 from __future__ import annotations
 
