@@ -300,14 +300,18 @@ def _nearest_pieces(geoms: np.ndarray, pieces: np.ndarray, tree, cells: dict) ->
     xy = xy[first]
     cell = np.floor(xy / BOUND_CELL_M).astype(np.int64)
     keys = list(zip(cell[:, 0].tolist(), cell[:, 1].tolist()))
-    missing = sorted({k for k in keys if k not in cells})
+    # a local copy of what is needed: another thread of a server may clear the shared cells meanwhile
+    known = {k: p for k in set(keys) if (p := cells.get(k)) is not None}
+    missing = sorted(set(keys) - known.keys())
     if missing:
         centres = (np.array(missing, dtype="float64") + 0.5) * BOUND_CELL_M
         (c_idx, p_idx) = tree.query_nearest(shapely.points(centres), all_matches=False)
-        if len(cells) + len(missing) > MAX_BOUND_CELLS:
+        found = dict(zip((missing[i] for i in c_idx), p_idx.tolist()))
+        known.update(found)
+        if len(cells) + len(found) > MAX_BOUND_CELLS:
             cells.clear()
-        cells.update(zip((missing[i] for i in c_idx), p_idx.tolist()))
-    near = np.array([cells[k] for k in keys], dtype=np.int64)
+        cells.update(found)
+    near = np.array([known[k] for k in keys], dtype=np.int64)
     reach = shapely.distance(shapely.points(xy), pieces[near])
     s_idx, p_idx = query_pairs(tree, pieces, geoms, "dwithin", reach * (1 + 1e-9) + 1e-6)
     dist = shapely.distance(geoms[s_idx], pieces[p_idx])
