@@ -5,12 +5,49 @@ prepared: for small sites against long outlines (units, red lines, counties) tha
 nothing useful and walks the whole outline for every pair. Here the tree only supplies the
 candidates (boxes that meet), and the predicate runs with the *tree* geometry prepared (built
 once, kept by the geometry): 5-25 times faster on the sample layers (benchmarks/service.py), the
-same pairs (tests/test_performance_paths.py).
+same pairs (tests/test_screening_fast_paths.py).
+
+GEOS 3.14 answers a *prepared* ``dwithin`` wrongly (False at any distance) when either geometry
+has a part of zero extent: a line whose vertices all coincide, a polygon collapsed to a point.
+Pairs with such a geometry (found once per tree on the tree side, per call on the other) are
+tested by their plain distance.
 """
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import shapely
+
+_UNSAFE_PREPARED: "weakref.WeakKeyDictionary[shapely.STRtree, np.ndarray]" = weakref.WeakKeyDictionary()
+
+
+def collapsed_parts(geoms) -> np.ndarray:
+    """Per geometry: True where one of its lines or rings has zero extent (all its vertices at one
+    place), or where it nests collections; prepared predicates cannot be trusted on those."""
+    geoms = np.asarray(geoms, dtype=object)
+    bad = np.zeros(len(geoms), dtype=bool)
+    if not len(geoms):
+        return bad
+    parts, owner = shapely.get_parts(geoms, return_index=True)
+    kind = shapely.get_type_id(parts)
+    bad[owner[kind == 7]] = True  # a collection inside a collection: not looked into, tested unprepared
+    polygon = kind == 3
+    rings, ring_of = shapely.get_rings(parts[polygon], return_index=True)
+    line = (kind == 1) | (kind == 2)
+    lines = np.concatenate([parts[line], rings])
+    line_owner = np.concatenate([owner[line], owner[polygon][ring_of]])
+    if len(lines):
+        b = shapely.bounds(lines)
+        bad[line_owner[(b[:, 0] == b[:, 2]) & (b[:, 1] == b[:, 3])]] = True
+    return bad
+
+
+def _unsafe_prepared(tree: shapely.STRtree, tree_geoms: np.ndarray) -> np.ndarray:
+    found = _UNSAFE_PREPARED.get(tree)
+    if found is None or len(found) != len(tree_geoms):
+        found = _UNSAFE_PREPARED[tree] = collapsed_parts(tree_geoms)
+    return found
 
 
 def query_pairs(tree: shapely.STRtree, tree_geoms: np.ndarray, geoms, predicate: str = "intersects",
@@ -41,6 +78,10 @@ def query_pairs(tree: shapely.STRtree, tree_geoms: np.ndarray, geoms, predicate:
         keep = shapely.intersects(tree_geoms[t_idx], geoms[s_idx])
     else:
         keep = shapely.dwithin(tree_geoms[t_idx], geoms[s_idx], reach[s_idx])
+    unsafe = _unsafe_prepared(tree, tree_geoms)[t_idx] | collapsed_parts(geoms)[s_idx]
+    if unsafe.any():  # unprepared: the distance itself (intersects: at distance 0)
+        gap = shapely.distance(tree_geoms[t_idx[unsafe]], geoms[s_idx[unsafe]])
+        keep[unsafe] = gap <= (0.0 if predicate == "intersects" else reach[s_idx[unsafe]])
     s_idx, t_idx = s_idx[keep], t_idx[keep]
     order = np.lexsort((t_idx, s_idx))
     return s_idx[order], t_idx[order]
