@@ -194,7 +194,7 @@ def test_zipped_gbk_shapefile_upload(client, layers, tmp_path):
 def test_text_inputs(client, layers):
     lit = client.post("/api/v1/screen", json={"site": "118.17,26.64;118.172,26.64;118.172,26.642"})
     assert lit.status_code == 200 and lit.json()["site"]["geom_type"] == "Polygon"
-    csv = "地块编号,点号,X,Y\nD1,1,2947123.4,39521456.7\nD1,2,2947123.4,39521656.7\nD1,3,2947323.4,39521656.7\n"
+    csv = "地块编号,点号,X,Y\nD1,1,2947123.4,39616456.7\nD1,2,2947123.4,39616656.7\nD1,3,2947323.4,39616656.7\n"  # in Nanping
     resp = client.post("/api/v1/screen", files={"file": ("pasted.csv", csv.encode("utf-8"))})
     assert resp.status_code == 200, resp.text
     want = screen(io.StringIO(csv) if False else _tmp_csv(csv), layers=layers)[0]

@@ -175,6 +175,29 @@ def test_same_problem_same_code_whatever_the_form(client):
         assert "--crs" not in o["message_zh"] + o["message_en"]
 
 
+def _one_site_forms(point: dict) -> list:
+    """One site as every request form carries it: geometry, Feature, one-feature collection, files."""
+    feature = {"type": "Feature", "geometry": point, "properties": {}}
+    collection = json.dumps({"type": "FeatureCollection", "features": [feature]}).encode()
+    x, y = point["coordinates"]
+    return [{"json": {"site": point}}, {"json": {"site": feature}},
+            {"json": {"site": {"type": "FeatureCollection", "features": [feature]}}},
+            {"files": {"file": ("one.geojson", collection)}}, {"files": {"file": ("one.csv", f"id,lon,lat\nA,{x},{y}\n")}}]
+
+
+@pytest.mark.parametrize("point,code", [({"type": "Point", "coordinates": [26.64, 118.17]}, "crs_problem"),
+                                        ({"type": "Point", "coordinates": [116.40, 39.90]}, "outside_layers")])
+def test_one_site_gets_one_answer_however_it_is_sent(client, point, code):
+    """Swapped lon/lat, or wholly outside the layer set: the same 422 code for every form of one site."""
+    got = [err(client.post("/api/v1/screen", **form), 422, 422)["error"] for form in _one_site_forms(point)]
+    assert got == [code] * 5
+    # two sites: answered row by row (the bad one with its reason), never the request's error
+    two = {"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": point, "properties": {}},
+           {"type": "Feature", "geometry": {"type": "Point", "coordinates": [118.17, 26.64]}, "properties": {}}]}
+    rows = client.post("/api/v1/screen", json={"site": two})
+    assert rows.status_code == 200 and len(rows.json()) == 2
+
+
 def test_nested_attribute_values_are_a_clean_422(client):
     for doc in ({"site": PT, "attributes": {"industry": {"a": [1]}}},
                 {"site": {"type": "Feature", "geometry": PT, "properties": {"industry": ["C2614"]}}}):

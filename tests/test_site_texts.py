@@ -48,16 +48,20 @@ def _esc(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def kml_text(placemarks=PLACEMARKS) -> str:
+def kml_text(placemarks=PLACEMARKS, *, untyped: bool = False) -> str:
+    """A KML document; ``untyped``: the attributes as ``<Data name><value>`` (Google Earth, 奥维)
+    instead of SchemaData."""
     marks = []
     for name, desc, code, two_high, boiler, geom in placemarks:
         d = f"<description>{_esc(desc)}</description>" if desc else ""
+        fields = (("行业代码", _esc(code)), ("是否两高", _esc(two_high)), ("锅炉蒸吨", boiler))
+        if untyped:
+            data = "".join(f'<Data name="{k}"><value>{v}</value></Data>' for k, v in fields)
+        else:
+            data = '<SchemaData schemaUrl="#sites">' + "".join(f'<SimpleData name="{k}">{v}</SimpleData>'
+                                                              for k, v in fields) + "</SchemaData>"
         marks.append(f"""<Placemark><name>{_esc(name)}</name>{d}
-  <ExtendedData><SchemaData schemaUrl="#sites">
-    <SimpleData name="行业代码">{_esc(code)}</SimpleData>
-    <SimpleData name="是否两高">{_esc(two_high)}</SimpleData>
-    <SimpleData name="锅炉蒸吨">{boiler}</SimpleData>
-  </SchemaData></ExtendedData>{geom}</Placemark>""")
+  <ExtendedData>{data}</ExtendedData>{geom}</Placemark>""")
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <kml xmlns="http://www.opengis.net/kml/2.2"><Document id="root_doc">
 <Schema name="sites" id="sites">
@@ -145,6 +149,39 @@ def test_kmz_equals_kml_for_any_document(tmp_path_factory, rows):
     assert b["boiler_th"].astype(float).tolist() == [float(r[4]) for r in rows]
     for (*_, x, y), g in zip(rows, b.geometry):
         assert g.x == x and g.y == y
+
+
+def test_untyped_chinese_data_names_are_kept(tmp_path):
+    """<Data name="行业代码"> (GDAL alone reads every such name as underscores and merges them):
+    the same sites and attributes as the SchemaData form, from the KML and from its KMZ."""
+    typed = read_sites(write_pair(tmp_path / "typed", kml_text())[0], on_error="flag")
+    kml, kmz = write_pair(tmp_path / "untyped", kml_text(untyped=True))
+    a, b = read_sites(kml, on_error="flag"), read_sites(kmz, on_error="flag")
+    assert_same_frame(a, b)
+    assert a["industry"].tolist() == ["X99", "C2614", "C3011"] == typed["industry"].tolist()
+    assert a["two_high"].tolist() == typed["two_high"].tolist()
+    assert a["boiler_th"].astype(float).tolist() == [2.0, 10.0, 35.0]
+    assert not any(set(c) == {"_"} for c in a.columns)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(names=st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=8)
+                      .map(str.strip).filter(lambda t: t and not t.isascii()), min_size=1, max_size=4, unique=True),
+       quote=st.sampled_from(['"', "'"]))
+def test_any_untyped_data_name_comes_back_as_written(tmp_path_factory, names, quote):
+    def attr(t):  # the name as an XML attribute in that quote
+        t = _esc(t).replace(quote, "&quot;" if quote == '"' else "&apos;")
+        return f"{quote}{t}{quote}"
+
+    data = "".join(f"<Data name={attr(n)}><value>v{i}</value></Data>" for i, n in enumerate(names))
+    text = (f'<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
+            f"<Placemark><name>P1</name><ExtendedData>{data}</ExtendedData>"
+            f"<Point><coordinates>118.17,26.64</coordinates></Point></Placemark></Document></kml>")
+    kml, kmz = write_pair(tmp_path_factory.mktemp("data"), text)
+    a = read_sites(kml, on_error="flag")
+    assert_same_frame(a, read_sites(kmz, on_error="flag"))
+    for i, n in enumerate(names):
+        assert a[n].tolist() == [f"v{i}"]
 
 
 def _outcomes(results) -> dict:

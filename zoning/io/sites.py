@@ -9,6 +9,7 @@ accepted only when the caller says so, and the conversion is recorded on each si
 """
 from __future__ import annotations
 
+import html
 import re
 import tempfile
 from dataclasses import dataclass
@@ -428,16 +429,78 @@ def _read_kmz(path: Path, engine: str) -> gpd.GeoDataFrame:
             raise
 
 
+# <Data name="…"> (untyped ExtendedData, what Google Earth and 奥维 write): GDAL turns every byte
+# of a non-ASCII name into "_" (行业代码 → "____________", two such names → one column)
+_KML_DATA_NAME = re.compile(rb"""(<(?:[\w.-]+:)?Data\s+name\s*=\s*)(?:"([^"<]*)"|'([^'<]*)')""")
+_KML_TOKEN = "zoning_kml_data_{}"
+
+
+def _kml_ascii_names(raw: bytes) -> tuple[bytes, dict[str, str]]:
+    """``raw`` with every non-ASCII ``<Data name>`` replaced by an ASCII token, and token → the
+    name as written (entities resolved). Unchanged when no name needs it or the text is not UTF-8."""
+    tokens: dict[str, str] = {}
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw, tokens
+    by_name: dict[str, str] = {}
+
+    def swap(m: re.Match) -> bytes:
+        written = m.group(2) if m.group(2) is not None else m.group(3)
+        if written.isascii():
+            return m.group(0)
+        name = html.unescape(written.decode("utf-8")).strip()
+        token = by_name.setdefault(name, _KML_TOKEN.format(len(by_name)))
+        tokens[token] = name
+        return m.group(1) + b'"' + token.encode() + b'"'
+
+    return _KML_DATA_NAME.sub(swap, raw), tokens
+
+
 def _read_kml(path: Path, engine: str, *, name: str | None = None) -> gpd.GeoDataFrame:
-    """A KML file's placemarks (every layer); ``name`` is how messages call it (a KMZ's name)."""
+    """A KML file's placemarks (every layer); ``name`` is how messages call it (a KMZ's name).
+    Chinese ``<Data name>`` fields keep their names (read through an ASCII-named copy)."""
+    name = name or path.name
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise UnreadableInput(f"无法读取 KML {name}：{exc.strerror}", f"cannot read KML {name}: {exc.strerror}") from None
+    rewritten, tokens = _kml_ascii_names(raw)
+    if not tokens:
+        return _read_kml_layers(path, engine, name, {})
+    with tempfile.TemporaryDirectory(prefix="zoning-kml-") as tmp:
+        copy = Path(tmp) / "sites.kml"
+        copy.write_bytes(rewritten)
+        try:
+            return _read_kml_layers(copy, engine, name, tokens)
+        except ZoningError as exc:  # the file is named, never the temporary copy
+            exc.zh, exc.en = (t.replace(str(copy), name) for t in (exc.zh, exc.en))
+            exc.args = (exc.en,)
+            raise
+
+
+def _kml_names_back(frame: gpd.GeoDataFrame, tokens: dict[str, str]) -> gpd.GeoDataFrame:
+    """Token columns renamed to the names written; a name that is already a column (the same field
+    as SchemaData elsewhere in the layer) fills that column's gaps."""
+    for token in [c for c in frame.columns if c in tokens]:
+        written = tokens[token]
+        if written in frame.columns:
+            frame[written] = frame[written].where(frame[written].notna(), frame[token])
+            frame = frame.drop(columns=[token])
+        else:
+            frame = frame.rename(columns={token: written})
+    return frame
+
+
+def _read_kml_layers(path: Path, engine: str, name: str, tokens: dict[str, str]) -> gpd.GeoDataFrame:
     if engine != "pyogrio":
         engine = "pyogrio"  # fiona's wheels ship without a KML driver
-    name = name or path.name
     try:
         layers = [layer for layer, _ in pyogrio.list_layers(path)]
     except Exception as exc:
         raise UnreadableInput(f"无法读取 KML {name}：{exc}", f"cannot read KML {name}: {exc}") from None
     frames = [read_vector(path, layer=layer, engine=engine) for layer in layers]
+    frames = [_kml_names_back(f, tokens) for f in frames]
     frames = [f for f in frames if len(f)]
     if not frames:
         raise _err(f"{name} 中没有要素", f"{name} contains no features")

@@ -125,7 +125,7 @@ class Service:
         return self._industries
 
     # -- screening -------------------------------------------------------------------------------
-    def screen_and_store(self, sites, *, attributes: dict, crs, source: str, inputs: dict, single: bool) -> list[dict]:
+    def screen_and_store(self, sites, *, attributes: dict, crs, source: str, inputs: dict) -> list[dict]:
         results = screen(sites, layers=self.layers, rule_pack=self.rule_pack, attributes=attributes, crs=crs,
                                 compute="local")
         if not len(results):
@@ -135,7 +135,7 @@ class Service:
         if len(results) == 1 and results[0].error:
             zh, en = _split_error(results[0].error)
             raise SiteError(zh, en)
-        if single and len(results) == 1 and results[0].site.coverage == "outside":
+        if len(results) == 1 and results[0].site.coverage == "outside":  # however the one site was sent
             name = self.layers.catalog.name
             raise OutsideLayers(f"站点 {results[0].site_id} 完全位于图层范围（{name}）以外，无法筛查；请检查坐标和坐标系",
                                 f"site {results[0].site_id} lies wholly outside the area of the layer set ({name}); "
@@ -254,7 +254,7 @@ def _site_frame(site, crs):
         geoms.append(geom)
         props.append(p)
     declared = crs
-    geoms = _check_coordinates(geoms, many=many)
+    geoms = _check_coordinates(geoms, many=len(geoms) > 1)
     legacy = site.get("crs")
     if legacy is not None and not (isinstance(legacy, dict) and isinstance(legacy.get("properties"), dict)):
         raise RequestProblem("GeoJSON 的 crs 成员应为 {\"type\": \"name\", \"properties\": {\"name\": \"EPSG:4490\"}}",
@@ -525,12 +525,12 @@ def create_app(settings: Settings | None = None, *, layers=None, history: Histor
         crs = _crs_value(doc.get("crs"))
         sites, site_crs, many = _site_frame(doc["site"], crs)
         check_size(sites, settings.limits)
-        if not many and "crs_in" not in sites.columns:  # one site: its own error, with its own class and code
+        if len(sites) == 1 and "crs_in" not in sites.columns:  # one site, however sent: its own error and code
             sites = await run_in_threadpool(read_sites, sites, crs=site_crs, on_error="raise")
             site_crs = None
         inputs = {"attributes": attributes, "crs": crs, "site": doc["site"] if len(raw) <= 1_000_000 else "(large)"}
         out = await run_in_threadpool(svc.screen_and_store, sites, attributes=attributes, crs=site_crs, source="json",
-                                      inputs=inputs, single=not many)
+                                      inputs=inputs)
         return JSONResponse(out if many or len(out) > 1 else out[0])
 
     async def _form(request: Request):
@@ -583,7 +583,7 @@ def create_app(settings: Settings | None = None, *, layers=None, history: Histor
                                                 engine=settings.engine)
                 inputs = {"attributes": attributes, "crs": crs, "layer": layer, "files": upload.names}
                 out = await run_in_threadpool(svc.screen_and_store, sites, attributes=attributes, crs=crs,
-                                              source="upload", inputs=inputs, single=False)
+                                              source="upload", inputs=inputs)
             finally:
                 upload.cleanup()
         finally:
