@@ -220,6 +220,62 @@ def test_a_batch_gives_every_site_what_screening_it_alone_gives(layers):
         assert json.loads(batch[k].to_json()) == json.loads(alone.to_json()), sites["site_id"].iloc[k]
 
 
+def test_to_dict_is_asdict_and_a_copy(layers):
+    """``ScreenResult.to_dict`` (own walk, no deep copy of text and numbers) equals
+    ``dataclasses.asdict`` for mixed sites with carbon, errors and clauses; editing it edits nothing
+    of the result or of another result sharing its parts."""
+    import dataclasses
+
+    from zoning.api import screen
+
+    from conftest import CATALOG
+
+    sites = _sites(layers, 25, 5)
+    sites["industry"] = np.resize(["C3011", None, "C2614"], len(sites))
+    sites.loc[3, "geometry"] = None  # an error row
+    results = list(screen(sites, layers=layers, compute="local"))
+    results += list(screen(CATALOG.parent / "nanping" / "generated" / "sample_projects.gpkg", layers=layers))
+    assert any(r.carbon for r in results) and any(r.clauses for r in results) and any(r.error for r in results)
+    for r in results:
+        assert r.to_dict() == dataclasses.asdict(r)
+    a, b = results[0].to_dict(), results[1].to_dict()
+    a["layers"][0]["name"] = "changed"
+    a["rule_pack"]["version"] = "changed"
+    assert results[0].layers[0].name != "changed" and results[1].to_dict() == b
+    assert results[0].rule_pack.get("version") != "changed"
+
+
+JSON_LEAF = st.one_of(st.none(), st.booleans(), st.integers(-10**12, 10**12), st.floats(allow_nan=False),
+                     st.text(max_size=12))
+JSON_VALUE = st.recursive(JSON_LEAF, lambda inner: st.one_of(st.lists(inner, max_size=4),
+                                                             st.dictionaries(st.text(max_size=6), inner, max_size=4)),
+                          max_leaves=20)
+
+
+@settings(max_examples=200, deadline=None)
+@given(doc=st.dictionaries(st.text(max_size=8), JSON_VALUE, max_size=8))
+def test_records_json_is_the_same_json(doc):
+    """The result files' layout (C encoder, a record per line) holds exactly what json.dumps holds."""
+    from zoning.screening.result import records_json
+
+    text = records_json(doc)
+    assert json.loads(text) == json.loads(json.dumps(doc))
+    assert all(len(line) < 2 or line.startswith(("  ", "{", "}")) for line in text.split("\n"))
+
+
+def test_result_files_hold_the_results_json(layers, tmp_path):
+    from zoning.api import screen, write_screen_outputs
+
+    results = screen(_sites(layers, 12, 8), layers=layers, compute="local")
+    write_screen_outputs(results, tmp_path / "out", layers=layers, reports=False)
+    files = sorted((tmp_path / "out" / "results").glob("*.json"))
+    assert len(files) == 12
+    by_id = {r.site_id: json.loads(r.to_json()) for r in results}
+    for f in files:
+        doc = json.loads(f.read_text(encoding="utf-8"))
+        assert doc == by_id[doc["site_id"]]
+
+
 def test_screening_lets_no_library_warning_through(layers, tmp_path):
     """A user sees zoning's own warnings only: no pyproj/shapely/pandas warning on the terminal
     (pyproj's "lose important projection information" came through for every polygon batch)."""

@@ -30,7 +30,10 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
+import geopandas as gpd
+import numpy as np
 import pytest
+import shapely
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
@@ -40,7 +43,7 @@ from zoning.service import Limits, Settings, create_app
 from zoning.service.history import LATEST, History, jobs as jobs_table, normalise_url, safe_url
 from zoning.service.jobs import JobRunner
 
-from conftest import CATALOG
+from conftest import CATALOG, job_results
 
 ROOT = Path(__file__).resolve().parents[1]
 POLY = {"type": "Polygon", "coordinates": [[[118.17, 26.64], [118.172, 26.64], [118.172, 26.642], [118.17, 26.64]]]}
@@ -446,3 +449,38 @@ def test_limits_below_one_mib_are_stated_exactly(client):
     assert "0.5 MiB" in body["message_en"] and "0.5 MiB" in body["message_zh"] and "0 MiB" not in body["message_en"]
     body = error_of(client.post("/api/v1/jobs", files={"file": ("big.geojson", big)}), 413, "too_large")
     assert "200 KiB" in body["message_en"] and "200 KiB" in body["message_zh"]
+
+
+# -- job progress through every stage (cold trial: it rested at 0.95 while the files were written) --
+def test_job_progress_moves_through_screening_storing_and_writing(layers, tmp_path, monkeypatch):
+    """Every progress value a job stores, in order: never backwards, screening up to 0.2 with the
+    site count, storing the results up to 0.5, writing and zipping the files up to 0.99, then 1."""
+    import zoning.service.jobs as jobs_module
+
+    monkeypatch.setattr(jobs_module, "PROGRESS_EVERY", 0.0)  # every call stored, so every stage is seen
+    seen: list[tuple[float, int | None]] = []
+    update = History.update_job
+
+    def recording(self, job_id, **values):
+        if "progress" in values:
+            seen.append((values["progress"], values.get("done")))
+        return update(self, job_id, **values)
+
+    monkeypatch.setattr(History, "update_job", recording)
+    add = History.add_screenings
+    monkeypatch.setattr(History, "add_screenings", lambda self, results, **kw: add(self, results, batch=16, **kw))
+    rng = np.random.default_rng(3)
+    x, y = rng.uniform(118.0, 118.4, 60), rng.uniform(26.6, 27.1, 60)
+    sites = gpd.GeoDataFrame({"site_id": [f"G{i}" for i in range(60)]},
+                             geometry=[shapely.box(a, b, a + 0.002, b + 0.002) for a, b in zip(x, y)], crs=4490)
+    path = tmp_path / "sixty.gpkg"
+    sites.to_file(path, driver="GPKG")
+    settings = Settings(db=str(tmp_path / "h.sqlite"), tmp_dir=tmp_path / "w")
+    with TestClient(create_app(settings, layers=layers)) as c:
+        got = job_results(c, path)
+    assert len(got) == 60
+    shares = [p for p, _ in seen]
+    assert shares == sorted(shares) and shares[-1] == 1.0
+    assert max(d or 0 for p, d in seen if p <= 0.2) == 60  # screening counts the sites
+    assert any(0.2 < p < 0.5 for p in shares) and any(0.5 < p < 0.99 for p in shares)
+    assert shares.count(0.5) >= 1 and 0.99 in shares

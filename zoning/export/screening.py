@@ -1,7 +1,6 @@
 """Write screening outputs into a folder: JSON, reports, summaries, GeoPackages."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Callable
 
@@ -25,7 +24,7 @@ def safe_name(text: str, used: set[str]) -> str:
 
 
 def result_json(result: ScreenResult) -> str:
-    return json.dumps(result.to_dict(), ensure_ascii=False, indent=2)
+    return result.to_json_file_text()
 
 
 MAX_MAP_SITES = 5000  # beyond this a batch map gets heavy; draw it with `zoning map --result`

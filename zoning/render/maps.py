@@ -498,20 +498,37 @@ def _raster_overlay_cached(path_text: str, _size: int, _mtime: int, name: str, s
             "min": 0, "max": round(vmax, 1), "units": units, "ramp": RAMP}
 
 
-def _site_feature(r: ScreenResult, lang: str) -> tuple[dict, list[dict]] | None:
-    """(site feature, buffer-ring features) of one result; None when it has no geometry."""
-    if not r.site.wkt:
-        return None
+def _site_rings(results: Sequence[ScreenResult], geoms: list) -> list[list[dict]]:
+    """The buffer-ring features of every result (EPSG:4326 outlines, radii in metres): buffered in
+    each site's own projected CRS (``crs_used``), one transformation per CRS for all sites."""
+    rings: list[list[dict]] = [[] for _ in results]
+    by_epsg: dict[int, list[int]] = {}
+    for i, r in enumerate(results):
+        if geoms[i] is not None and r.crs_used and r.buffer_rings_m:
+            by_epsg.setdefault(int(r.crs_used.split(":")[1]), []).append(i)
+    for epsg, idx in by_epsg.items():
+        proj = gpd.GeoSeries([geoms[i] for i in idx], crs=4490).to_crs(epsg).values
+        owner = [i for i in idx for _ in results[i].buffer_rings_m]
+        radii = [float(m) for i in idx for m in results[i].buffer_rings_m]
+        base = np.repeat(np.asarray(proj, dtype=object), [len(results[i].buffer_rings_m) for i in idx])
+        drawn = gpd.GeoSeries(shapely.buffer(base, radii, quad_segs=16), crs=epsg).to_crs(4326).values
+        outlines = _round_coords(shapely.boundary(np.asarray(drawn, dtype=object)), 6)
+        for i, radius, outline in zip(owner, radii, outlines):
+            rings[i].append({"type": "Feature", "properties": {"radius_m": radius},
+                             "geometry": shapely.geometry.mapping(outline)})
+    return rings
+
+
+def _site_features(results: Sequence[ScreenResult], lang: str) -> list[tuple[dict, list[dict]]]:
+    """(site feature, buffer-ring features) of every result with a geometry, in order."""
+    geoms = [shapely.from_wkt(r.site.wkt) if r.site.wkt else None for r in results]
+    rings = _site_rings(results, geoms)
+    return [_site_feature(r, g, rs, lang) for r, g, rs in zip(results, geoms, rings) if g is not None]
+
+
+def _site_feature(r: ScreenResult, geom, rings: list[dict], lang: str) -> tuple[dict, list[dict]]:
+    """(site feature, its buffer-ring features) of one result with a geometry (EPSG:4490)."""
     L = LABELS[lang]
-    geom = shapely.from_wkt(r.site.wkt)
-    rings = []
-    if r.crs_used:
-        epsg = int(r.crs_used.split(":")[1])
-        proj = gpd.GeoSeries([geom], crs=4490).to_crs(epsg).iloc[0]
-        for radius in r.buffer_rings_m:
-            ring = gpd.GeoSeries([proj.buffer(radius, quad_segs=16)], crs=epsg).to_crs(4326).iloc[0]
-            rings.append({"type": "Feature", "properties": {"radius_m": radius},
-                          "geometry": shapely.geometry.mapping(_round_coords(ring.boundary, 6))})
     fired = [f"{x.id}: {outcome_label(x.outcome, lang)}" for x in r.rules if x.outcome != "compliant"]
     popup = [[L["code"], r.site_id], [L["name"], r.site.name or r.inputs.get("name") or ""],
              [L["verdict"], outcome_label(r.verdict, lang)], [L["county"], r.site.county or "—"],
@@ -715,7 +732,7 @@ def build_map(layers: LayerSet, results: Sequence[ScreenResult] | None = None, *
                                           opacity=0.75, interactive=False, pixelated=False, show=False,
                                           pane="zoning-raster").add_to(m)
 
-    sites = [s for s in (_site_feature(r, lang) for r in results) if s]
+    sites = _site_features(results, lang)
     front = []
     if sites:
         group = folium.FeatureGroup(name=html_text(L["sites"]), show=True)

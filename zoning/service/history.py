@@ -243,9 +243,11 @@ class History:
 
     # -- screenings ----------------------------------------------------------------------------
     def add_screenings(self, results: Sequence, *, source: str, inputs: dict, job_id: str | None = None,
-                       seq_base: int = 0, batch: int = 1000) -> list[str]:
+                       seq_base: int = 0, batch: int = 1000, progress=None) -> list[str]:
         """Store results (:class:`~zoning.screening.result.ScreenResult` or their JSON text);
-        returns their new keys in order. The results themselves are not changed."""
+        returns their new keys in order. The results themselves are not changed. ``progress(done,
+        total)`` is called after each batch of rows (each its own transaction: rows stored before
+        a failure stay)."""
         keys = [new_id() for _ in results]
         created = now()
         inputs_text = json.dumps(inputs, ensure_ascii=False, default=str)
@@ -264,11 +266,13 @@ class History:
                             "zoning_version": doc.get("zoning_version")})
             return out
 
-        def write(conn):
-            for start in range(0, len(keys), batch):
-                conn.execute(screenings.insert(), rows(start))
-
-        self._run(write, write=True)
+        # a transaction per batch: a long job's rows do not hold the database's write lock for
+        # minutes (SQLite: the job's own progress updates and other requests wait for it)
+        for start in range(0, len(keys), batch):
+            chunk = rows(start)
+            self._run(lambda conn: conn.execute(screenings.insert(), chunk), write=True)
+            if progress:
+                progress(min(start + batch, len(keys)), len(keys))
         return keys
 
     def screening(self, key: str) -> dict:

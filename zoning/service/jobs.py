@@ -45,6 +45,9 @@ log = logging.getLogger("zoning.service")
 
 #: below this many sites a job runs in its own thread (starting processes would cost more)
 POOL_MIN_SITES = 500
+#: a job's progress: screening fills 0-SHARE_SCREENING, storing in the history up to SHARE_STORED,
+#: writing and zipping its files up to 0.99 (a 20,000-polygon job, 2 cores: 6, 9 and 16 s)
+SHARE_SCREENING, SHARE_STORED = 0.2, 0.5
 #: progress is written to the database at most this often (seconds)
 PROGRESS_EVERY = 0.5
 
@@ -174,25 +177,19 @@ class JobRunner:
                                 batch=True)
             total = len(sites)
             history.update_job(job_id, total=total)
-            last = [0.0]
-
-            def progress(done: int, n: int) -> None:
-                now = time.perf_counter()
-                if done == n or now - last[0] >= PROGRESS_EVERY:
-                    last[0] = now
-                    history.update_job(job_id, done=done, progress=round(done / max(n, 1) * 0.95, 4))
-
             pool = self.pool()
+            screening = self._stage(job_id, 0.0, SHARE_SCREENING, count=True)
             if total >= POOL_MIN_SITES and pool.workers > 1:
-                results = self._screen_on_pool(sites, attributes, progress)
+                results = self._screen_on_pool(sites, attributes, screening)
             else:
                 results = screen(sites, layers=svc.layers, rule_pack=svc.rule_pack, attributes=attributes,
-                                 compute="local", progress=progress)
+                                 compute="local", progress=screening)
             keys = history.add_screenings(list(results), source="job", job_id=job_id,
                                           inputs={"files": upload.names, "attributes": attributes, "crs": crs,
-                                                  "layer": layer})
+                                                  "layer": layer},
+                                          progress=self._stage(job_id, SHARE_SCREENING, SHARE_STORED))
             stored = [dataclasses.replace(r, id=k) for r, k in zip(results, keys)]
-            self._write_outputs(job_id, stored, lang)
+            self._write_outputs(job_id, stored, lang, progress=self._stage(job_id, SHARE_STORED, 0.99))
             counts = Counter(r.verdict or "error" for r in stored)
             history.update_job(job_id, state="done", progress=1.0, done=total, counts=dict(counts),
                                seconds=round(time.perf_counter() - t0, 3))
@@ -211,24 +208,43 @@ class JobRunner:
                 self._active.pop(job_id, None)
             upload.cleanup()
 
-    def _write_outputs(self, job_id: str, results: list[ScreenResult], lang: str) -> Path:
+    def _stage(self, job_id: str, low: float, high: float, *, count: bool = False):
+        """A ``progress(done, n)`` callback for one stage of a job: its progress from ``low`` to
+        ``high`` (``done`` sites too when ``count``), written at most every PROGRESS_EVERY s."""
+        history, last = self.service.history, [0.0]
+
+        def progress(done: int, n: int) -> None:
+            now = time.perf_counter()
+            if done == n or now - last[0] >= PROGRESS_EVERY:
+                last[0] = now
+                share = round(low + (high - low) * done / max(n, 1), 4)
+                history.update_job(job_id, progress=share, **({"done": done} if count else {}))
+        return progress
+
+    def _write_outputs(self, job_id: str, results: list[ScreenResult], lang: str, progress=None) -> Path:
+        """summary.csv, the results and ``results.zip`` (whole or absent); ``progress(done, n)`` is
+        told as the files are written (the zip's entries count as much as the files)."""
         folder = self.folder(job_id)
         out = folder / "out"
         with self._lock:
             try:
                 shutil.rmtree(folder, ignore_errors=True)
                 folder.mkdir(parents=True)
+                n = len(results)
                 write_screen_outputs(ScreenResults(results, self.service.layers), out, layers=self.service.layers,
-                                     lang=lang, reports=False)
+                                     lang=lang, reports=False,
+                                     progress=(lambda i, _: progress(i, 2 * n)) if progress else None)
                 if len(results) == 1:  # one site: same layout as a batch (results/<id>.json)
                     (out / "results").mkdir(exist_ok=True)
                     (out / "result.json").rename(out / "results" / "result.json")
+                files = [p for p in sorted(out.rglob("*")) if p.is_file() and p.name != ".zoning-output"]
                 # whole or absent: a zip cut short by a full disk is never served
                 part = folder / "results.zip.part"
                 with zipfile.ZipFile(part, "w", zipfile.ZIP_DEFLATED) as z:
-                    for path in sorted(out.rglob("*")):
-                        if path.is_file() and path.name != ".zoning-output":
-                            z.write(path, path.relative_to(out).as_posix())
+                    for i, path in enumerate(files, 1):
+                        z.write(path, path.relative_to(out).as_posix())
+                        if progress:
+                            progress(n + n * i // len(files), 2 * n)
                 part.replace(folder / "results.zip")
             except OSError as exc:  # disk full or not writable: the client learns that, not the server's paths
                 shutil.rmtree(folder, ignore_errors=True)
