@@ -147,10 +147,15 @@ class ScreenResults(Sequence):
     ``explore()`` a ``folium.Map``; in Jupyter the object shows as a compact table.
     """
 
-    def __init__(self, results: Sequence[ScreenResult], layers: LayerSet | None = None):
+    def __init__(self, results: Sequence[ScreenResult], layers: LayerSet | None = None,
+                 source: pd.DataFrame | None = None):
         self._results = list(results)
         #: the layer set the sites were screened against (used by explore())
         self.layers = layers
+        #: the site file's own columns that are no screening attribute (项目编号, 建设单位 …), a row
+        #: per result in order; summaries (to_geodataframe, summary.csv, the GeoPackage) carry them
+        self.source = source.reset_index(drop=True) if source is not None and len(source) == len(self._results) \
+            and len(source.columns) else None
 
     @overload
     def __getitem__(self, index: int) -> ScreenResult: ...
@@ -160,7 +165,8 @@ class ScreenResults(Sequence):
 
     def __getitem__(self, index):
         if isinstance(index, slice):
-            return ScreenResults(self._results[index], self.layers)
+            return ScreenResults(self._results[index], self.layers,
+                                 None if self.source is None else self.source.iloc[index])
         return self._results[index]
 
     def __len__(self) -> int:
@@ -188,7 +194,9 @@ class ScreenResults(Sequence):
         ``area_m2`` (ellipsoidal area of the site, m²), ``area_gk_m2`` (planar area in the site's
         3-degree GK zone, the one official results use, m²), ``length_m`` (geodesic length of a line
         site, m), ``<role>_m2`` (overlap with red lines, protected areas, parks, no-burn zones,
-        m², as measured in the site's GK zone), ``warnings`` (count), ``error``, geometry.
+        m², as measured in the site's GK zone), ``warnings`` (count), ``error``; then the site
+        file's own columns that are no screening attribute (``source``; a name already taken gets
+        ``_原表``); geometry.
         """
         rows = []
         for r in self._results:
@@ -209,7 +217,11 @@ class ScreenResults(Sequence):
         columns = ["site_id", "name", "verdict", "unit_code", "unit_name", "unit_class", "county", "county_code",
                    "rules", "area_m2", "area_gk_m2", "length_m", *(f"{role}_m2" for role in AREA_ROLES), "warnings",
                    "error", "geometry"]
-        return gpd.GeoDataFrame(pd.DataFrame(rows, columns=columns), geometry="geometry", crs=4490)
+        from zoning.render.summary import with_source
+
+        frame = with_source(pd.DataFrame(rows, columns=columns[:-1]), self.source)
+        frame["geometry"] = [row["geometry"] for row in rows]
+        return gpd.GeoDataFrame(frame, geometry="geometry", crs=4490)
 
     def to_json(self, indent: int | None = 2) -> str:
         """A JSON list with every result (each as in zoning/schema/result.schema.json)."""
@@ -308,7 +320,9 @@ def screen(sites, *, layers: LayerSet | None = None, catalog: Catalog | Path | s
     else:
         raise ZoningError(f"未知计算引擎 {compute!r}", f"unknown compute engine {compute!r}; use auto, local, "
                           f"processes or dask")
-    return ScreenResults(results, layer_set)
+    from zoning.io.tables import source_columns
+
+    return ScreenResults(results, layer_set, pd.DataFrame(frame[source_columns(frame)]))
 
 
 # ------------------------------------------------------------------------------ maps
@@ -563,7 +577,7 @@ def write_screen_outputs(results: ScreenResults | Sequence[ScreenResult], out_di
         raise ZoningError("需要图层（layers=）", "pass layers= (the LayerSet the results were screened against)")
     return write_here(list(results), out_dir, layers=layer_set, lang=lang,
                       reports=len(results) == 1 if reports is None else reports, overwrite=overwrite,
-                      progress=progress)
+                      progress=progress, source=getattr(results, "source", None))
 
 
 __all__ = ["ScreenResults", "check_layers", "explore", "export_county", "load_catalog", "load_layer", "load_layers",

@@ -53,8 +53,10 @@ def _plan(results: list[ScreenResult], out_dir: Path, reports: bool) -> dict[str
 
 def write_screen_outputs(results: list[ScreenResult], out_dir: Path | str, *, layers: LayerSet, lang: str = "zh",
                          reports: bool = True, overwrite: bool = False,
-                         progress: Callable[[int, int], None] | None = None) -> dict[str, Path]:
+                         progress: Callable[[int, int], None] | None = None,
+                         source=None) -> dict[str, Path]:
     """Write every output of a screening into ``out_dir``, whole: staged, then swapped in.
+    ``source``: the site file's own columns (a row per result), carried into the summaries.
 
     Refuses (before writing anything) when ``out_dir`` holds an earlier output and not
     ``overwrite``. Returns the files written (key -> final path).
@@ -71,9 +73,9 @@ def write_screen_outputs(results: list[ScreenResult], out_dir: Path | str, *, la
         plan = _plan(results, stage, reports)
         (stage / "results").mkdir(exist_ok=True) if not single else None
         (stage / "reports").mkdir(exist_ok=True) if reports and not single else None
-        csv_frame(results).to_csv(plan["summary_csv"], index=False, encoding="utf-8-sig")
-        write_vector(summary_geoframe(results), plan["sites_gpkg" if single else "summary_gpkg"], driver="GPKG",
-                     layer="sites")
+        csv_frame(results, source).to_csv(plan["summary_csv"], index=False, encoding="utf-8-sig")
+        write_vector(summary_geoframe(results, source), plan["sites_gpkg" if single else "summary_gpkg"],
+                     driver="GPKG", layer="sites")
         if "map" in plan:
             from zoning.render.maps import basemaps_from_env, build_map, map_html
 

@@ -61,6 +61,18 @@ CANONICAL_ATTRIBUTES = tuple(k for k in ATTRIBUTE_HEADERS if k != "industry_othe
 BOOKKEEPING = {"site_id", "crs_in", "warnings", "error", "geometry", "kml_id", "description", "layer", "_n",
                "fid", "objectid", "shape_leng", "shape_area", "shape_length"}
 
+#: columns the reader adds or GIS software keeps for itself: never carried into summaries
+_NOT_CARRIED = {"site_id", "crs_in", "warnings", "error", "geometry", "_n", "fid", "objectid", "shape_leng",
+                "shape_area", "shape_length"}
+
+
+def source_columns(frame) -> list:
+    """The columns of a read site frame that are the file's own and no screening attribute
+    (项目编号, 建设单位, a KML description …): summaries carry them after their own columns."""
+    return [c for c in frame.columns if str(c).lower() not in _NOT_CARRIED and c not in ATTRIBUTE_HEADERS
+            and not re.fullmatch(r"industry_\d+", str(c)) and not str(c).startswith("_")]
+
+
 _UNIT_RE = re.compile(r"[（(\[【].*?[）)\]】]")
 
 
@@ -452,8 +464,9 @@ def canonical_attributes(frame: pd.DataFrame, fields=None, *, used=(), truncated
     rest = [c for c in out.columns if c not in rename.values() and c not in skip and str(c).lower() not in BOOKKEEPING
             and c != "geometry"]
     if rest:
-        notes.append(f"未识别为筛查属性的列（原样保留，未用于判断）：{', '.join(map(str, rest))}；如需使用请加 "
-                     f"--field 属性名=列名 / columns not used as screening attributes (kept as they are): "
+        notes.append(f"未识别为筛查属性的列（未用于判断，原样写入汇总表）：{', '.join(map(str, rest))}；如需使用请加 "
+                     f"--field 属性名=列名 / columns not used as screening attributes (carried into the summaries as "
+                     f"they are): "
                      f"{', '.join(map(str, rest))}; map one with --field NAME=COLUMN")
     return out, notes
 

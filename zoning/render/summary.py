@@ -1,6 +1,8 @@
 """Batch summaries: a console table, summary.csv (UTF-8 with BOM) and GeoPackages."""
 from __future__ import annotations
 
+import json
+
 import geopandas as gpd
 import pandas as pd
 import shapely
@@ -22,7 +24,31 @@ CSV_COLUMNS = {  # key -> (Chinese header, English header)
 }
 
 
-def summary_frame(results: list[ScreenResult]) -> pd.DataFrame:
+#: a site file's own column whose name a summary already uses is carried under this suffix
+SOURCE_SUFFIX = "_原表"
+
+
+def with_source(frame: pd.DataFrame, source: pd.DataFrame | None) -> pd.DataFrame:
+    """``frame`` with the site file's own columns after its own (a row per result, in order): names
+    already taken get SOURCE_SUFFIX, values that are lists or objects become JSON text."""
+    if source is None or not len(source.columns) or len(source) != len(frame):
+        return frame
+    out = frame.copy()
+    taken = {str(c) for c in out.columns} | {"geometry"}
+    for col in source.columns:
+        name = str(col)
+        while name in taken:
+            name += SOURCE_SUFFIX
+        taken.add(name)
+        values = source[col].to_numpy(dtype=object)
+        out[name] = [json.dumps(v, ensure_ascii=False, default=str) if isinstance(v, (list, dict, tuple)) else v
+                     for v in values]
+        if source[col].dtype != object:  # numbers, dates and booleans stay what they were
+            out[name] = out[name].astype(source[col].dtype, errors="ignore")
+    return out
+
+
+def summary_frame(results: list[ScreenResult], source: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per site with canonical (English) column keys."""
     rows = []
     for r in results:
@@ -44,20 +70,23 @@ AREA_UNIT_HEADERS = {("area_m2", "ha"): "面积·椭球面（公顷）", ("area_
                      ("area_gk_m2", "ha"): "面积·高斯平面（公顷）", ("area_gk_m2", "mu"): "面积·高斯平面（亩）"}
 
 
-def csv_frame(results: list[ScreenResult]) -> pd.DataFrame:
+def csv_frame(results: list[ScreenResult], source: pd.DataFrame | None = None) -> pd.DataFrame:
     """The summary with Chinese headers, as written to summary.csv: both site areas (ellipsoidal,
-    and Gauss-Kruger planar, the one official results use) in m², 公顷 and 亩; lines' lengths in m."""
+    and Gauss-Kruger planar, the one official results use) in m², 公顷 and 亩; lines' lengths in m;
+    then the site file's own columns (``source``, see :func:`with_source`)."""
     frame = summary_frame(results)
     for key in ("area_m2", "area_gk_m2"):
         at = frame.columns.get_loc(key) + 1
         for unit, divisor in (("mu", MU_M2), ("ha", 1e4)):  # each inserted right after the m² column
             frame.insert(at, AREA_UNIT_HEADERS[(key, unit)], pd.to_numeric(frame[key], errors="coerce") / divisor)
+    frame = with_source(frame.rename(columns={k: v[0] for k, v in CSV_COLUMNS.items()}), source)
     # names, ids, rule texts and errors come from data: no cell may run as a spreadsheet formula
-    return spreadsheet_safe(frame.rename(columns={k: v[0] for k, v in CSV_COLUMNS.items()}))
+    return spreadsheet_safe(frame)
 
 
-def summary_geoframe(results: list[ScreenResult]) -> gpd.GeoDataFrame:
-    """Sites with their verdict attributes (EPSG:4490); error rows keep a null geometry."""
-    frame = summary_frame(results)
+def summary_geoframe(results: list[ScreenResult], source: pd.DataFrame | None = None) -> gpd.GeoDataFrame:
+    """Sites with their verdict attributes (EPSG:4490), then the site file's own columns
+    (``source``); error rows keep a null geometry."""
+    frame = with_source(summary_frame(results), source)
     geoms = [shapely.from_wkt(r.site.wkt) if r.site.wkt else None for r in results]
     return gpd.GeoDataFrame(frame, geometry=geoms, crs=4490)

@@ -95,9 +95,11 @@ class JobRunner:
         svc = self.service
         frame = prepare_sites(sites, engine=svc.settings.engine)
         attrs_mod.parse_mapping(attributes)  # a bad attribute is refused before any worker sees it
+        from zoning.io.tables import source_columns
+
         return ScreenResults(screen_processes(frame, layers=svc.layers, rule_pack=svc.rule_pack, attributes=attributes,
                                               buffers_m=tuple(DEFAULT_BUFFERS_M), progress=progress,
-                                              pool=self.pool()), svc.layers)
+                                              pool=self.pool()), svc.layers, frame[source_columns(frame)])
 
     def folder(self, job_id: str) -> Path:
         return self.root / job_id
@@ -189,7 +191,8 @@ class JobRunner:
                                                   "layer": layer},
                                           progress=self._stage(job_id, SHARE_SCREENING, SHARE_STORED))
             stored = [dataclasses.replace(r, id=k) for r, k in zip(results, keys)]
-            self._write_outputs(job_id, stored, lang, progress=self._stage(job_id, SHARE_STORED, 0.99))
+            self._write_outputs(job_id, stored, lang, progress=self._stage(job_id, SHARE_STORED, 0.99),
+                                source=results.source)
             counts = Counter(r.verdict or "error" for r in stored)
             history.update_job(job_id, state="done", progress=1.0, done=total, counts=dict(counts),
                                seconds=round(time.perf_counter() - t0, 3))
@@ -221,9 +224,12 @@ class JobRunner:
                 history.update_job(job_id, progress=share, **({"done": done} if count else {}))
         return progress
 
-    def _write_outputs(self, job_id: str, results: list[ScreenResult], lang: str, progress=None) -> Path:
+    def _write_outputs(self, job_id: str, results: list[ScreenResult], lang: str, progress=None,
+                       source=None) -> Path:
         """summary.csv, the results and ``results.zip`` (whole or absent); ``progress(done, n)`` is
-        told as the files are written (the zip's entries count as much as the files)."""
+        told as the files are written (the zip's entries count as much as the files); ``source``:
+        the site file's own columns, carried into the summaries (not kept in the history: files
+        written again after they were removed have the results' columns only)."""
         folder = self.folder(job_id)
         out = folder / "out"
         with self._lock:
@@ -231,7 +237,7 @@ class JobRunner:
                 shutil.rmtree(folder, ignore_errors=True)
                 folder.mkdir(parents=True)
                 n = len(results)
-                write_screen_outputs(ScreenResults(results, self.service.layers), out, layers=self.service.layers,
+                write_screen_outputs(ScreenResults(results, self.service.layers, source), out, layers=self.service.layers,
                                      lang=lang, reports=False,
                                      progress=(lambda i, _: progress(i, 2 * n)) if progress else None)
                 if len(results) == 1:  # one site: same layout as a batch (results/<id>.json)
