@@ -342,3 +342,29 @@ def test_several_sites_are_answered_row_by_row_even_when_all_fail(client):
     assert rows[0]["error"] is None and rows[1]["site_id"] == "HUGE" and rows[1]["error"]
     one = client.post("/api/v1/screen", json={"site": {"type": "Point", "coordinates": [2.35, 48.85]}})
     assert one.status_code == 422 and "outside China" in one.json()["message_en"]
+
+
+def _corner_text(n: int) -> str:
+    """A 界址点 table of one n-corner site near 延平区 (GK zone 39, X northing, Y easting with prefix)."""
+    import math
+
+    rows = ["地块编号,点号,X,Y"] + [f"D1,{i + 1},{2947123.4 + 300 * math.sin(2 * math.pi * i / n):.3f},"
+                                  f"{39616456.7 + 300 * math.cos(2 * math.pi * i / n):.3f}" for i in range(n)]
+    return "\n".join(rows)
+
+
+def test_text_sites_are_held_to_the_body_limit_not_a_character_count(client):
+    """A corner table pasted as text is limited like the same file uploaded (the request body,
+    2 MiB here); a one-line coordinate string over 100,000 characters is 413 with advice; a JSON
+    body over the limit is 413 without the slack multipart framing gets."""
+    table = _corner_text(4000)  # ~130,000 characters
+    assert 100_000 < len(table) < 2 * 1024 * 1024
+    ok = client.post("/api/v1/screen", json={"site": table})
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["site"]["geom_type"] == "Polygon" and len(ok.json()["site"]["corners"]) == 2000  # stored: first 2,000
+    line = ";".join(f"{118.17 + 0.001 * i / 7000:.7f},{26.64 + 0.0005 * (i % 2)}" for i in range(7000))
+    body = err(client.post("/api/v1/screen", json={"site": line}), 413, 413)
+    assert body["error"] == "too_large" and "100,000" in body["message_en"] and "corner table" in body["message_en"]
+    over = json.dumps({"site": "x" * (2 * 1024 * 1024 + 10)})
+    body = err(client.post("/api/v1/screen", content=over, headers={"content-type": "application/json"}), 413, 413)
+    assert "the request body exceeds the limit of 2 MiB" in body["message_en"]

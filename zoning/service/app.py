@@ -155,6 +155,9 @@ def _split_error(text: str | None) -> tuple[str, str]:
     return zh.removeprefix("错误：").strip(), (en or zh).strip()
 
 
+#: characters of a one-line coordinate string in a JSON ``site`` (a few thousand vertices); text of
+#: several lines (界址点 tables) is limited by the request body's size, like the same file uploaded
+MAX_COORDINATE_TEXT = 100_000
 #: deepest nesting of arrays/objects in a JSON body (a MultiPolygon nests 4 levels, a FeatureCollection 7)
 MAX_JSON_DEPTH = 64
 _STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
@@ -204,10 +207,14 @@ def _site_frame(site, crs):
     from zoning.io.sites import geojson_problem
 
     if isinstance(site, str):
-        if not site.strip() or len(site) > 100_000:
-            raise RequestProblem("site 为空或过长", "'site' is empty or too long")
+        if not site.strip():
+            raise RequestProblem("site 为空", "'site' is empty")
         # text from a client is coordinates or 界址点 only: never opened as a path on the server
         if "\n" not in site.strip() and "\r" not in site.strip():  # one line: coordinates
+            if len(site) > MAX_COORDINATE_TEXT:  # longer text is a table: its size is the body's limit
+                raise UploadTooLarge(f"坐标字符串超过 {MAX_COORDINATE_TEXT:,} 个字符：请分行发送（界址点表）或上传文件",
+                                     f"the coordinate string is longer than {MAX_COORDINATE_TEXT:,} characters: send it "
+                                     f"as lines (a corner table) or upload a file")
             return read_sites(site.strip(), crs=crs, on_error="raise", allow_paths=False), None, False
         # several lines: 界址点 text or a corner/point table, read as the same .txt/.csv upload is
         # (from memory); several sites are a list with their error rows, one site its own error
@@ -331,9 +338,12 @@ class BodyLimit:
         # a batch job has its own (larger) limit; everything else the request limit
         limit = self.job_limit if scope.get("method") == "POST" and scope.get("path") == f"{API}/jobs" \
             else self.default
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit + 64 * 1024:
-            return await self._refuse(send, limit)
+        headers = dict(scope.get("headers") or [])
+        # multipart framing comes on top of the files the limit is about; any other body is held to it
+        slack = 64 * 1024 if headers.get(b"content-type", b"").lower().startswith(b"multipart/") else 0
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit + slack:
+            return await self._refuse(send, limit, upload=bool(slack))
         seen = 0
         refused = False
 
@@ -342,7 +352,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > limit + 64 * 1024:  # multipart framing on top of the files
+                if seen > limit + slack:
                     refused = True
                     raise UploadTooLarge("请求体过大", "request body too large")
             return message
@@ -351,14 +361,15 @@ class BodyLimit:
             return await self.app(scope, limited, send)
         except UploadTooLarge:
             if refused:
-                return await self._refuse(send, limit)
+                return await self._refuse(send, limit, upload=bool(slack))
             raise
 
-    async def _refuse(self, send, limit: int):
+    async def _refuse(self, send, limit: int, *, upload: bool = True):
         from zoning.io.archive import mib
 
+        zh, en = ("上传内容", "the upload") if upload else ("请求内容", "the request body")
         body = json.dumps(error_body(
-            "too_large", f"上传内容超过 {mib(limit)} 上限", f"the upload exceeds the limit of {mib(limit)}"),
+            "too_large", f"{zh}超过 {mib(limit)} 上限", f"{en} exceeds the limit of {mib(limit)}"),
             ensure_ascii=False).encode("utf-8")
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
