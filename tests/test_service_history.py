@@ -82,7 +82,7 @@ def test_screenings_and_jobs_round_trip(db_url, results):
     assert row["layer_vintages"] == [{"role": x.role, "name": x.name, "vintage": x.vintage, "status": x.status}
                                      for x in r.layers]
     assert row["zoning_version"] == r.zoning_version and row["created_at"].endswith("+00:00")
-    assert [k for k, _ in h.screenings_of_job("j1")] == keys  # stored order
+    assert [k for k, _, _ in h.screenings_of_job("j1")] == keys  # stored order
     job = h.add_job(input_name="a.gpkg", inputs={"files": ["a.gpkg"]}, workers=2)
     assert h.job(job)["state"] == "queued" and h.job(job)["progress"] == 0
     h.update_job(job, state="done", progress=1.0, done=3, total=3, counts={"prohibited": 3})

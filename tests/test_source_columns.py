@@ -7,6 +7,7 @@ Truth: the file as written, read back with pandas/pyogrio; the site id column na
 from __future__ import annotations
 
 import io
+import shutil
 import time
 import zipfile
 
@@ -82,8 +83,12 @@ def test_a_job_zip_carries_the_columns(layers, tmp_path):
         while c.get(f"/api/v1/jobs/{key}").json()["state"] not in ("done", "failed"):
             time.sleep(0.1)
         z = zipfile.ZipFile(io.BytesIO(c.get(f"/api/v1/jobs/{key}/results.zip").content))
+        first = c.get(f"/api/v1/jobs/{key}/summary.csv").content
+        shutil.rmtree(c.app.state.service.jobs.folder(key))  # files gone (a restart): written again from the history
+        again = c.get(f"/api/v1/jobs/{key}/summary.csv").content
     csv = pd.read_csv(io.BytesIO(z.read("summary.csv")), encoding="utf-8-sig")
     assert csv["编号"].tolist() == sites["编号"].tolist() and csv["投资万元"].tolist() == sites["投资万元"].tolist()
+    assert again == first == z.read("summary.csv")
 
 
 NAMES = st.text(alphabet=st.characters(whitelist_categories=("L", "N"), max_codepoint=0x9FFF), min_size=1,

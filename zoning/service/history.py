@@ -243,11 +243,13 @@ class History:
 
     # -- screenings ----------------------------------------------------------------------------
     def add_screenings(self, results: Sequence, *, source: str, inputs: dict, job_id: str | None = None,
-                       seq_base: int = 0, batch: int = 1000, progress=None) -> list[str]:
+                       seq_base: int = 0, batch: int = 1000, progress=None,
+                       columns: Sequence[dict] | None = None) -> list[str]:
         """Store results (:class:`~zoning.screening.result.ScreenResult` or their JSON text);
         returns their new keys in order. The results themselves are not changed. ``progress(done,
         total)`` is called after each batch of rows (each its own transaction: rows stored before
-        a failure stay)."""
+        a failure stay). ``columns``: per result, the site file's own columns (stored with its
+        inputs as ``columns``, so a job's summaries can be written again alike)."""
         keys = [new_id() for _ in results]
         created = now()
         inputs_text = json.dumps(inputs, ensure_ascii=False, default=str)
@@ -257,8 +259,10 @@ class History:
             for seq, (key, r) in enumerate(zip(keys[start:start + batch], results[start:start + batch]), start):
                 doc = json.loads(r) if isinstance(r, str) else r.to_dict()
                 doc["id"] = key
+                row_inputs = inputs_text if columns is None else json.dumps(
+                    {**inputs, "columns": columns[seq]}, ensure_ascii=False, default=str)
                 out.append({"id": key, "created_at": created, "source": source, "job_id": job_id, "seq": seq_base + seq,
-                            "site_id": doc.get("site_id"), "verdict": doc.get("verdict"), "inputs": inputs_text,
+                            "site_id": doc.get("site_id"), "verdict": doc.get("verdict"), "inputs": row_inputs,
                             "result": json.dumps(doc, ensure_ascii=False, separators=(",", ":")),
                             "layer_vintages": json.dumps(_vintages(doc), ensure_ascii=False),
                             "rule_pack": (doc.get("rule_pack") or {}).get("name"),
@@ -285,11 +289,13 @@ class History:
         out["layer_vintages"] = json.loads(out["layer_vintages"])
         return out
 
-    def screenings_of_job(self, job_id: str) -> Iterable[tuple[str, str]]:
-        """(key, result JSON) of a job's screenings, in the order they were stored."""
+    def screenings_of_job(self, job_id: str) -> Iterable[tuple[str, str, dict]]:
+        """(key, result JSON, inputs) of a job's screenings, in the order they were stored."""
         def fetch(conn):
-            q = sa.select(screenings.c.id, screenings.c.result).where(screenings.c.job_id == job_id)
-            return [tuple(r) for r in conn.execute(q.order_by(screenings.c.seq))]
+            q = sa.select(screenings.c.id, screenings.c.result, screenings.c.inputs) \
+                .where(screenings.c.job_id == job_id)
+            return [(key, result, json.loads(inputs or "{}"))
+                    for key, result, inputs in conn.execute(q.order_by(screenings.c.seq))]
         return self._run(fetch)
 
     def recent(self, limit: int = 50) -> list[dict]:

@@ -34,6 +34,8 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pandas as pd
+
 from zoning.api import ScreenResults, screen, write_screen_outputs
 from zoning.errors import JobFailed, NotFound, OutputProblem, ZoningError
 from zoning.screening.result import ScreenResult
@@ -186,10 +188,12 @@ class JobRunner:
             else:
                 results = screen(sites, layers=svc.layers, rule_pack=svc.rule_pack, attributes=attributes,
                                  compute="local", progress=screening)
+            columns = None if results.source is None else results.source.to_dict("records")
             keys = history.add_screenings(list(results), source="job", job_id=job_id,
                                           inputs={"files": upload.names, "attributes": attributes, "crs": crs,
                                                   "layer": layer},
-                                          progress=self._stage(job_id, SHARE_SCREENING, SHARE_STORED))
+                                          progress=self._stage(job_id, SHARE_SCREENING, SHARE_STORED),
+                                          columns=columns)
             stored = [dataclasses.replace(r, id=k) for r, k in zip(results, keys)]
             self._write_outputs(job_id, stored, lang, progress=self._stage(job_id, SHARE_STORED, 0.99),
                                 source=results.source)
@@ -228,8 +232,8 @@ class JobRunner:
                        source=None) -> Path:
         """summary.csv, the results and ``results.zip`` (whole or absent); ``progress(done, n)`` is
         told as the files are written (the zip's entries count as much as the files); ``source``:
-        the site file's own columns, carried into the summaries (not kept in the history: files
-        written again after they were removed have the results' columns only)."""
+        the site file's own columns, carried into the summaries (kept in the history with each
+        screening's inputs, so files written again after they were removed hold them too)."""
         folder = self.folder(job_id)
         out = folder / "out"
         with self._lock:
@@ -276,8 +280,10 @@ class JobRunner:
         path = folder / "results.zip" if name == "results.zip" else folder / "out" / "summary.csv"
         if not path.exists():
             rows = self.service.history.screenings_of_job(job_id)
-            results = [ScreenResult.from_dict(json.loads(text)) for _, text in rows]
-            self._write_outputs(job_id, results, lang)
+            results = [ScreenResult.from_dict(json.loads(text)) for _, text, _ in rows]
+            own = [inputs.get("columns") for _, _, inputs in rows]
+            source = pd.DataFrame(own) if own and all(isinstance(c, dict) for c in own) else None
+            self._write_outputs(job_id, results, lang, source=source)
         return path
 
     def shutdown(self) -> None:
