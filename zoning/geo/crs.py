@@ -20,8 +20,12 @@ STORAGE_CRS = CRS.from_epsg(STORAGE_EPSG)
 GK_CM117_EPSG = 4548  # CGCS2000 / 3-degree Gauss-Kruger CM 117E (no zone prefix)
 GK_CM120_EPSG = 4549  # CGCS2000 / 3-degree Gauss-Kruger CM 120E
 GK_ZONE_BOUNDARY_LON = 118.5
-#: zone-prefixed Gauss-Kruger eastings: first digits of the easting -> EPSG
-GK_ZONE_PREFIX_EPSG = {39: 4527, 40: 4528, 20: 4498}
+#: zone-prefixed Gauss-Kruger eastings: first digits of the easting (the zone) -> EPSG, for every
+#: CGCS2000 zone of China: 3-degree zones 25-45 (EPSG:4513-4533; Nanping 39/40) and 6-degree
+#: zones 13-23 (EPSG:4491-4501; Nanping 20). The two ranges do not overlap: a prefix names one.
+GK_ZONE_PREFIX_EPSG = {**{z: 4513 + z - 25 for z in range(25, 46)}, **{z: 4491 + z - 13 for z in range(13, 24)}}
+#: the zone of a zone-prefixed Gauss-Kruger EPSG code
+GK_ZONE_OF_PREFIX_EPSG = {epsg: zone for zone, epsg in GK_ZONE_PREFIX_EPSG.items()}
 #: Albers equal-area on the CGCS2000 (GRS80) ellipsoid, fitted to Nanping, for city-wide sums.
 EQUAL_AREA_CRS = CRS.from_proj4(
     "+proj=aea +lat_0=27 +lon_0=118 +lat_1=26 +lat_2=28.5 +x_0=0 +y_0=0 +ellps=GRS80 +units=m +no_defs"

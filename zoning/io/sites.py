@@ -23,8 +23,9 @@ import shapely
 from pyproj import CRS, Transformer
 from shapely.geometry import Point, Polygon
 
-from zoning.geo.crs import (CHINA_LAT, CHINA_LON, GK_ZONE_PREFIX_EPSG, OFFSET_TO_WGS84, STORAGE_EPSG,
-                  crs_label, parse_crs, parse_dms_pair, transform, wgs84_to_bd09, wgs84_to_gcj02)
+from zoning.geo.crs import (CHINA_LAT, CHINA_LON, GK_ZONE_OF_PREFIX_EPSG, GK_ZONE_PREFIX_EPSG, OFFSET_TO_WGS84,
+                            STORAGE_EPSG, crs_label, parse_crs, parse_dms_pair, transform, wgs84_to_bd09,
+                            wgs84_to_gcj02)
 from zoning.errors import CRSProblem, InputFileNotFound, SiteError, UnreadableInput, ZoningError
 from zoning.io import tables
 from zoning.io.archive import LOCAL_LIMITS, unpack_zip
@@ -238,6 +239,79 @@ def _zone_epsg(eastings: np.ndarray) -> int | None:
     if zones.size == 1 and int(zones[0]) in GK_ZONE_PREFIX_EPSG:
         return GK_ZONE_PREFIX_EPSG[int(zones[0])]
     return None
+
+
+def _zones_of_rows(geoms) -> np.ndarray | None:
+    """Per row: the Gauss-Kruger zone its eastings' prefix names (39 for 39521456.7), 0 for a site
+    whose eastings carry two zones, -1 for a row without geometry; None unless every site's
+    coordinates are zone-prefixed eastings with survey northings."""
+    values = np.asarray(geoms, dtype=object)
+    ok = ~(shapely.is_missing(values) | shapely.is_empty(values))
+    if not ok.any():
+        return None
+    with np.errstate(invalid="ignore"):
+        b = shapely.bounds(values[ok])
+    if not (np.all(b[:, 0] >= 1e7) and np.all(b[:, 2] < 1e8) and np.all(b[:, 1] > 1e5) and np.all(b[:, 3] < 1e7)):
+        return None
+    low, high = np.floor(b[:, 0] / 1e6).astype(int), np.floor(b[:, 2] / 1e6).astype(int)
+    if not set(np.concatenate([low, high]).tolist()) <= GK_ZONE_PREFIX_EPSG.keys():
+        return None
+    out = np.full(len(values), -1)
+    out[ok] = np.where(low == high, low, 0)
+    return out
+
+
+def _zone_mismatch(sid, zone: int, crs) -> CRSProblem:
+    epsg = GK_ZONE_PREFIX_EPSG[zone]
+    return CRSProblem(f"站点 {excerpt(sid)} 的东坐标带号为 {zone}，与坐标系 {crs_label(crs)}（{GK_ZONE_OF_PREFIX_EPSG[crs.to_epsg()]} "
+                      f"带）不符；请按带号把坐标系设为 {epsg}（--crs {epsg}），或不指定坐标系",
+                      f"site {excerpt(sid)}: its eastings carry the zone prefix {zone}, which does not match "
+                      f"{crs_label(crs)} (zone {GK_ZONE_OF_PREFIX_EPSG[crs.to_epsg()]}); set the CRS to {epsg} "
+                      f"(--crs {epsg}) or give none")
+
+
+def _read_each_zone(gdf: gpd.GeoDataFrame, zones: np.ndarray, label: str, row_errors: dict, on_error: str):
+    """Sites of several GK zones (zone-prefixed eastings), each moved to EPSG:4490 from its own
+    zone: (frame in EPSG:4490, CRS per row, crs_in label per row). A site whose eastings carry
+    two prefixes becomes an error row (raised when ``on_error`` is "raise")."""
+    values = np.asarray(gdf.geometry.values, dtype=object)
+    moved = values.copy()
+    site_crs: list = [None] * len(values)
+    labels: list = [None] * len(values)
+    for zone in sorted(set(zones[zones > 0].tolist())):
+        rows = np.flatnonzero(zones == zone)
+        epsg = GK_ZONE_PREFIX_EPSG[zone]
+        moved[rows] = transform(values[rows], CRS.from_epsg(epsg), STORAGE_EPSG)
+        for i in rows:
+            site_crs[i], labels[i] = CRS.from_epsg(epsg), f"EPSG:{epsg} (from the zone prefix of the eastings)"
+    for i in np.flatnonzero(zones == 0):
+        sid = gdf["site_id"].iloc[i]
+        err = CRSProblem(f"{label}：站点 {excerpt(sid)} 的界址点东坐标带有两个不同的带号，无法确定坐标系；请检查坐标",
+                         f"{label}: the eastings of site {excerpt(sid)} carry two different zone prefixes; its "
+                         f"coordinate system cannot be told: check the coordinates")
+        if on_error == "raise":
+            raise err
+        row_errors.setdefault(int(i), err)
+        moved[i] = None
+    out = gdf.set_geometry(gpd.GeoSeries(moved, index=gdf.index, crs=STORAGE_EPSG))
+    return out, site_crs, labels
+
+
+def _refuse_other_zones(gdf: gpd.GeoDataFrame, label: str, row_errors: dict, on_error: str) -> None:
+    """Sites whose eastings carry a zone prefix other than the zone of the frame's zone-prefixed
+    GK CRS (given with --crs, or by the file) are error rows: read in that CRS they would land a
+    zone width (about 300 km) away, often still in China."""
+    epsg = gdf.crs.to_epsg() if gdf.crs is not None else None
+    if epsg not in GK_ZONE_OF_PREFIX_EPSG:
+        return
+    zones = _zones_of_rows(gdf.geometry.values)
+    if zones is None:
+        return
+    for i in np.flatnonzero((zones > 0) & (zones != GK_ZONE_OF_PREFIX_EPSG[epsg])):
+        err = _zone_mismatch(gdf["site_id"].iloc[i], int(zones[i]), gdf.crs)
+        if on_error == "raise":
+            raise err
+        row_errors.setdefault(int(i), err)
 
 
 def _in_box(x: np.ndarray, y: np.ndarray, lon=CHINA_LON, lat=CHINA_LAT) -> bool:
@@ -1131,6 +1205,9 @@ def read_sites(source, *, crs=None, engine: str = "pyogrio", layer: str | None =
     file_crs = gdf.crs
     geoms = gdf.geometry
     valid_geoms = geoms[~(geoms.isna() | geoms.is_empty)]
+    site_crs: list | None = None  # per row, the CRS its numbers were read in (one for all but mixed GK zones)
+    crs_rows: list | None = None  # per row, its crs_in label (the same for all but mixed GK zones)
+    originals: list | None = None  # the numbers as given, for plausibility hints
     if isinstance(user_crs, str):  # offset datum, said explicitly by the caller
         if file_crs is not None and file_crs.to_epsg() not in (4326, 4490):
             raise CRSProblem(f"--crs {user_crs} 只能用于经纬度坐标，但 {label} 的坐标系是 {crs_label(file_crs)}",
@@ -1141,7 +1218,7 @@ def read_sites(source, *, crs=None, engine: str = "pyogrio", layer: str | None =
                 raise CRSProblem(f"--crs {user_crs} 只能用于经纬度坐标，但 {label} 的坐标不是经纬度",
                                  f"--crs {user_crs} applies to lon/lat degrees, but {label} holds projected coordinates")
         gdf = gdf.set_crs(STORAGE_EPSG, allow_override=True)
-        originals, src_crs = list(gdf.geometry.values), user_crs  # the numbers as given, for plausibility hints
+        originals, site_crs = list(gdf.geometry.values), [user_crs] * len(gdf)  # the numbers as given, for hints
         ok = ~(gdf.geometry.isna() | gdf.geometry.is_empty)
         gdf.loc[ok, "geometry"] = _apply_offset(gdf[ok], user_crs).geometry
         crs_in = f"{crs_label(user_crs)} (converted to CGCS2000)"
@@ -1159,16 +1236,32 @@ def read_sites(source, *, crs=None, engine: str = "pyogrio", layer: str | None =
         else:
             if len(valid_geoms) == 0:
                 raise _err(f"{label} 中没有有效几何", f"{label} has no usable geometry")
-            b = valid_geoms.bounds
-            xs = np.concatenate([b["minx"].to_numpy(), b["maxx"].to_numpy()])
-            ys = np.concatenate([b["miny"].to_numpy(), b["maxy"].to_numpy()])
-            inferred, crs_in = _infer_crs_rows(valid_geoms.bounds, xs, ys, label, on_error)
-            gdf = gdf.set_crs(inferred, allow_override=True)
-            if inferred.to_epsg() == STORAGE_EPSG:
-                notes.append("未声明坐标系，按 CGCS2000 经纬度处理；若坐标来自高德/腾讯地图，请把坐标系设为 gcj02（--crs gcj02）/ "
-                             "no CRS given: read as CGCS2000 lon/lat; if the coordinates come from Amap/Tencent, set "
-                             "the CRS to gcj02 (--crs gcj02)")
-        originals, src_crs = list(gdf.geometry.values), gdf.crs  # the numbers as given, for plausibility hints
+            zones = _zones_of_rows(gdf.geometry.values)
+            if zones is not None and len(set(zones[zones >= 0].tolist())) > 1:
+                # survey tables of a city on a zone boundary (Nanping: 39 and 40): each site in its own
+                # zone; a site whose corners carry two prefixes is an error row
+                originals = list(gdf.geometry.values)
+                gdf, site_crs, crs_rows = _read_each_zone(gdf, zones, label, row_errors, on_error)
+                crs_in = None
+                notes.append(f"东坐标带号不止一个（{'、'.join(map(str, sorted(set(zones[zones > 0].tolist()))))}）：每个站点按"
+                             f"自身带号换算 / the eastings carry several zone prefixes "
+                             f"({', '.join(map(str, sorted(set(zones[zones > 0].tolist()))))}): each site is read in "
+                             f"its own zone")
+            else:
+                b = valid_geoms.bounds
+                xs = np.concatenate([b["minx"].to_numpy(), b["maxx"].to_numpy()])
+                ys = np.concatenate([b["miny"].to_numpy(), b["maxy"].to_numpy()])
+                inferred, crs_in = _infer_crs_rows(valid_geoms.bounds, xs, ys, label, on_error)
+                gdf = gdf.set_crs(inferred, allow_override=True)
+                if inferred.to_epsg() == STORAGE_EPSG:
+                    notes.append("未声明坐标系，按 CGCS2000 经纬度处理；若坐标来自高德/腾讯地图，请把坐标系设为 gcj02（--crs gcj02）/ "
+                                 "no CRS given: read as CGCS2000 lon/lat; if the coordinates come from Amap/Tencent, "
+                                 "set the CRS to gcj02 (--crs gcj02)")
+        if site_crs is None:
+            site_crs = [gdf.crs] * len(gdf)
+            _refuse_other_zones(gdf, label, row_errors, on_error)
+        if originals is None:
+            originals = list(gdf.geometry.values)
         if gdf.crs.to_epsg() != STORAGE_EPSG:
             # the vertices moved as GeoDataFrame.to_crs moves them (same always-xy PROJ pipeline), on
             # the array: a one-site request pays no frame indexing for it
@@ -1193,7 +1286,7 @@ def read_sites(source, *, crs=None, engine: str = "pyogrio", layer: str | None =
             continue
         try:
             if geom is not None and not geom.is_empty:  # first: a wrong CRS can leave non-finite coordinates
-                _check_plausible(geom, sid, original, src_crs)
+                _check_plausible(geom, sid, original, site_crs[i])
             g, w = _check_geometry(geom, sid)
             out_geoms.append(g)
             warnings.append(notes + w)
@@ -1208,7 +1301,8 @@ def read_sites(source, *, crs=None, engine: str = "pyogrio", layer: str | None =
     front = ["site_id", "crs_in", "warnings"] + (["error"] if on_error == "flag" else [])
     name = gdf.geometry.name
     rest = [c for c in gdf.columns if c not in front and c not in (name, "geometry", "_n")]
-    columns = {"site_id": gdf["site_id"], "crs_in": pd.Series([crs_in] * len(gdf), index=gdf.index),
+    crs_rows = crs_rows or [crs_in] * len(gdf)
+    columns = {"site_id": gdf["site_id"], "crs_in": pd.Series(crs_rows, index=gdf.index),
                "warnings": pd.Series(warnings, index=gdf.index, dtype=object)}
     if on_error == "flag":
         columns["error"] = pd.Series(errors, index=gdf.index, dtype=object)

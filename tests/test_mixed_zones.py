@@ -1,0 +1,70 @@
+"""Survey tables (界址点) of a city on a zone boundary: Nanping straddles 118°30′E, so a
+city-wide table mixes zone-prefixed eastings of 3-degree zones 39 and 40 (and 6-degree zone 20
+sheets exist). Each site is read in the zone its own prefix names; a site whose corners carry
+two prefixes, or a given CRS whose zone contradicts a site's prefix, is that site's error.
+
+Truth: pyproj's own transformation of made-up lon/lat corners into each zone (EPSG:4527/4528).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import shapely
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pyproj import Transformer
+
+from zoning.api import read_sites
+from zoning.errors import CRSProblem
+from zoning.geo.crs import GK_ZONE_PREFIX_EPSG
+
+TO_ZONE = {z: Transformer.from_crs(4490, GK_ZONE_PREFIX_EPSG[z], always_xy=True) for z in (39, 40)}
+
+
+def corner_rows(sid: str, lon: float, lat: float, zone: int, d: float = 0.004) -> list[str]:
+    """A square site's 界址点 rows (X = northing, Y = easting with the zone prefix), in ``zone``."""
+    ring = [(lon, lat), (lon + d, lat), (lon + d, lat + d), (lon, lat + d)]
+    east, north = TO_ZONE[zone].transform([p[0] for p in ring], [p[1] for p in ring])
+    return [f"{sid},J{k + 1},{n:.3f},{e:.3f}" for k, (e, n) in enumerate(zip(east, north))]
+
+
+def table(rows: list[str]) -> str:
+    return "表1 界址点坐标表（CGCS2000，3度带）\n地块编号,点号,X坐标,Y坐标\n" + "\n".join(rows) + "\n"
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(sites=st.lists(st.tuples(st.floats(117.2, 119.7), st.floats(26.2, 28.3)), min_size=2, max_size=6))
+def test_each_site_is_read_in_the_zone_its_prefix_names(tmp_path_factory, sites):
+    zones = [39 if lon < 118.5 else 40 for lon, _ in sites]
+    rows = [r for i, ((lon, lat), z) in enumerate(zip(sites, zones)) for r in corner_rows(f"D{i}", lon, lat, z)]
+    path = tmp_path_factory.mktemp("zones") / "界址点.csv"
+    path.write_text(table(rows), encoding="utf-8")
+    got = read_sites(path, on_error="flag")
+    assert got["error"].isna().all(), got["error"].tolist()
+    for (lon, lat), z, geom, crs_in in zip(sites, zones, got.geometry, got["crs_in"]):
+        assert crs_in.startswith(f"EPSG:{GK_ZONE_PREFIX_EPSG[z]}")
+        corners = shapely.get_coordinates(geom)[:4]
+        want = np.array([(lon, lat), (lon + 0.004, lat), (lon + 0.004, lat + 0.004), (lon, lat + 0.004)])
+        assert np.abs(corners - want).max() < 1e-8  # the millimetres of the table, back in degrees
+
+
+def test_a_site_with_two_prefixes_is_its_own_error(tmp_path):
+    rows = corner_rows("A", 118.2, 26.7, 39) + corner_rows("B", 118.9, 27.5, 40)
+    east, north = TO_ZONE[40].transform(118.3, 26.8)
+    rows.insert(2, f"A,J9,{north:.3f},{east:.3f}")  # one corner of A written in zone 40
+    path = tmp_path / "mixed.csv"
+    path.write_text(table(rows), encoding="utf-8")
+    got = read_sites(path, on_error="flag").set_index("site_id")
+    assert "two different zone prefixes" in got.loc["A", "error"] and got.loc["B", "error"] is None
+    with pytest.raises(CRSProblem, match="two different zone prefixes"):
+        read_sites(tmp_path / "mixed.csv", on_error="raise")
+
+
+@pytest.mark.parametrize("given_crs,bad", [("4528", {"A"}), ("4527", {"B"})])
+def test_a_given_crs_that_contradicts_a_prefix_is_refused_for_that_site(tmp_path, given_crs, bad):
+    """Read in the other zone a site lands ~300 km away, still in China: never silently."""
+    path = tmp_path / "two.csv"
+    path.write_text(table(corner_rows("A", 118.2, 26.7, 39) + corner_rows("B", 118.9, 27.5, 40)), encoding="utf-8")
+    got = read_sites(path, crs=given_crs, on_error="flag").set_index("site_id")
+    assert {s for s in got.index if isinstance(got.loc[s, "error"], str)} == bad
+    assert all("does not match" in got.loc[s, "error"] for s in bad)
