@@ -198,10 +198,11 @@ class ScreenResults(Sequence):
         file's own columns that are no screening attribute (``source``; a name already taken gets
         ``_原表``); geometry.
         """
+        from zoning.render.summary import main_unit, role_overlap_m2, with_source
+
         rows = []
         for r in self._results:
-            units = sorted((h for h in r.hits if h.role == "control_unit"), key=lambda h: (-h.share, -h.area_m2))
-            unit = units[0] if units else None
+            unit = main_unit(r)
             row: dict[str, Any] = {
                 "site_id": r.site_id, "name": r.site.name or r.inputs.get("name"), "verdict": r.verdict,
                 "unit_code": unit.id if unit else None, "unit_name": unit.name if unit else None,
@@ -209,7 +210,7 @@ class ScreenResults(Sequence):
                 "rules": ", ".join(x.id for x in r.rules if x.outcome != "compliant"),
                 "area_m2": r.site.area_m2, "area_gk_m2": r.site.area_gk_m2, "length_m": r.site.length_m}
             for role in AREA_ROLES:
-                row[f"{role}_m2"] = float(sum(h.area_m2 for h in r.hits if h.role == role))
+                row[f"{role}_m2"] = role_overlap_m2(r, role)
             row["warnings"] = len(r.warnings)
             row["error"] = r.error
             row["geometry"] = shapely.from_wkt(r.site.wkt) if r.site.wkt else None
@@ -217,8 +218,6 @@ class ScreenResults(Sequence):
         columns = ["site_id", "name", "verdict", "unit_code", "unit_name", "unit_class", "county", "county_code",
                    "rules", "area_m2", "area_gk_m2", "length_m", *(f"{role}_m2" for role in AREA_ROLES), "warnings",
                    "error", "geometry"]
-        from zoning.render.summary import with_source
-
         frame = with_source(pd.DataFrame(rows, columns=columns[:-1]), self.source)
         frame["geometry"] = [row["geometry"] for row in rows]
         return gpd.GeoDataFrame(frame, geometry="geometry", crs=4490)

@@ -2,6 +2,12 @@
 from __future__ import annotations
 
 
+#: why a carbon section has no figures: status -> (Chinese, English)
+_NOT_MEASURED = {"outside": ("站点不在碳密度图范围内", "outside the carbon raster"),
+                 "no_footprint": ("点或线站点没有占地面积", "a point or line has no footprint"),
+                 "failed": ("碳密度图不可用", "the carbon raster is unusable")}
+
+
 def carbon_rows(carbon: dict | None, lang: str = "zh") -> list[tuple[str, str]]:
     """(label, value-with-unit) pairs; empty when the result has no carbon section."""
     if not carbon:
@@ -9,7 +15,15 @@ def carbon_rows(carbon: dict | None, lang: str = "zh") -> list[tuple[str, str]]:
     en = lang == "en"
     if carbon.get("status") != "ok":
         label = "Forest carbon" if en else "森林碳储量"
-        return [(label, f"{carbon.get('status')}: {carbon.get('detail', '')}")]
+        status = carbon.get("status")
+        zh_status, en_status = _NOT_MEASURED.get(status, (str(status), str(status)))
+        detail = str(carbon.get("detail") or "")
+        zh_detail, _, en_detail = detail.partition(" / ")
+        if detail:  # the section says why itself
+            text = (en_detail or zh_detail) if en else zh_detail
+        else:
+            text = f"not measured ({en_status})" if en else f"未测算（{zh_status}）"
+        return [(label, text)]
     fs = carbon["forgone_sink"]
     share = carbon["clear_share"]
     share_note = "" if carbon["clear_share_given"] else (" (default: all cleared)" if en else "（默认全部清除）")

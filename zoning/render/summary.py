@@ -14,14 +14,31 @@ from zoning.render.labels import outcome_label
 
 CSV_COLUMNS = {  # key -> (Chinese header, English header)
     "site_id": ("站点编号", "site_id"), "name": ("项目名称", "name"), "verdict_zh": ("结论", "verdict_zh"),
-    "verdict": ("结论（英文）", "verdict"), "county": ("县区", "county"), "geom_type": ("几何类型", "geom_type"),
+    "verdict": ("结论（英文）", "verdict"), "county": ("县区", "county"),
+    "unit_code": ("管控单元编码", "unit_code"), "unit_name": ("管控单元名称", "unit_name"),
+    "unit_class": ("管控单元类别", "unit_class"), "red_line_m2": ("占生态保护红线面积（平方米）", "red_line_m2"),
+    "geom_type": ("几何类型", "geom_type"),
     "area_m2": ("面积·椭球面（平方米）", "area_m2"), "area_gk_m2": ("面积·高斯平面（平方米，正式成果采用）", "area_gk_m2"),
     "length_m": ("长度·椭球面（米）", "length_m"), "restrictive_rules": ("禁止/有条件规则", "restrictive_rules"),
     "needs_info_rules": ("需补充信息规则", "needs_info_rules"), "crs_used": ("量算坐标系", "crs_used"),
     "forest_ha": ("森林面积（公顷）", "forest_ha"), "stock_tCO2": ("碳储量（吨CO2）", "stock_tCO2"),
-    "loss_tCO2": ("清除碳损失（吨CO2）", "loss_tCO2"),
+    "loss_tCO2": ("清除碳损失（吨CO2）", "loss_tCO2"), "carbon_status": ("碳储量状态", "carbon_status"),
     "error": ("错误", "error"),
 }
+#: the carbon figures a summary shows: only a measured section's (outside the raster there is no
+#: data, not 0 t; a point has no footprint)
+MEASURED_CARBON = ("ok",)
+
+
+def main_unit(r: ScreenResult):
+    """The control unit holding most of the site (largest share, then area), or None."""
+    units = sorted((h for h in r.hits if h.role == "control_unit"), key=lambda h: (-h.share, -h.area_m2))
+    return units[0] if units else None
+
+
+def role_overlap_m2(r: ScreenResult, role: str) -> float:
+    """The site's overlap with the features of ``role`` (m², in the site's GK zone), summed."""
+    return float(sum(h.area_m2 for h in r.hits if h.role == role))
 
 
 #: a site file's own column whose name a summary already uses is carried under this suffix
@@ -52,15 +69,22 @@ def summary_frame(results: list[ScreenResult], source: pd.DataFrame | None = Non
     """One row per site with canonical (English) column keys."""
     rows = []
     for r in results:
+        unit = main_unit(r)
+        carbon = (r.carbon or {}) if (r.carbon or {}).get("status") in MEASURED_CARBON else {}
         rows.append({
             "site_id": r.site_id, "name": r.site.name or r.inputs.get("name"), "verdict_zh": outcome_label(r.verdict, "zh"),
-            "verdict": r.verdict or "error", "county": r.site.county, "geom_type": r.site.geom_type,
+            "verdict": r.verdict or "error", "county": r.site.county,
+            "unit_code": unit.id if unit else None, "unit_name": unit.name if unit else None,
+            "unit_class": unit.cls if unit else None,
+            # unknown (not 0) where nothing was screened or the layers do not reach
+            "red_line_m2": role_overlap_m2(r, "red_line") if r.verdict and r.site.coverage != "outside" else None,
+            "geom_type": r.site.geom_type,
             "area_m2": r.site.area_m2, "area_gk_m2": r.site.area_gk_m2, "length_m": r.site.length_m or None,
             "restrictive_rules": ";".join(f"{x.id}:{x.outcome}" for x in r.rules if x.outcome in ("prohibited", "conditional")),
             "needs_info_rules": ";".join(x.id for x in r.rules if x.outcome == "needs_info"),
             "crs_used": r.crs_used,
-            "forest_ha": (r.carbon or {}).get("forest_ha"), "stock_tCO2": (r.carbon or {}).get("stock_tCO2"),
-            "loss_tCO2": (r.carbon or {}).get("loss_tCO2"), "error": r.error,
+            "forest_ha": carbon.get("forest_ha"), "stock_tCO2": carbon.get("stock_tCO2"),
+            "loss_tCO2": carbon.get("loss_tCO2"), "carbon_status": (r.carbon or {}).get("status"), "error": r.error,
         })
     return pd.DataFrame(rows, columns=list(CSV_COLUMNS))
 

@@ -391,8 +391,10 @@ def _carbon_sections(sites, ok, layers: LayerSet, overrides: dict, base_year: in
         except ZoningError:
             clear = None  # the attribute error itself is reported by the site's error row
         section = footprint_carbon(row, clear_share=clear, base_year=base_year, raster_meta=meta)
-        if "outside_raster" in section["flags"]:
+        if "outside_raster" in section["flags"]:  # no data there: its figures are no measurement of 0 t
             section["status"] = "outside"
+            section["detail"] = ("站点不在森林碳密度图范围内：没有数据（不是 0 吨） / the site lies outside the forest carbon "
+                                 "raster: no data (not 0 t)")
         out[int(i)] = section
     return out
 
