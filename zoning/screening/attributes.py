@@ -230,6 +230,15 @@ def industry_codes(value: Any) -> list[IndustryCode]:
     return list(out.values())
 
 
+def stricter(stated: bool | None, implied: bool | None) -> bool | None:
+    """A "两高"/chemical flag from a statement and what the industry codes imply: True when either
+    says so (a code that is such is not undone by declaring otherwise), else the statement, else
+    the implication (None: undecided)."""
+    if stated is True or implied is True:
+        return True
+    return stated if stated is not None else implied
+
+
 def class_flags(cls: str) -> tuple[bool, bool]:
     """(is "两高", is chemical) for one class code such as ``C2614``."""
     idx = industry_index()
@@ -496,14 +505,21 @@ def derived_from_attributes(attrs: Mapping[str, Any]) -> dict[str, Any]:
         notes.append(_sides_note("两高", "two-high", sides_th))
     if chemical is None and sides_ch:
         notes.append(_sides_note("化工", "chemical", sides_ch))
+    # a statement that the codes contradict toward leniency does not decide (a wrong 符合 is the
+    # worst answer): the stricter reading stands, and the contradiction is said
+    for stated, implied, zh, en in ((two_high, implied_th, "两高", "two-high"), (chemical, implied_ch, "化工", "chemical")):
+        if stated is False and implied is True:
+            notes.append(f"申报为非{zh}项目，但行业代码 {'、'.join(c.code for c in known)} 属于{zh}行业：按{zh}项目判断 / "
+                         f"declared not {en}, but the industry code {', '.join(c.code for c in known)} is a {en} "
+                         f"industry: judged as {en}")
     return {
         "industry_codes": [c.code for c in codes],
         "industry_code": known[0].code if known else None,
         "industry_known": None if not codes else all(c.known for c in codes),
         "industry_name": "；".join(f"{c.code} {c.name}" if len(codes) > 1 else c.name for c in known) or None,
         "industry_note": "；".join(notes) or None,
-        "is_two_high": two_high if two_high is not None else implied_th,
-        "is_chemical": chemical if chemical is not None else implied_ch,
+        "is_two_high": stricter(two_high, implied_th),
+        "is_chemical": stricter(chemical, implied_ch),
     }
 
 

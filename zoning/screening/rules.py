@@ -50,7 +50,7 @@ import yaml
 
 from zoning.errors import AttributeProblem, RulePackError, RuleValueProblem
 from zoning.io.inputs import load_yaml, read_text
-from zoning.screening.attributes import (ATTRIBUTES, FUELS, IndustryCode, check_industry, class_flags,
+from zoning.screening.attributes import (ATTRIBUTES, FUELS, IndustryCode, check_industry, class_flags, stricter,
                                          industry_codes, list_codes, parse_share)
 from zoning.vocabulary import (DEFAULT_LINE, DIMENSIONS, INCOMPLETE_LAYER_STATUSES, INDUSTRY_LEVELS, LINES, NATURE_AREA_KINDS,
                                OUTCOME_ZH, OUTCOMES, ROLES, SEVERITY, UNIT_CLASSES, WATER_SOURCE_KINDS)
@@ -830,8 +830,8 @@ def _scenario(facts: Facts, code: IndustryCode, cls: str | None) -> Facts:
     if cls is not None and facts.attrs.get("industry") == cls and facts.derived.get("industry_code") == cls \
             and facts.derived.get("industry_known") is True:
         flags = class_flags(cls)
-        if facts.derived.get("is_two_high") == (flags[0] if two_high is None else two_high) \
-                and facts.derived.get("is_chemical") == (flags[1] if chemical is None else chemical):
+        if facts.derived.get("is_two_high") == stricter(two_high, flags[0]) \
+                and facts.derived.get("is_chemical") == stricter(chemical, flags[1]):
             return facts  # the project declared exactly this class: the facts are already its scenario
     derived = dict(facts.derived)
     if cls is None:  # a code that is not in the standard
@@ -840,8 +840,7 @@ def _scenario(facts: Facts, code: IndustryCode, cls: str | None) -> Facts:
     else:
         flags = class_flags(cls)
         derived.update(industry_code=cls, industry_known=True,
-                       is_two_high=flags[0] if two_high is None else two_high,
-                       is_chemical=flags[1] if chemical is None else chemical)
+                       is_two_high=stricter(two_high, flags[0]), is_chemical=stricter(chemical, flags[1]))
     return Facts(hits=facts.hits, layer_status=facts.layer_status,
                  attrs={**facts.attrs, "industry": cls or code.code}, derived=derived,
                  county_code=facts.county_code, distance_fn=facts.distance_fn, cache=facts.cache)
