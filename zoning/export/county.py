@@ -64,6 +64,11 @@ FIELD_MAP = {
     "verdict": ("VERDICT", "结论", "screening verdict prohibited/conditional/needs_info/compliant", ""),
     "verdict_zh": ("VERDICT_ZH", "结论（中文）", "screening verdict in Chinese", ""),
     "county": ("COUNTY", "所在县区", "county of the site", ""),
+    "unit_code": ("UNIT_CODE", "管控单元编码", "the control unit holding most of the site", ""),
+    "unit_name": ("UNIT_NAME", "管控单元名称", "name of that control unit", ""),
+    "unit_class": ("UNIT_CLS", "管控单元类别", "class of that control unit 优先保护/重点管控/一般管控", ""),
+    "red_line_m2": ("RED_M2", "占生态保护红线面积", "overlap with ecological red lines, in the site's Gauss-Kruger zone; "
+                    "empty where the layers do not reach", "m²"),
     "geom_type": ("GEOM_TYPE", "几何类型", "geometry type of the site", ""),
     "area_m2": ("AREA_M2", "站点面积（椭球面）", "site area on the CGCS2000 ellipsoid (geodesic)", "m²"),
     "area_gk_m2": ("AREA_GK_M2", "站点面积（高斯平面）", "site area, planar in its 3-degree Gauss-Kruger zone (the area "
@@ -76,6 +81,8 @@ FIELD_MAP = {
     "stock_tC": ("STOCK_TC", "碳储量", "forest carbon stock", "t C"),
     "stock_tCO2": ("STOCK_CO2", "碳储量（CO2）", "forest carbon stock as CO2 (× 44/12)", "t CO2"),
     "loss_tCO2": ("LOSS_CO2", "清除碳损失", "carbon lost if the footprint is cleared", "t CO2"),
+    "carbon_status": ("C_STATUS", "碳储量状态", "carbon section status: ok (measured), outside (no raster data, not 0), "
+                      "no_footprint (point or line), failed", ""),
     "mean_tC_ha": ("MEAN_TCHA", "平均碳密度", "mean carbon density of forest", "t C/ha"),
     "pixels": ("PIXELS", "像元数", "coverage-weighted count of valid pixels", ""),
     "flags": ("FLAGS", "提示", "carbon computation flags", ""),
@@ -267,7 +274,7 @@ def write_shapefile(frame: gpd.GeoDataFrame, stem: Path, *, encoding: str) -> li
     for c in cols:
         series = frame[c]
         if c in ("area_ha", "area_m2", "area_gk_m2", "length_m", "forest_ha", "stock_tC", "stock_tCO2", "loss_tCO2",
-                 "mean_tC_ha", "pixels"):
+                 "mean_tC_ha", "pixels", "red_line_m2"):
             schema_props[FIELD_MAP[c][0]] = "float:19.2" if c in ("area_m2", "area_gk_m2", "length_m") else "float:19.6"
         elif c == "chemical":
             schema_props[FIELD_MAP[c][0]] = "int:1"

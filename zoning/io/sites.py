@@ -815,6 +815,30 @@ def _plain_rows(geoms) -> np.ndarray:
     return inside & flat & (polygon | line | point)
 
 
+def _repaired_polygons(geom):
+    """The polygonal part of ``make_valid(geom)`` (empty when nothing of it has an area)."""
+    fixed = shapely.make_valid(geom)
+    polys = [p for p in shapely.get_parts(fixed) if p.geom_type in ("Polygon", "MultiPolygon")]
+    return shapely.union_all(polys) if polys else shapely.Polygon()
+
+
+#: GEOS validity reasons in Chinese (the location GEOS gives is kept)
+_VALIDITY_ZH = {"Self-intersection": "自相交", "Ring Self-intersection": "环自相交", "Too few points": "点数过少",
+                "Interior is disconnected": "内部不连通", "Hole lies outside shell": "内环位于外环之外",
+                "Nested holes": "内环嵌套", "Nested shells": "外环嵌套", "Duplicate Rings": "环重复",
+                "Invalid Coordinate": "坐标无效", "Ring is not closed": "环未闭合"}
+
+
+def _reason_zh(reason: str) -> str:
+    """``Self-intersection[118.8845 27.5665]`` → ``自相交，位置 118.8845 27.5665``."""
+    m = re.match(r"([^\[]+)(?:\[(.*)\])?", reason)
+    if not m:
+        return reason
+    head, where = m.group(1).strip(), m.group(2)
+    zh = _VALIDITY_ZH.get(head, head)
+    return f"{zh}，位置 {where}" if where else zh
+
+
 def _check_geometry(geom, sid: str) -> tuple[object, list[str]]:
     """Drop Z, refuse empty/degenerate, repair invalid polygons (or refuse if area changes > 1 %)."""
     warnings: list[str] = []
@@ -825,10 +849,18 @@ def _check_geometry(geom, sid: str) -> tuple[object, list[str]]:
         warnings.append("已忽略 Z 坐标 / Z coordinates dropped")
     kind = geom.geom_type
     if kind.endswith("Polygon"):
-        if shapely.area(geom) == 0 or shapely.get_num_coordinates(geom) < 4:
-            raise _err(f"站点 {sid} 多边形面积为零（退化）", f"site {sid}: degenerate polygon with zero area")
+        degenerate = _err(f"站点 {sid} 多边形面积为零（退化）", f"site {sid}: degenerate polygon with zero area")
+        if shapely.get_num_coordinates(geom) < 4:
+            raise degenerate
+        # zero area is judged on the polygon as repaired, never on the signed (shoelace) area: a
+        # self-intersecting "bow-tie" has a signed area of zero but covers ground, and its real
+        # problem (self-intersection, and what a repair would do to its area) is said below
+        if geom.is_valid and shapely.area(geom) == 0:
+            raise degenerate
         if not geom.is_valid:
             reason = shapely.is_valid_reason(geom)
+            if _repaired_polygons(geom).is_empty or geodesic_area(_repaired_polygons(geom)) < 1e-3:
+                raise degenerate  # every point on a line: nothing to repair
             # the area as drawn, whatever the winding: per polygon |shell| − Σ|holes|
             rings = polygon_ring_areas(geom)
             for shell, holes in rings:
@@ -839,16 +871,18 @@ def _check_geometry(geom, sid: str) -> tuple[object, list[str]]:
                                f"smaller than its shell ({shell:,.1f} m²); the rings are probably swapped: put the "
                                f"outer boundary first")
             before = sum(shell - sum(holes) for shell, holes in rings)
-            fixed = shapely.make_valid(geom)
-            polys = [p for p in shapely.get_parts(fixed) if p.geom_type in ("Polygon", "MultiPolygon")]
-            fixed = shapely.union_all(polys) if polys else shapely.Polygon()
+            fixed = _repaired_polygons(geom)
             after = geodesic_area(fixed)
-            change = abs(after - before) / max(before, 1e-9)
+            # the change relative to the larger of the two areas: a bow-tie whose signed area cancels
+            # (0 m² as drawn) changes by 100 %, not by an infinite share
+            change = abs(after - before) / max(before, after, 1e-9)
             if fixed.is_empty or change > MAX_REPAIR_CHANGE:
-                raise _err(f"站点 {sid} 多边形无效（{reason}），修复后面积变化 {after - before:+,.1f} m²"
-                           f"（{change:.1%}）超过 1%；请检查边界点顺序",
+                raise _err(f"站点 {sid} 多边形无效（{_reason_zh(reason)}），修复后面积变化 {after - before:+,.1f} m²"
+                           f"（{change:.1%}，按边界顺序计算的面积 {before:,.1f} m²，修复后 {after:,.1f} m²）超过 1%；"
+                           f"请检查边界点顺序",
                            f"site {sid}: invalid polygon ({reason}); repair would change its area by "
-                           f"{after - before:+,.1f} m² ({change:.1%}, > 1 %); check the order of its boundary points")
+                           f"{after - before:+,.1f} m² ({change:.1%}, > 1 %; {before:,.1f} m² as drawn, {after:,.1f} m² "
+                           f"repaired); check the order of its boundary points")
             warnings.append(f"多边形无效已修复（{reason}，面积变化 {after - before:+,.1f} m²，{change:.3%}）/ "
                             f"invalid polygon repaired ({reason}; area change {after - before:+,.1f} m², "
                             f"{change:.3%})")

@@ -15,5 +15,8 @@ def corner_table(result: ScreenResult, lang: str = "zh") -> tuple[list[str], lis
         [t("corner_ring", lang), t("corner_x", lang), t("corner_y", lang)]
     rows = [(c["point"], *((str(c["part"]),) if multi else ()), str(c["ring"]), f"{c['x']:.3f}", f"{c['y']:.3f}")
             for c in corners]
-    note = t("corner_note", lang).format(crs=result.site.corners_crs or "—", n=len(corners))
+    total = result.site.corners_total
+    count = t("corner_cut", lang).format(total=f"{total:,}", n=f"{len(corners):,}") \
+        if total is not None and total > len(corners) else t("corner_count", lang).format(n=f"{len(corners):,}")
+    note = t("corner_note", lang).format(crs=result.site.corners_crs or "—", count=count)  # a cut list says so
     return headers, rows, note

@@ -17,8 +17,8 @@ from zoning.errors import ZoningError
 from zoning.io.layerset import NO_LAYER_DETAIL, LayerSet, coverage_keys, load_layerset
 from zoning.geo.locate import locate_sites, site_centroids
 from zoning.geo.crs import GEOD, STORAGE_EPSG, project
-from zoning.geo.measure import (DISTANCE_OUTLINE_DEG, distances_to_outline_m, ellipsoidal_areas, geodesic_area,
-                                geodesic_length)
+from zoning.geo.measure import (DISTANCE_OUTLINE_DEG, corner_counts, distances_to_outline_m, ellipsoidal_areas,
+                                geodesic_area, geodesic_length)
 from zoning.screening.overlay import DEFAULT_BUFFERS_M, NEAREST_TARGETS, nearest_exact, overlay_sites
 from zoning.screening.clauses import draft_opinion, load_clause_library, site_clauses
 from zoning.screening.result import LayerRecord, RuleRecord, ScreenResult, SiteInfo
@@ -294,6 +294,7 @@ def screen(sites, *, catalog: Catalog | Path | str | None = None, layers: LayerS
     corners = dict(zip(with_overlay, corner_tables(sites.geometry.values[with_overlay],
                                                    [overlay_of[i].crs_used for i in with_overlay])))
     wkts = shapely.to_wkt(sites.geometry.values, rounding_precision=7).tolist()
+    corner_total = corner_counts(sites.geometry.values).tolist()
     for i in range(total):
         row = records[i]
         row["geometry"] = geoms[i]
@@ -301,6 +302,7 @@ def screen(sites, *, catalog: Catalog | Path | str | None = None, layers: LayerS
         row["_coverage"] = coverage[i]
         row["_wkt"] = wkts[i]
         row["_corners"] = corners.get(i)
+        row["_corners_total"] = corner_total[i]
         try:
             results.append(_screen_one(row, cent_list[i], overlay_of.get(i), layers, pack, overrides,
                                        list(buffers_m), carbon.get(i), library=library, memo=memo))
@@ -415,6 +417,8 @@ def _site_info(row, cent, ov) -> SiteInfo:
         area_gk_m2=round(ov.area_m2, 4) if ov is not None else None,
         corners=(row.get("_corners") or corner_rows(geom, ov.crs_used)) if has and ov is not None else [],
         corners_crs=f"EPSG:{ov.crs_used}" if has and ov is not None and geom.geom_type.endswith("Polygon") else None,
+        corners_total=(int(row["_corners_total"]) if "_corners_total" in row else int(corner_counts([geom])[0]))
+        if has and ov is not None and geom.geom_type.endswith("Polygon") else None,
     )
 
 
@@ -594,6 +598,11 @@ def _screen_one(row, cent, ov, layers: LayerSet, pack: RulePack, overrides: dict
                             synthetic=[zh for zh, _ in samples],
                             rules=[{"id": o.rule.id, "outcome": o.outcome, "title_zh": o.rule.title_zh,
                                     "title_en": o.rule.title_en} for o in fired], reasons=verdict_reasons)
+    site = _site_info(row, cent, ov)
+    if site.corners_total is not None and site.corners_total > len(site.corners):
+        warnings.append(f"界址点共 {site.corners_total:,} 个，结果与报告只列出前 {len(site.corners):,} 个 / the site has "
+                        f"{site.corners_total:,} corner points: the result and the reports list the first "
+                        f"{len(site.corners):,}")
     return ScreenResult(
         clauses=clauses, opinion=opinion,
         site_id=str(row["site_id"]), verdict=verdict, rules=rules, hits=hits,
@@ -605,7 +614,7 @@ def _screen_one(row, cent, ov, layers: LayerSet, pack: RulePack, overrides: dict
                           lambda: {"name": pack.name, "version": pack.version, "synthetic": pack.synthetic}),
         crs_used=f"EPSG:{ov.crs_used}", warnings=warnings + warnings_extra,
         inputs=dict(attrs), derived={k: _clean(v) for k, v in derived.items()},  # its own: a user may edit it
-        site=_site_info(row, cent, ov), synthetic_layers=layers.synthetic, carbon=carbon,
+        site=site, synthetic_layers=layers.synthetic, carbon=carbon,
         verdict_reasons=verdict_reasons,
         possible_verdicts=possible_verdicts((o.outcome, o.possible_outcomes) for o in fired)
         if overall_verdict(fired) == "needs_info" else [],

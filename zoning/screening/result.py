@@ -138,6 +138,9 @@ class SiteInfo:
     #: 界址点 of a polygon site in its GK zone (corners_crs): point (J1 …), part, ring (1 = outer), x = northing, y = easting
     corners: list[dict] = field(default_factory=list)
     corners_crs: str | None = None
+    #: how many 界址点 the polygon has (``corners`` lists at most the first 2,000); None for
+    #: points, lines, error rows and older results
+    corners_total: int | None = None
 
 
 @dataclass
