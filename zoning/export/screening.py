@@ -23,6 +23,23 @@ def safe_name(text: str, used: set[str]) -> str:
     return name
 
 
+def file_stems(ids: list[str]) -> list[str]:
+    """A unique file stem per id, in order: ids that are safe file names as they are keep them
+    (the first of equal ones, letter case ignored), then the others get their cleaned form, with
+    ``_2``, ``_3`` … where that is taken."""
+    used: set[str] = set()
+    stems: list[str | None] = [None] * len(ids)
+    for k, sid in enumerate(ids):
+        clean = safe_filename(str(sid), default="site")
+        if clean == str(sid) and clean.lower() not in used:
+            stems[k] = clean
+            used.add(clean.lower())
+    for k, sid in enumerate(ids):
+        if stems[k] is None:
+            stems[k] = safe_name(str(sid), used)
+    return stems
+
+
 def result_json(result: ScreenResult) -> str:
     return result.to_json_file_text()
 
@@ -40,10 +57,11 @@ def _plan(results: list[ScreenResult], out_dir: Path, reports: bool) -> dict[str
     plan = {"summary_csv": out_dir / "summary.csv", "summary_gpkg": out_dir / "summary.gpkg"}
     if len(results) <= MAX_MAP_SITES:
         plan["map"] = out_dir / "map.html"
-    used: set[str] = set()
-    # keyed by position: two results with the same id (duplicate ids are error rows) keep a file each
-    for k, r in enumerate(results):
-        stem = safe_name(r.site_id, used)
+    # keyed by position: two results with the same id (duplicate ids are error rows) keep a file each.
+    # Ids that are file names as they are take theirs first (in order): "a_b" is never a_b_2.json
+    # because an earlier "a/b" was cleaned to a_b
+    stems = file_stems([r.site_id for r in results])
+    for k, stem in enumerate(stems):
         plan[f"result:{k}"] = out_dir / "results" / f"{stem}.json"
         if reports:
             plan[f"html:{k}"] = out_dir / "reports" / f"{stem}.html"
