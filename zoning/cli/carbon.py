@@ -5,6 +5,7 @@ from pathlib import Path
 
 import click
 
+from zoning.escape import terminal_text
 from zoning.api import load_layers, program, stock
 from zoning.cli._common import (CATALOG_OPTION, ENGINE_OPTION, EXIT_OK, EXIT_PARTIAL, LANG_OPTION, OVERWRITE_OPTION, ZoningGroup,
                                 compute_options)
@@ -63,9 +64,10 @@ def carbon_stock_cmd(areas, out_dir, layer, id_field, raster, units, by_field, e
                           f"{', '.join(str(c) for c in stocks.columns if c != 'geometry')}")
     totals = write_stock_outputs(stocks, out_dir, by_field=by_field, overwrite=overwrite)
     for message in stocks.attrs.get("warnings", []):
-        click.echo(f"提示 / note: {message}", err=True)
+        click.echo(terminal_text(f"提示 / note: {message}"), err=True)
     for name, table in totals.items():
-        click.echo(f"\n{name}")
+        click.echo("")
+        click.echo(terminal_text(name))
         shown = table.assign(covered_share=table["covered_share"].map(  # no measured stand: NA, not 0 or nan
             lambda v: "—" if v != v else f"{v:.1%}")).astype(object).where(lambda f: f.notna(), "NA")
         click.echo(format_table(shown.itertuples(index=False), list(shown.columns)))
@@ -73,9 +75,11 @@ def carbon_stock_cmd(areas, out_dir, layer, id_field, raster, units, by_field, e
     meta = stocks.attrs.get("stock_change")
     if meta:
         change = stocks["change_tCO2"]
-        click.echo(f"\n存量变化 stock change {meta['raster_before']} ({meta['year_before'] or '?'}) → "
-                   f"{meta['raster_after']} ({meta['year_after'] or '?'}): {change.sum():,.1f} t CO2 over "
-                   f"{meta['complete']} fully covered feature(s); {meta['incomplete']} NA (not fully covered)")
+        click.echo("")
+        click.echo(terminal_text(f"存量变化 stock change {meta['raster_before']} ({meta['year_before'] or '?'}) → "
+                                 f"{meta['raster_after']} ({meta['year_after'] or '?'}): {change.sum():,.1f} t CO2 over "
+                                 f"{meta['complete']} fully covered feature(s); {meta['incomplete']} NA (not fully "
+                                 f"covered)"))
     click.echo(f"\n已写出 / wrote {out_dir}", err=True)
     raise SystemExit(_exit_code(stocks))
 

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import click
 
+from zoning.escape import terminal_text
 from zoning.api import export_county, load_layers
 from zoning.cli._common import CATALOG_OPTION, ENGINE_OPTION, EXIT_OK, EXIT_PARTIAL, OVERWRITE_OPTION
 from zoning.render.table import format_table
@@ -39,6 +40,7 @@ def export_cmd(county, roles, results_dir, formats, encoding, crs, out_dir, over
     for m in manifests:
         for text in m["notes"]:
             warning = text in m.get("warnings", ())
-            click.echo(f"{'警告 / warning' if warning else '提示 / note'} ({m['county']['name']}): {text}", err=warning)
+            click.echo(terminal_text(f"{'警告 / warning' if warning else '提示 / note'} ({m['county']['name']}): {text}"),
+                       err=warning)
     # sites of --results that could not be screened are in no county file: the run is partial
     raise SystemExit(EXIT_PARTIAL if any(m.get("unscreened") for m in manifests) else EXIT_OK)

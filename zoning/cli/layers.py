@@ -5,6 +5,7 @@ from pathlib import Path
 
 import click
 
+from zoning.escape import terminal_text
 from zoning.api import check_layers, import_layers
 from zoning.cli._common import (CATALOG_OPTION, ENGINE_OPTION, EXIT_OK, EXIT_PARTIAL, LANG_OPTION, OVERWRITE_OPTION,
                                 ZoningGroup, echo_json)
@@ -27,7 +28,7 @@ def layers_list(catalog, as_json):
     if as_json:
         echo_json(records)
         return
-    click.echo(f"{cat.name}  ({cat.path})")
+    click.echo(terminal_text(f"{cat.name}  ({cat.path})"))
     rows = [(r["role"], r["role_zh"], r["name"], r["kind"], r["vintage"], "是/yes" if r["synthetic"] else "否/no",
              ("" if Path(r["path"]).exists() else "[missing] ") + r["path"]) for r in records]
     click.echo(format_table(rows, ["role", "角色", "name", "kind", "vintage", "synthetic", "path"], max_width=70))
@@ -79,10 +80,10 @@ def layers_import(src, out_dir, mapping, clause_list, rules, overwrite, lang, as
     if as_json:
         echo_json(report.as_dict())
         raise SystemExit(EXIT_PARTIAL if failed else EXIT_OK)
-    for line in report.lines(lang):
-        click.echo(line)
+    for line in report.lines(lang):  # layer names, paths and feature ids in them are data: escaped
+        click.echo(terminal_text(line))
     click.echo("")
-    click.echo(f"catalog: {report.catalog}")
+    click.echo(terminal_text(f"catalog: {report.catalog}"))
     if failed:
         rows = [(f.layer, f.role, f.check, "FAIL", f.detail) for f in failed]
         click.echo(format_table(rows, ["layer", "role", "check", "result", "detail"], max_width=90))

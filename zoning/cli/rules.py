@@ -5,6 +5,7 @@ from pathlib import Path
 
 import click
 
+from zoning.escape import terminal_text
 from zoning.cli._common import CATALOG_OPTION, ZoningGroup, debugging
 from zoning.errors import RulePackError, ZoningError
 from zoning.io.catalog import load_catalog, load_layer
@@ -48,5 +49,5 @@ def rules_check(pack, catalog):
     except ZoningError:
         pass  # no catalog: the pack's own checks still stand
     for p in problems:
-        click.echo(f"警告 / warning: {p}")
-    click.echo(f"{rp.name} v{rp.version}: {len(rp.rules)} 条规则有效 / {len(rp.rules)} rules valid")
+        click.echo(terminal_text(f"警告 / warning: {p}"))
+    click.echo(terminal_text(f"{rp.name} v{rp.version}: {len(rp.rules)} 条规则有效 / {len(rp.rules)} rules valid"))

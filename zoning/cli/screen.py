@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 
 from zoning.errors import AttributeProblem
-from zoning.escape import terminal_json
+from zoning.escape import terminal_json, terminal_text
 from zoning.io.atomic import check_folder_writable
 from zoning.api import load_layers, screen, write_screen_outputs
 from zoning.export.screening import MAX_MAP_SITES
@@ -68,8 +68,8 @@ def screen_cmd(site, attrs, out_dir, crs, layer, fields, buffers, lang, rules_pa
                          crs=crs, layer=layer, engine=engine, base_year=base_year, compute=compute,
                          scheduler=scheduler, progress=bar, fields=list(fields) or None)
     if not (quiet or as_json):  # before the verdicts, Chinese then English (JSON carries them itself)
-        for line in warning_lines(results):
-            click.echo(line)
+        for line in warning_lines(results):  # ids, names and columns in them are data: escaped
+            click.echo(terminal_text(line))
     if as_json:
         click.echo(terminal_json(results.to_json() if len(results) > 1 else results[0].to_json()))
     else:
@@ -81,11 +81,11 @@ def screen_cmd(site, attrs, out_dir, crs, layer, fields, buffers, lang, rules_pa
         if len(results) == 1 and (results[0].rules or results[0].verdict_reasons):
             click.echo("")
             for line in reason_lines(results[0]):
-                click.echo(line)
+                click.echo(terminal_text(line))
             for x in results[0].rules:
                 msg = x.message_en if lang == "en" else x.message
-                click.echo(f"[{x.id}] {outcome_label(x.outcome, lang)}: {msg}"
-                           + (f" ({'; '.join(x.reasons)})" if x.reasons else ""))
+                click.echo(terminal_text(f"[{x.id}] {outcome_label(x.outcome, lang)}: {msg}"
+                                         + (f" ({'; '.join(x.reasons)})" if x.reasons else "")))
     if out_dir is not None:
         with Bar("写出 writing", len(results)) as bar:
             written = write_screen_outputs(results, out_dir, lang=lang, reports=reports, overwrite=overwrite,
