@@ -113,6 +113,8 @@ WARNING_KINDS: dict[str, tuple[str, str]] = {
     "crs_override": ("--crs 覆盖了文件坐标系", "--crs overrides the file's CRS"),
     "repair": ("几何已修复", "geometry repaired"),
     "z_dropped": ("已忽略 Z 坐标", "Z coordinates dropped"),
+    "columns": ("列的读取", "how the file's columns were read"),
+    "counties": ("站点跨越县区", "sites across county boundaries"),
     "industry": ("行业代码", "industry code"),
     "carbon": ("森林碳储量", "forest carbon"),
     "synthetic": ("合成示例数据", "synthetic sample data"),

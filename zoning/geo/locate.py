@@ -52,6 +52,13 @@ def admin_index(admin: gpd.GeoDataFrame) -> AdminIndex:
                       outline)
 
 
+#: a county holding less of a site than this (area, or length for lines) is not named as spanned:
+#: boundary slivers of digitising, not a site across a boundary
+SPAN_MIN_SHARE = 0.001
+#: how the note on a site across county boundaries begins (screening keeps it, see pipeline)
+SPAN_NOTE_PREFIX = "站点跨越"
+
+
 def locate_sites(sites: gpd.GeoDataFrame, admin: gpd.GeoDataFrame | AdminIndex | None) -> gpd.GeoDataFrame:
     """Add ``county``/``county_code`` and warn about sites outside the layer set's area.
 
@@ -89,6 +96,14 @@ def locate_sites(sites: gpd.GeoDataFrame, admin: gpd.GeoDataFrame | AdminIndex |
         order = np.lexsort((-measure, s_idx))  # per site, the largest share first
         first = np.unique(s_idx[order], return_index=True)[1]
         best[s_idx[order][first]] = a_idx[order][first]
+        # sites across a county boundary: every county holding a share of them, largest first
+        extent = np.where(shapely.area(site_ea[s_idx]) > 0, shapely.area(site_ea[s_idx]),
+                          shapely.length(site_ea[s_idx]))
+        share = np.divide(measure, extent, out=np.zeros(len(measure)), where=extent > 0)
+        spans: dict[int, list[tuple[int, float]]] = {}
+        for s, a, f in zip(s_idx[order].tolist(), a_idx[order].tolist(), share[order].tolist()):
+            if f >= SPAN_MIN_SHARE:
+                spans.setdefault(s, []).append((a, f))
     city, outline, names, codes = index.city, index.outline, index.names, index.codes
     warnings = list(out["warnings"]) if "warnings" in out else [[] for _ in range(len(out))]
     partial = (best >= 0) & (shapely.area(site_ea) > 0) & ~shapely.contains(city, site_ea)
@@ -109,6 +124,14 @@ def locate_sites(sites: gpd.GeoDataFrame, admin: gpd.GeoDataFrame | AdminIndex |
     for k in np.flatnonzero(partial):
         p = pos_ok[k]
         warnings[p] = list(warnings[p]) + ["站点部分超出图层覆盖范围 / site extends beyond the layer set's area"]
+    for k, held in (spans.items() if len(s_idx) else ()):
+        if len(held) > 1:
+            zh = "、".join(f"{names[a]}（{f:.1%}）" for a, f in held)
+            en = ", ".join(f"{names[a]} ({f:.1%})" for a, f in held)
+            p = pos_ok[k]
+            warnings[p] = list(warnings[p]) + [
+                f"{SPAN_NOTE_PREFIX} {len(held)} 个县区：{zh}；按面积（线按长度）归属 {names[held[0][0]]} / the site spans "
+                f"{len(held)} counties: {en}; it is placed in {names[held[0][0]]}, which holds most of it"]
     out["county"] = county
     out["county_code"] = county_code
     out["warnings"] = warnings

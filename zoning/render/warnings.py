@@ -29,6 +29,11 @@ _KIND_FRAGMENTS: tuple[tuple[str, str], ...] = (
     ("z_dropped", "Z coordinates"),
     ("carbon", "forest carbon"),
     ("carbon", "raster"),
+    ("counties", "the site spans"),
+    ("columns", "columns not used as screening attributes"),
+    ("columns", "in units of 10^4"),
+    ("columns", ") renamed "),
+    ("columns", " read as "),  # after every kind whose text may say how it was read (no CRS given …)
     ("industry", "行业代码"),
     ("industry", "industry"),
 )
