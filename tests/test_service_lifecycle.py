@@ -484,3 +484,13 @@ def test_job_progress_moves_through_screening_storing_and_writing(layers, tmp_pa
     assert max(d or 0 for p, d in seen if p <= 0.2) == 60  # screening counts the sites
     assert any(0.2 < p < 0.5 for p in shares) and any(0.5 < p < 0.99 for p in shares)
     assert shares.count(0.5) >= 1 and 0.99 in shares
+
+
+def test_parameter_refusals_speak_chinese_and_echo_no_huge_number(client):
+    for bad in ("NaN", "abc", "1.5", "inf"):
+        body = error_of(client.get(f"/api/v1/screenings?limit={bad}"), 400, "bad_request")
+        assert body["message_zh"] == "请求参数无效：limit 应为整数", body
+        assert not re.search(r"[A-Za-z]{3,}", body["message_zh"].replace("limit", ""))  # no library English
+    for huge in ("9" * 23, "-" + "9" * 17):
+        body = error_of(client.get(f"/api/v1/screenings?limit={huge}"), 400, "bad_request")
+        assert "999999999999" not in body["message_zh"] + body["message_en"] and "e+" not in body["message_en"]

@@ -816,8 +816,12 @@ def _lang_value(value) -> str | None:
 def _limit(value: int, most: int) -> int:
     """A ``limit`` query parameter: 1 to ``most``, else a 400 saying so."""
     if not 1 <= value <= most:
-        raise RequestProblem(f"limit 应为 1 到 {most} 之间的整数（收到 {value}）",
-                             f"limit must be an integer from 1 to {most} (got {value})")
+        if abs(value) < 10**12:
+            zh_got = en_got = str(value)
+        else:  # never echo a number of any length
+            zh_got, en_got = ("过大的数", "a number far too large") if value > 0 else ("过小的数", "a number far too small")
+        raise RequestProblem(f"limit 应为 1 到 {most} 之间的整数（收到 {zh_got}）",
+                             f"limit must be an integer from 1 to {most} (got {en_got})")
     return value
 
 

@@ -49,6 +49,12 @@ HTTP_CODES = {400: ("bad_request", "请求无效", "bad request"),
               415: ("unsupported_media_type", "不支持的内容类型", "unsupported content type")}
 
 
+
+#: the Chinese half of a request parameter's refusal, by pydantic error type
+VALIDATION_ZH = {"int_parsing": " 应为整数", "int_from_float": " 应为整数", "float_parsing": " 应为数字",
+                 "bool_parsing": " 应为 true 或 false", "missing": " 缺失", "string_type": " 应为文本",
+                 "int_parsing_size": " 超出整数范围", "finite_number": " 应为有限数"}
+
 def status_of(exc: BaseException) -> tuple[int, str]:
     for cls, status, code in STATUS:
         if isinstance(exc, cls):
@@ -126,8 +132,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):
-        where = "; ".join(".".join(str(p) for p in e.get("loc", ())) + f": {e.get('msg', '')}" for e in exc.errors())
-        return JSONResponse(error_body("bad_request", f"请求参数无效（{where}）", f"invalid request parameters ({where})"),
+        errors = exc.errors()
+        name = [".".join(str(p) for p in e.get("loc", ()) if p not in ("query", "path", "body")) or "?" for e in errors]
+        zh = "；".join(f"{n}{VALIDATION_ZH.get(e.get('type', ''), '的值无效')}" for n, e in zip(name, errors))
+        en = "; ".join(f"{n}: {e.get('msg', 'invalid value')}" for n, e in zip(name, errors))
+        return JSONResponse(error_body("bad_request", f"请求参数无效：{zh}", f"invalid request parameters: {en}"),
                             status_code=400)
 
     @app.exception_handler(Exception)
