@@ -75,3 +75,19 @@ def test_red_line_overlap_against_the_layer_file(layers, tmp_path):
     write_screen_outputs(results, tmp_path / "one", layers=layers, reports=False)
     csv = pd.read_csv(tmp_path / "one" / "summary.csv", encoding="utf-8-sig")
     assert abs(csv["占生态保护红线面积（平方米）"].iloc[0] - ours) < 1e-6
+
+
+def test_a_footprint_without_forest_has_no_mean_density_in_the_reports(layers):
+    """Mean carbon density of forest where there is no forest is no figure (README: NA), not 0."""
+    from zoning.render.carbon_rows import carbon_rows
+
+    found = None
+    for x in np.linspace(117.9, 118.6, 29):
+        r = screen(f"{x},26.64;{x + 0.001},26.64;{x + 0.001},26.641", layers=layers)[0]
+        if (r.carbon or {}).get("status") == "ok" and r.carbon["forest_ha"] == 0:
+            found = r
+            break
+    assert found is not None
+    rows = dict(carbon_rows(found.carbon, "zh"))
+    assert rows["森林平均碳密度"] == "—（占地范围内无森林）"
+    assert "0.0 t C/ha" not in dict(carbon_rows(found.carbon, "en")).values()

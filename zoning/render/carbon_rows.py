@@ -30,7 +30,8 @@ def carbon_rows(carbon: dict | None, lang: str = "zh") -> list[tuple[str, str]]:
     rows = [
         ("Forest in footprint" if en else "占地范围内森林面积", f"{carbon['forest_ha']:,.2f} ha"),
         ("Carbon stock" if en else "碳储量", f"{carbon['stock_tC']:,.1f} t C = {carbon['stock_tCO2']:,.1f} t CO2"),
-        ("Mean density of forest" if en else "森林平均碳密度", f"{carbon['mean_tC_ha']:,.1f} t C/ha"),
+        ("Mean density of forest" if en else "森林平均碳密度", f"{carbon['mean_tC_ha']:,.1f} t C/ha"
+         if carbon["forest_ha"] > 0 else ("— (no forest in the footprint)" if en else "—（占地范围内无森林）")),
         ("Cleared share" if en else "植被清除比例", f"{share:.0%}{share_note}"),
         ("Loss if cleared" if en else "清除造成的碳损失",
          f"{carbon['loss_tC']:,.1f} t C = {carbon['loss_tCO2']:,.1f} t CO2"),
