@@ -42,11 +42,15 @@ def test_short_reason_names_missing_attributes_not_a_layer_problem(tmp_path):
 def test_division_and_2011_codes_are_named_as_such(tmp_path):
     from zoning.render.warnings import short_reason
 
-    r = _screen(tmp_path, "118.205,26.685", "industry=C26", "chemical=no", "boiler_th=0")
+    # (C26 with chemical=no is no longer this case: every class of C26 is chemical, and a statement
+    # does not undo the standard's classes, see tests/test_declared_flags.py; C30 mixes 两高 classes)
+    r = _screen(tmp_path, "118.205,26.685", "industry=C30", "boiler_th=0")
     assert r.verdict == "needs_info"
-    assert "classes differ" in short_reason(r) and "C2614" in short_reason(r)
+    assert "classes differ" in short_reason(r) and "C3011" in short_reason(r)
     assert not any("want of industry" in v for v in r.verdict_reasons)
-    assert any("C26 is a division" in v for v in r.verdict_reasons)
+    assert any("C30 is a division" in v for v in r.verdict_reasons)
+    r = _screen(tmp_path, "118.205,26.685", "industry=C26", "chemical=no", "boiler_th=0")
+    assert r.verdict == "prohibited" and any("declared not chemical" in w for w in r.warnings)
     r = _screen(tmp_path, "118.138367,26.808634", "industry=N7852")
     assert "N7852 is not a GB/T 4754-2017 class" in short_reason(r)
     assert not any("want of industry" in v for v in r.verdict_reasons)

@@ -63,7 +63,7 @@ def test_red_line_overlap_against_the_layer_file(layers, tmp_path):
     site's GK zone on the layer as stored."""
     spec = next(x for x in layers.catalog.layers if x.role == "red_line")
     red = gpd.read_file(spec.path)
-    target = red.geometry.iloc[int(np.argmax(red.geometry.area.to_numpy()))]
+    target = red.geometry.iloc[int(np.argmax(red.geometry.to_crs(3857).area.to_numpy()))]  # the largest, roughly
     c = target.representative_point()
     site = shapely.box(c.x - 0.01, c.y - 0.01, c.x + 0.01, c.y + 0.01)
     results = screen(gpd.GeoDataFrame({"site_id": ["R"]}, geometry=[site], crs=STORAGE_EPSG), layers=layers)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import re
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,14 +24,14 @@ import shapely
 from pyproj import CRS, Transformer
 from shapely.geometry import Point, Polygon
 
-from zoning.geo.crs import (CHINA_LAT, CHINA_LON, GK_ZONE_OF_PREFIX_EPSG, GK_ZONE_PREFIX_EPSG, OFFSET_TO_WGS84,
-                            STORAGE_EPSG, crs_label, parse_crs, parse_dms_pair, transform, wgs84_to_bd09,
+from zoning.geo.crs import (CHINA_LAT, CHINA_LON, GK_ZONE_BOUNDARY_LON, GK_ZONE_OF_PREFIX_EPSG, GK_ZONE_PREFIX_EPSG,
+                            OFFSET_TO_WGS84, STORAGE_EPSG, crs_label, parse_crs, parse_dms_pair, transform, wgs84_to_bd09,
                             wgs84_to_gcj02)
 from zoning.errors import CRSProblem, InputFileNotFound, SiteError, UnreadableInput, ZoningError
 from zoning.io import tables
 from zoning.io.archive import LOCAL_LIMITS, unpack_zip
 from zoning.io.inputs import path_exists, path_is_dir
-from zoning.io.vector import read_vector, shapefile_encoding
+from zoning.io.vector import needs_plain_path, not_valid_file, read_vector, shapefile_encoding
 from zoning.geo.measure import geodesic_area, polygon_ring_areas
 
 #: relative area change above which a repaired polygon is refused instead of accepted
@@ -337,6 +338,14 @@ def _infer_crs(xs: np.ndarray, ys: np.ndarray, source: str):
         raise _err(f"{source}：X、Y 疑似颠倒（测量坐标中 X 为北坐标、Y 为带带号的东坐标）；请交换 X、Y",
                    f"{source}: X and Y look swapped (survey tables give X = northing, Y = easting with "
                    f"zone prefix); swap X and Y", CRSProblem)
+    if np.all((ys > 1e5) & (ys < 1e6)) and np.all((xs > 1e6) & (xs < 1e7)):
+        # a 7-digit value where the easting belongs and a 6-digit one where the northing does: the
+        # columns are swapped (bare GK eastings are 6 digits, northings in China 7)
+        raise _err(f"{source}：X、Y 疑似颠倒（测量坐标中 X 为 7 位北坐标、Y 为 6 位东坐标）；请交换 X、Y，"
+                   f"东坐标没有带号时再把坐标系设为 4548（中央经线 117°E）或 4549（120°E）",
+                   f"{source}: X and Y look swapped (survey tables give X = northing, 7 digits, Y = easting, 6 "
+                   f"digits without a zone prefix); swap X and Y, then set the CRS to 4548 (CM 117E) or 4549 (CM 120E) "
+                   f"if the eastings carry no zone prefix", CRSProblem)
     if np.all((xs > 1e5) & (xs < 1e6)) and np.all((ys > 1e6) & (ys < 1e7)):
         raise _err(f"{source}：高斯-克吕格坐标缺少带号，无法确定中央经线；请把坐标系设为 4548（中央经线 117°E，--crs 4548）"
                    f"或 4549（120°E，--crs 4549）",
@@ -421,10 +430,19 @@ def _column_values(convert, df: pd.DataFrame, column: str, source: str, bad: dic
     except UnreadableInput:
         pass
     out = np.full(len(df), np.nan)
+    formulas = df.attrs.get("formula_cells", {})
     for i in range(len(df)):
         try:
             out[i] = convert(df[column].iloc[i:i + 1], column, source)[0]
         except UnreadableInput as exc:
+            if (i, column) in formulas:  # a formula Excel never computed (openpyxl finds no saved value)
+                cell = formulas[(i, column)]
+                bad.setdefault(i, (f"{source} 单元格 {cell}（第 {i + 1} 个数据行 {column} 列）是公式 "
+                                   f"{excerpt(df[column].iloc[i], 40)}，没有保存计算结果；请在 Excel 中打开并保存后再导出，或填入数值",
+                                   f"{source} cell {cell} (data row {i + 1}, column {column}) is the formula "
+                                   f"{excerpt(df[column].iloc[i], 40)} without a saved value; open and save it in Excel, "
+                                   f"or enter the value"))
+                continue
             bad.setdefault(i, (f"{source} 第 {i + 1} 个数据行 {column} 列不是数字：{str(df[column].iloc[i])[:60]!r}",
                                f"{source} data row {i + 1}: column {column} is not a number: "
                                f"{str(df[column].iloc[i])[:60]!r}"))
@@ -488,6 +506,8 @@ def _read_kmz(path: Path, engine: str) -> gpd.GeoDataFrame:
     """A KMZ read exactly as the KML inside it: unpacked through the one safe archive reader
     (zoning.io.archive: ``../`` entries, links and zip bombs refused) into a private temporary
     folder. GDAL's own KMZ reading loses every ExtendedData/SchemaData attribute."""
+    if not zipfile.is_zipfile(path):  # empty, truncated or not a KMZ at all: said plainly
+        raise not_valid_file(path.name, path)
     with tempfile.TemporaryDirectory(prefix="zoning-kmz-") as tmp:
         root = Path(tmp).resolve()
         files = unpack_zip(path, root, LOCAL_LIMITS, keep=lambda name: name.lower().endswith(".kml"))
@@ -540,13 +560,13 @@ def _read_kml(path: Path, engine: str, *, name: str | None = None) -> gpd.GeoDat
     except OSError as exc:
         raise UnreadableInput(f"无法读取 KML {name}：{exc.strerror}", f"cannot read KML {name}: {exc.strerror}") from None
     rewritten, tokens = _kml_ascii_names(raw)
-    if not tokens:
-        return _read_kml_layers(path, engine, name, {})
+    if not tokens and not needs_plain_path(path):
+        return _read_kml_layers(path, engine, name, {}, raw)
     with tempfile.TemporaryDirectory(prefix="zoning-kml-") as tmp:
         copy = Path(tmp) / "sites.kml"
         copy.write_bytes(rewritten)
         try:
-            return _read_kml_layers(copy, engine, name, tokens)
+            return _read_kml_layers(copy, engine, name, tokens, raw)
         except ZoningError as exc:  # the file is named, never the temporary copy
             exc.zh, exc.en = (t.replace(str(copy), name) for t in (exc.zh, exc.en))
             exc.args = (exc.en,)
@@ -566,14 +586,23 @@ def _kml_names_back(frame: gpd.GeoDataFrame, tokens: dict[str, str]) -> gpd.GeoD
     return frame
 
 
-def _read_kml_layers(path: Path, engine: str, name: str, tokens: dict[str, str]) -> gpd.GeoDataFrame:
+_KML_DTD = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.I)
+
+
+def _read_kml_layers(path: Path, engine: str, name: str, tokens: dict[str, str],
+                     raw: bytes = b"") -> gpd.GeoDataFrame:
     if engine != "pyogrio":
         engine = "pyogrio"  # fiona's wheels ship without a KML driver
     try:
         layers = [layer for layer, _ in pyogrio.list_layers(path)]
-    except Exception as exc:
-        raise UnreadableInput(f"无法读取 KML {name}：{exc}", f"cannot read KML {name}: {exc}") from None
-    frames = [read_vector(path, layer=layer, engine=engine) for layer in layers]
+    except Exception:  # GDAL's words ("parsing aborted on line 2") help nobody: say what it means
+        if _KML_DTD.search(raw[:4096]):
+            raise UnreadableInput(f"无法读取 KML {name}：文件含 DOCTYPE 或实体（ENTITY）声明，出于安全不予解析；请删除 "
+                                  f"<!DOCTYPE …> 声明后重新导出",
+                                  f"cannot read KML {name}: it holds a DOCTYPE or entity declaration, which is not "
+                                  f"parsed for safety; remove the <!DOCTYPE …> declaration or export it again") from None
+        raise not_valid_file(name, path) from None
+    frames = [read_vector(path, layer=layer, engine=engine, name=name) for layer in layers]
     frames = [_kml_names_back(f, tokens) for f in frames]
     frames = [f for f in frames if len(f)]
     if not frames:
@@ -598,18 +627,26 @@ def _read_kml_layers(path: Path, engine: str, name: str, tokens: dict[str, str])
         if names is not None and names.ne("").all() and names.is_unique:
             out["site_id"] = names
     out = out.drop(columns=[c for c in _KML_STYLE_COLUMNS if c in out.columns])
-    return out.rename(columns={"Name": "name", "Description": "description"})
+    # the project name in ExtendedData (项目名称, XMMC …) is the site's name, as in the GeoJSON,
+    # shapefile and table forms of the same sites; the placemark's own <name> is then kept as
+    # placemark_name (and stays the site id where it is one)
+    index = tables.header_index()
+    named = [c for c in out.columns if c != "Name" and isinstance(c, str) and index.get(tables.norm(c)) == "name"
+             and not tables.blank_column(out[c])]
+    return out.rename(columns={"Name": "placemark_name" if named else "name", "Description": "description"})
 
 
-def _read_shapefile(shp: Path, engine: str) -> tuple[gpd.GeoDataFrame, list[str], bool]:
-    """A shapefile; UTF-8 field names cut mid-character at 10 bytes are repaired on a copy."""
+def _read_shapefile(shp: Path, engine: str, name: str | None = None) -> tuple[gpd.GeoDataFrame, list[str], bool]:
+    """A shapefile; UTF-8 field names cut mid-character at 10 bytes are repaired on a copy.
+    ``name``: how messages call it (default: the path as given)."""
+    name = name or str(shp)
     dbf = next((p for p in (shp.with_suffix(".dbf"), shp.with_suffix(".DBF")) if p.exists()), None)
     if dbf is None or shapefile_encoding(shp)[0] != "utf-8" or not tables.dbf_needs_repair(dbf):
-        return read_vector(shp, engine=engine), [], False
+        return read_vector(shp, engine=engine, name=name), [], False
     with tempfile.TemporaryDirectory(prefix="zoning-shp-") as tmp:
         copy = tables.copy_shapefile(shp, Path(tmp))
         tables.repair_dbf_field_names(copy.with_suffix(dbf.suffix))
-        gdf = read_vector(copy, engine=engine)
+        gdf = read_vector(copy, engine=engine, name=name)
     note = (f"{shp.name} 的字段名在 10 字节处被截断（UTF-8 汉字被切开），已按可读部分读取 / field names of {shp.name} "
             f"were cut mid-character at 10 bytes; read by their readable part")
     return gdf, [note], True
@@ -625,6 +662,8 @@ def _read_vector_source(path: Path, layer, engine: str) -> tuple[gpd.GeoDataFram
         return _read_shapefile(path, engine)
     if path.suffix.lower() not in (".zip",) and not path.is_dir():
         return read_vector(path, layer=layer, engine=engine), [], False
+    if path.suffix.lower() == ".zip" and not path.is_dir() and not zipfile.is_zipfile(path):
+        raise not_valid_file(path.name, path)
     tmp = tables.extract_zip(path) if path.suffix.lower() == ".zip" else None
     try:
         folder = Path(tmp.name) if tmp else path
@@ -638,12 +677,14 @@ def _read_vector_source(path: Path, layer, engine: str) -> tuple[gpd.GeoDataFram
                                   f"{path.name} holds no shapefile or other vector file")
         frames, notes, truncated = [], [], False
         for f in files:
+            # a file inside a zip is named by the zip and its place in it, never the temporary folder
+            shown = f"{path.name}/{f.relative_to(folder).as_posix()}" if tmp else str(f)
             if f.suffix.lower() == ".shp":
-                frame, more, cut = _read_shapefile(f, engine)
+                frame, more, cut = _read_shapefile(f, engine, shown)
             elif f.suffix.lower() == ".kml":
-                frame, more, cut = _read_kml(f, engine), [], False
+                frame, more, cut = _read_kml(f, engine, name=shown), [], False
             else:
-                frame, more, cut = read_vector(f, engine=engine), [], False
+                frame, more, cut = read_vector(f, engine=engine, name=shown), [], False
             notes += more
             truncated |= cut
             if len(files) > 1:
@@ -823,10 +864,15 @@ def _repaired_polygons(geom):
 
 
 #: GEOS validity reasons in Chinese (the location GEOS gives is kept)
-_VALIDITY_ZH = {"Self-intersection": "自相交", "Ring Self-intersection": "环自相交", "Too few points": "点数过少",
+_GEOS_REASONS = {"Self-intersection": "自相交", "Ring Self-intersection": "环自相交", "Too few points": "点数过少",
                 "Interior is disconnected": "内部不连通", "Hole lies outside shell": "内环位于外环之外",
                 "Nested holes": "内环嵌套", "Nested shells": "外环嵌套", "Duplicate Rings": "环重复",
                 "Invalid Coordinate": "坐标无效", "Ring is not closed": "环未闭合"}
+
+
+def _short_reason(reason: str) -> str:
+    """GEOS's reason with its location cut to 6 decimals: ``Self-intersection[118.884500 27.566500]``."""
+    return re.sub(r"-?\d+\.\d{7,}", lambda m: f"{float(m.group(0)):.6f}", reason)
 
 
 def _reason_zh(reason: str) -> str:
@@ -835,7 +881,7 @@ def _reason_zh(reason: str) -> str:
     if not m:
         return reason
     head, where = m.group(1).strip(), m.group(2)
-    zh = _VALIDITY_ZH.get(head, head)
+    zh = _GEOS_REASONS.get(head, head)
     return f"{zh}，位置 {where}" if where else zh
 
 
@@ -858,32 +904,30 @@ def _check_geometry(geom, sid: str) -> tuple[object, list[str]]:
         if geom.is_valid and shapely.area(geom) == 0:
             raise degenerate
         if not geom.is_valid:
-            reason = shapely.is_valid_reason(geom)
-            if _repaired_polygons(geom).is_empty or geodesic_area(_repaired_polygons(geom)) < 1e-3:
+            reason = _short_reason(shapely.is_valid_reason(geom))
+            fixed = _repaired_polygons(geom)
+            if fixed.is_empty or geodesic_area(fixed) < 1e-3:
                 raise degenerate  # every point on a line: nothing to repair
             # the area as drawn, whatever the winding: per polygon |shell| − Σ|holes|
             rings = polygon_ring_areas(geom)
             for shell, holes in rings:
-                if sum(holes) >= shell:
-                    raise _err(f"站点 {sid} 多边形无效（{reason}）：内环面积 {sum(holes):,.1f} m² 不小于外环 "
+                if holes and sum(holes) >= shell:
+                    raise _err(f"站点 {sid} 多边形无效（{_reason_zh(reason)}）：内环面积 {sum(holes):,.1f} m² 不小于外环 "
                                f"{shell:,.1f} m²，外环与内环可能颠倒；请把外边界写在第一环",
                                f"site {sid}: invalid polygon ({reason}): its holes ({sum(holes):,.1f} m²) are not "
                                f"smaller than its shell ({shell:,.1f} m²); the rings are probably swapped: put the "
                                f"outer boundary first")
             before = sum(shell - sum(holes) for shell, holes in rings)
-            fixed = _repaired_polygons(geom)
             after = geodesic_area(fixed)
             # the change relative to the larger of the two areas: a bow-tie whose signed area cancels
             # (0 m² as drawn) changes by 100 %, not by an infinite share
             change = abs(after - before) / max(before, after, 1e-9)
             if fixed.is_empty or change > MAX_REPAIR_CHANGE:
                 raise _err(f"站点 {sid} 多边形无效（{_reason_zh(reason)}），修复后面积变化 {after - before:+,.1f} m²"
-                           f"（{change:.1%}，按边界顺序计算的面积 {before:,.1f} m²，修复后 {after:,.1f} m²）超过 1%；"
-                           f"请检查边界点顺序",
+                           f"（{change:.1%}）超过 1%；请检查边界点顺序",
                            f"site {sid}: invalid polygon ({reason}); repair would change its area by "
-                           f"{after - before:+,.1f} m² ({change:.1%}, > 1 %; {before:,.1f} m² as drawn, {after:,.1f} m² "
-                           f"repaired); check the order of its boundary points")
-            warnings.append(f"多边形无效已修复（{reason}，面积变化 {after - before:+,.1f} m²，{change:.3%}）/ "
+                           f"{after - before:+,.1f} m² ({change:.1%}, > 1 %); check the order of its boundary points")
+            warnings.append(f"多边形无效已修复（{_reason_zh(reason)}，面积变化 {after - before:+,.1f} m²，{change:.3%}）/ "
                             f"invalid polygon repaired ({reason}; area change {after - before:+,.1f} m², "
                             f"{change:.3%})")
             geom = fixed
@@ -1000,7 +1044,18 @@ def alternative_readings(geom_src, src, area_bounds) -> list[tuple[Reading, obje
     def add(reading: Reading, func):
         out.append((reading, _transform(geom_src, func)))
 
-    if isinstance(src, str) or src.is_geographic:
+    coords = shapely.get_coordinates(geom_src)
+    degrees = bool(len(coords)) and bool(np.all(np.abs(coords[:, 0]) <= 180) and np.all(np.abs(coords[:, 1]) <= 90))
+    if not isinstance(src, str) and not src.is_geographic and degrees:
+        # degree values under a projected CRS (a .prj or --crs naming a GK zone for lon/lat numbers):
+        # read as metres they sit a few hundred metres from the zone's origin, near the equator
+        add(Reading(f"--crs {STORAGE_EPSG}", f"坐标值是经纬度（度），不是 {crs_label(src)} 的米：请用 --crs {STORAGE_EPSG}",
+                    f"the values are lon/lat degrees, not metres of {crs_label(src)}: try --crs {STORAGE_EPSG}"),
+            lambda x, y: (x, y))
+        add(Reading("swap lon/lat", f"坐标值是经纬度且可能颠倒：请交换经度、纬度，并用 --crs {STORAGE_EPSG}",
+                    f"the values are lon/lat degrees, probably swapped: swap them and use --crs {STORAGE_EPSG}"), _swap)
+        return out
+    if isinstance(src, str) or (src.is_geographic and (degrees or not len(coords))):
         current = src if isinstance(src, str) else "plain"
         if current != "plain":
             add(Reading(f"--crs {STORAGE_EPSG}", f"坐标可能已是 CGCS2000/WGS84：改用 --crs {STORAGE_EPSG}（不做转换）",
@@ -1014,6 +1069,11 @@ def alternative_readings(geom_src, src, area_bounds) -> list[tuple[Reading, obje
                 add(Reading(f"--crs {datum}", f"若坐标来自{zh}，请加 --crs {datum}",
                             f"if the coordinates come from {en}, pass --crs {datum}"), OFFSET_TO_WGS84[datum])
         return out
+    metres_as_degrees = bool(src.is_geographic)  # metre values under a lon/lat CRS (a .prj saying 4490 over GK)
+    if metres_as_degrees and area_bounds[2] - area_bounds[0] > 9:
+        # China-wide: every bare zone would put the site somewhere in China; name the zones of the
+        # area this tool is set up for (Nanping: 117°E and 120°E), not 20 equally likely ones
+        area_bounds = (GK_ZONE_BOUNDARY_LON, area_bounds[1], GK_ZONE_BOUNDARY_LON, area_bounds[3])
     xs = shapely.get_coordinates(geom_src)[:, 0]
     zone_now = _gk_zone(src.to_epsg())
     prefixed_values = bool(len(xs)) and bool(np.all(xs >= 1e7))
@@ -1042,7 +1102,10 @@ def alternative_readings(geom_src, src, area_bounds) -> list[tuple[Reading, obje
                 add(Reading(f"swap X/Y" + ("" if epsg == src.to_epsg() else f" --crs {epsg}"), zh, en),
                     lambda x, y, f=func: f(y, x))
                 continue
-            if prefixed:
+            if metres_as_degrees:
+                zh = f"{_METRES[0].format(crs_label(src))}{epsg}（中央经线 {cm}°E）"
+                en = f"{_METRES[1].format(crs_label(src))}{epsg} (CM {cm}E)"
+            elif prefixed:
                 zh = f"东坐标带有带号 {zone}：请用 --crs {epsg}（3度带第 {zone} 带，中央经线 {cm}°E）"
                 en = f"the eastings carry the zone prefix {zone}: try --crs {epsg} (3-degree zone {zone}, CM {cm}E)"
             elif zone_now is not None and zone_now[1] and not prefixed_values:
@@ -1108,10 +1171,35 @@ def _merge_swaps(readings: list[Reading]) -> list[Reading]:
     return out
 
 
+#: metre values under a lon/lat CRS (zh, en; formatted with the CRS, followed by the EPSG code)
+_METRES = ("坐标值是米（高斯-克吕格），不是 {} 的经纬度：请用 --crs ",
+           "the values are metres (Gauss-Kruger), not lon/lat of {}: try --crs ")
+
+
+def _merge_metres(readings: list[Reading]) -> list[Reading]:
+    """The "metres, not degrees" readings of several zones as one sentence naming each zone."""
+    heads = (_METRES[0].split("{}")[0], _METRES[1].split("{}")[0])
+    same = [r for r in readings if r.zh.startswith(heads[0]) and r.en.startswith(heads[1])]
+    if len(same) < 2:
+        return readings
+    lead_zh, lead_en = same[0].zh.split("--crs ")[0] + "--crs ", same[0].en.split("--crs ")[0] + "--crs "
+    zh = lead_zh + _alternatives([r.zh.split("--crs ", 1)[1] for r in same], True)
+    en = lead_en + _alternatives([r.en.split("--crs ", 1)[1] for r in same], False)
+    merged = Reading(" | ".join(r.option for r in same), zh, en)
+    out: list[Reading] = []
+    for r in readings:
+        if r in same:
+            if merged not in out:
+                out.append(merged)
+        else:
+            out.append(r)
+    return out
+
+
 def suggestion_text(readings: list[Reading]) -> tuple[str, str]:
     """One sentence each (zh, en) naming what to try; empty strings when there is nothing.
     Readings that say the same (swap X and Y, in one of several CRSs) are said once."""
-    readings = _merge_swaps(list(dict.fromkeys(readings)))
+    readings = _merge_metres(_merge_swaps(list(dict.fromkeys(readings))))
     if not readings:
         return "", ""
     return ("；".join(r.zh for r in readings), "; or ".join(r.en for r in readings))
@@ -1259,8 +1347,11 @@ def read_sites(source, *, crs=None, engine: str = "pyogrio", layer: str | None =
         notes.append(f"坐标由 {crs_label(user_crs)} 转换为 CGCS2000 / converted from {crs_label(user_crs)} to CGCS2000")
     else:
         if user_crs is not None:
+            # GeoJSON and KML are WGS 84 by definition (GDAL reports 4326 whether or not the file says
+            # so): overriding that is no news; any other file's own CRS (a .prj, even a WGS 84 one) is
             if file_crs is not None and kind == "file" and not file_crs.equals(user_crs) \
-                    and file_crs.to_epsg() != 4326:
+                    and not (file_crs.to_epsg() == 4326 and label.lower().endswith((".geojson", ".json", ".kml",
+                                                                                     ".kmz"))):
                 notes.append(f"--crs {crs_label(user_crs)} 覆盖了文件声明的 {crs_label(file_crs)} / "
                              f"--crs overrides the file's {crs_label(file_crs)}")
             gdf = gdf.set_crs(user_crs, allow_override=True)

@@ -58,8 +58,8 @@ ATTRIBUTE_HEADERS: dict[str, tuple[str, ...]] = {
 }
 CANONICAL_ATTRIBUTES = tuple(k for k in ATTRIBUTE_HEADERS if k != "industry_other")
 #: columns of a site file that are bookkeeping, not attributes
-BOOKKEEPING = {"site_id", "crs_in", "warnings", "error", "geometry", "kml_id", "description", "layer", "_n",
-               "fid", "objectid", "shape_leng", "shape_area", "shape_length"}
+BOOKKEEPING = {"site_id", "crs_in", "warnings", "error", "geometry", "kml_id", "placemark_name", "description", "layer",
+               "_n", "fid", "objectid", "shape_leng", "shape_area", "shape_length"}
 
 #: columns the reader adds or GIS software keeps for itself: never carried into summaries
 _NOT_CARRIED = {"site_id", "crs_in", "warnings", "error", "geometry", "_n", "fid", "objectid", "shape_leng",
@@ -110,7 +110,12 @@ def _header_score(row) -> int:
 
 def frame_from_rows(rows: pd.DataFrame) -> pd.DataFrame:
     """A frame whose header is the first row among the first 20 that names two coordinate
-    columns (title rows above it are skipped); the first row when none does."""
+    columns (title rows above it are skipped); the first row when none does.
+
+    Spreadsheet cells holding a formula without a saved value (``rows.attrs["formula_cells"]``,
+    positions in ``rows``) are listed in the result's ``attrs["formula_cells"]`` as
+    {(data row, header): cell address such as "B3"}."""
+    formulas = set(rows.attrs.get("formula_cells", ()))
     rows = rows.fillna("").astype(str)
     if rows.empty:  # an empty file: no header row to read
         raise UnreadableInput("表格为空：没有表头和数据行", "the table is empty: no header and no rows")
@@ -134,15 +139,59 @@ def frame_from_rows(rows: pd.DataFrame) -> pd.DataFrame:
     body.columns = header
     body = body.iloc[:, keep]
     body = body[body.apply(lambda r: r.str.strip().ne("").any(), axis=1)]
-    return body.reset_index(drop=True)
+    cells = {}
+    if formulas:
+        from openpyxl.utils import get_column_letter
+
+        for new_row, old_row in enumerate(body.index):
+            for c in keep:
+                if (at + 1 + old_row, c) in formulas:
+                    cells[(new_row, header[c])] = f"{get_column_letter(c + 1)}{at + 2 + old_row}"
+    body = body.reset_index(drop=True)
+    body.attrs["formula_cells"] = cells
+    return body
 
 
 def read_excel_rows(path: Path) -> pd.DataFrame:
+    """The first sheet's rows. Formulas are read as Excel saved their values; a formula cell with
+    no saved value (a workbook written by a program, never opened in Excel) keeps its formula text
+    (``=HYPERLINK(…)``) instead of coming out empty, and is listed in ``attrs["formula_cells"]``."""
+    from zoning.io.vector import not_valid_file
+
     try:
         raw = pd.read_excel(path, dtype=str, header=None)
-    except Exception as exc:
-        raise UnreadableInput(f"无法读取 Excel 文件 {path}：{exc}", f"cannot read Excel file {path}: {exc}") from None
+    except Exception:  # the reader's own words (zipfile, openpyxl) help nobody
+        raise not_valid_file(path.name, path) from None
+    if path.suffix.lower() == ".xlsx" and raw.isna().to_numpy().any():
+        raw = _formula_texts(path, raw)
     return frame_from_rows(raw)
+
+
+def _formula_texts(path: Path, raw: pd.DataFrame) -> pd.DataFrame:
+    """``raw`` with every empty cell that holds a formula in the workbook filled with the formula's
+    text; their positions in ``attrs["formula_cells"]``."""
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(path, read_only=True, data_only=False, keep_links=False)
+    except Exception:  # noqa: BLE001 - the values were read: the formulas are a courtesy
+        return raw
+    out = raw.copy()
+    found = set()
+    try:
+        sheet = book.worksheets[0]
+        for r, row in enumerate(sheet.iter_rows(values_only=True)):
+            if r >= out.shape[0]:
+                break
+            for c, value in enumerate(row[:out.shape[1]]):
+                text = getattr(value, "text", value)  # an ArrayFormula carries its text
+                if isinstance(text, str) and text.startswith("=") and pd.isna(out.iat[r, c]):
+                    out.iat[r, c] = text
+                    found.add((r, c))
+    finally:
+        book.close()
+    out.attrs["formula_cells"] = found
+    return out
 
 
 def read_csv_rows(text: str, path: Path) -> pd.DataFrame:
@@ -158,7 +207,8 @@ def read_csv_rows(text: str, path: Path) -> pd.DataFrame:
         raw = pd.read_csv(StringIO(text), dtype=str, keep_default_na=False, header=None, sep=delim,
                           names=range(width), engine="python", skip_blank_lines=True)
     except Exception as exc:
-        raise UnreadableInput(f"无法解析 CSV {path}：{exc}", f"cannot parse CSV {path}: {exc}") from None
+        raise UnreadableInput(f"无法解析 CSV {path.name}：不是有效的 CSV 表格（格式不对或已损坏）",
+                              f"cannot parse CSV {path.name}: {exc}") from None
     return frame_from_rows(raw)
 
 
@@ -324,7 +374,11 @@ def read_jzd_text(text: str, source: str) -> tuple[pd.DataFrame, dict, list[str]
         if not pts:
             continue
         easts = np.array([e for *_, e in pts])
-        if zone.isdigit() and np.all(easts < 1e7):  # eastings without the zone prefix: the header names it
+        norths = np.array([n for _, _, n, _ in pts])
+        # eastings without the zone prefix (6 digits) and northings (7 digits): the header names the
+        # zone. Other values (X and Y swapped: a prefixed or 7-digit value in the Y column) are left
+        # as written, so that the reader says what is wrong instead of moving the site a zone away
+        if zone.isdigit() and np.all((easts >= 0) & (easts < 1e6)) and np.all(np.abs(norths) < 1e7):
             easts = easts + int(zone) * 1e6
         rings: dict[str, list] = {}
         for (pt, ring, north, _), east in zip(pts, easts):
@@ -350,6 +404,16 @@ def read_jzd_text(text: str, source: str) -> tuple[pd.DataFrame, dict, list[str]
 
 # ------------------------------------------------------------------------------------------
 # attribute columns
+def blank_column(values: pd.Series) -> bool:
+    """True when no cell of ``values`` holds anything (None, NaN, blank text)."""
+    return bool(values.astype(object).where(values.notna(), "").astype(str).str.strip().isin(["", "nan", "None"]).all())
+
+
+def header_index() -> dict[str, str]:
+    """Normalised header → the canonical attribute it names (``项目名称`` → ``name``)."""
+    return _header_index()
+
+
 def _header_index() -> dict[str, str]:
     out = {}
     for canonical, names in ATTRIBUTE_HEADERS.items():
@@ -422,8 +486,11 @@ def canonical_attributes(frame: pd.DataFrame, fields=None, *, used=(), truncated
     taken = set(mapping)
     skip = set(used) | {c for c in frame.columns if str(c).lower() in BOOKKEEPING
                         or norm(c) in PART_ID_NAMES or norm(c) in ORDER_NAMES or norm(c) in RING_NAMES}
-    # columns named exactly by a canonical name first: an alias never displaces them
-    ordered = sorted(frame.columns, key=lambda c: norm(c) not in CANONICAL_ATTRIBUTES)
+    # columns named exactly by a canonical name first: an alias never displaces them; of two columns
+    # meaning the same attribute, one that holds values before one that is empty throughout (a KML
+    # <Schema> declares every field for every placemark)
+    ordered = sorted(frame.columns, key=lambda c: (norm(c) not in CANONICAL_ATTRIBUTES,
+                                                   isinstance(c, str) and blank_column(frame[c])))
     for col in ordered:
         if col in chosen or col in skip or not isinstance(col, str):
             continue

@@ -7,7 +7,11 @@ GDAL assumes ISO-8859-1 and silently turns GBK text into mojibake.
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import struct
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import geopandas as gpd
@@ -116,13 +120,100 @@ def shapefile_encoding(path: Path | str) -> tuple[str, str]:
         ) from None
 
 
+#: the format a suffix promises, as messages name it (the service's upload messages say the same)
+FORMAT_NAMES = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GeoPackage", ".shp": "Shapefile", ".kml": "KML",
+                ".kmz": "KMZ", ".csv": "CSV", ".txt": "TXT", ".xlsx": "Excel (XLSX)", ".xls": "Excel (XLS)",
+                ".fgb": "FlatGeobuf", ".zip": "ZIP"}
+
+
+def format_name(path: Path | str) -> str:
+    suffix = Path(str(path)).suffix.lower()
+    return FORMAT_NAMES.get(suffix, suffix.lstrip(".").upper() or "GIS")
+
+
+def not_valid_file(shown: str, path: Path | str, *, kind: str | None = None) -> UnreadableInput:
+    """The one plain sentence for a file no reader can parse (empty, garbage, truncated, the wrong
+    format for its suffix): the reader's own words (GDAL's "not recognized as being in a supported
+    file format") help nobody. ``shown`` is the file as the user named it; ``kind`` the format it
+    should have been (default: from ``shown``'s suffix)."""
+    kind = kind or format_name(shown)
+    try:
+        empty = Path(path).is_file() and Path(path).stat().st_size == 0
+    except OSError:
+        empty = False
+    if empty:
+        return UnreadableInput(f"无法读取 {shown}：不是有效的 {kind} 文件（文件为空：0 字节）",
+                               f"cannot read {shown}: not a valid {kind} file (the file is empty: 0 bytes)")
+    return UnreadableInput(f"无法读取 {shown}：不是有效的 {kind} 文件（格式不对、为空或已损坏）",
+                           f"cannot read {shown}: not a valid {kind} file (wrong format, empty or damaged)")
+
+
+def _unreadable(shown: str, path: Path, exc: Exception, layer) -> UnreadableInput:
+    """What a failed GDAL read means for the user, in plain words (never GDAL's English)."""
+    text = str(exc)
+    if not os.access(path, os.R_OK):
+        return UnreadableInput(f"无法读取 {shown}：没有读取权限；请检查文件权限",
+                               f"cannot read {shown}: permission denied; check the file's permissions")
+    if layer is not None and re.search(r"(?i)layer .*(not found|could not be opened|does not exist)|"
+                                       r"layer index .* out of range", text):
+        return UnreadableInput(f"{shown} 中没有图层 {str(layer)!r}；请检查图层名（--layer）",
+                               f"{shown} has no layer {str(layer)!r}; check the layer name (--layer)")
+    if path.suffix.lower() == ".shp":
+        missing = [ext for ext in (".shx", ".dbf")
+                   if not (path.with_suffix(ext).exists() or path.with_suffix(ext.upper()).exists())]
+        if missing:
+            return UnreadableInput(f"无法读取 {shown}：缺少 Shapefile 的 {'、'.join(missing)} 文件；请把同名的 "
+                                   f".shp、.shx、.dbf（及 .prj、.cpg）放在一起",
+                                   f"cannot read {shown}: the shapefile's {', '.join(missing)} part is missing; keep "
+                                   f"the .shp, .shx, .dbf (and .prj, .cpg) of the same name together")
+    return not_valid_file(shown, path, kind=format_name(path))
+
+
+#: a path GDAL reads as it is: no character it treats specially (";" splits a connection string,
+#: "DRIVER:" prefixes, "/vsi…/" virtual file systems); word characters include Chinese
+_PLAIN_PATH = re.compile(r"[\w./ +@-]+")
+
+
+def needs_plain_path(path: Path | str) -> bool:
+    text = str(path)
+    return not _PLAIN_PATH.fullmatch(text) or text.startswith("/vsi") or ":" in Path(text).name
+
+
+@contextmanager
+def plain_path(path: Path | str):
+    """``path`` itself, or, when its name holds a character GDAL treats specially (``a;b.gpkg``,
+    ``GPKG:x.gpkg``), a link to it with a plain name in a private temporary folder (a shapefile
+    with every sidecar of the same name). The file is read, never changed."""
+    path = Path(path)
+    if not needs_plain_path(path):
+        yield path
+        return
+    src = path.resolve()
+    with tempfile.TemporaryDirectory(prefix="zoning-name-") as tmp:
+        target = Path(tmp) / ("site" + src.suffix if _PLAIN_PATH.fullmatch(src.suffix) else "site")
+        parts = [src]
+        if src.suffix.lower() == ".shp":
+            parts = [p for p in src.parent.iterdir() if p.stem == src.stem and p.is_file()]
+        for part in parts:
+            link = target.with_suffix(part.suffix) if part != src else target
+            try:
+                os.symlink(part, link)
+            except OSError:  # a file system without links: a copy
+                shutil.copy2(part, link)
+        yield target
+
+
 def read_vector(path: Path | str, *, layer: str | int | None = None, engine: str = "pyogrio",
-                encoding: str | None = None) -> gpd.GeoDataFrame:
-    """Read a vector file into a GeoDataFrame, resolving shapefile encodings first."""
+                encoding: str | None = None, name: str | None = None) -> gpd.GeoDataFrame:
+    """Read a vector file into a GeoDataFrame, resolving shapefile encodings first.
+
+    ``name`` is how messages call the file (default: the path as given). A file whose name GDAL
+    would misread (``a;b.geojson``) is read through a plainly named link."""
     _check_engine(engine)
     path = Path(path)
+    shown = name or str(path)
     if not path.exists():
-        raise InputFileNotFound(f"文件不存在：{path}", f"file not found: {path}")
+        raise InputFileNotFound(f"文件不存在：{shown}", f"file not found: {shown}")
     kwargs: dict = {}
     if layer is not None:
         kwargs["layer"] = layer
@@ -133,15 +224,16 @@ def read_vector(path: Path | str, *, layer: str | int | None = None, engine: str
     elif encoding is not None:
         kwargs["encoding"] = encoding
     try:
-        return gpd.read_file(path, engine=engine, **kwargs)
+        with plain_path(path) as readable:
+            return gpd.read_file(readable, engine=engine, **kwargs)
     except (InputFileNotFound, EncodingProblem):
         raise
     except UnicodeDecodeError as exc:
-        raise EncodingProblem(f"{path.name} 属性编码错误：{exc.reason}",
-                              f"{path.name}: attribute text cannot be decoded ({exc.reason})") from None
+        raise EncodingProblem(f"{Path(shown).name} 属性文本无法按 {kwargs.get('encoding', 'UTF-8')} 解码；请添加 .cpg "
+                              f"文件声明编码（GBK 写 936）",
+                              f"{Path(shown).name}: attribute text cannot be decoded ({exc.reason})") from None
     except Exception as exc:  # GDAL/fiona raise many types; all mean "cannot read this file"
-        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise UnreadableInput(f"无法读取 {path}：{msg}", f"cannot read {path}: {msg}") from None
+        raise _unreadable(shown, path, exc, layer) from None
 
 
 SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
