@@ -1160,14 +1160,17 @@ def _merge_swaps(readings: list[Reading]) -> list[Reading]:
     else:
         zh = _SWAP_XY[0] + f"，并把坐标系（--crs）设为 {_alternatives(codes, True)}"
         en = _SWAP_XY[1] + f" and set the CRS (--crs) to {_alternatives(codes, False)}"
-    merged = Reading("swap X/Y", zh, en)
+    return _replace_group(readings, swaps, Reading("swap X/Y", zh, en))
+
+
+def _replace_group(readings: list[Reading], group: list[Reading], merged: Reading) -> list[Reading]:
+    """``readings`` with the members of ``group`` replaced by ``merged``, where the first of them was."""
     out: list[Reading] = []
     for r in readings:
-        if r in swaps:
-            if merged not in out:
-                out.append(merged)
-        else:
+        if r not in group:
             out.append(r)
+        elif merged not in out:
+            out.append(merged)
     return out
 
 
@@ -1185,15 +1188,7 @@ def _merge_metres(readings: list[Reading]) -> list[Reading]:
     lead_zh, lead_en = same[0].zh.split("--crs ")[0] + "--crs ", same[0].en.split("--crs ")[0] + "--crs "
     zh = lead_zh + _alternatives([r.zh.split("--crs ", 1)[1] for r in same], True)
     en = lead_en + _alternatives([r.en.split("--crs ", 1)[1] for r in same], False)
-    merged = Reading(" | ".join(r.option for r in same), zh, en)
-    out: list[Reading] = []
-    for r in readings:
-        if r in same:
-            if merged not in out:
-                out.append(merged)
-        else:
-            out.append(r)
-    return out
+    return _replace_group(readings, same, Reading(" | ".join(r.option for r in same), zh, en))
 
 
 def suggestion_text(readings: list[Reading]) -> tuple[str, str]:
