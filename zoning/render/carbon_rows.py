@@ -13,7 +13,7 @@ def carbon_rows(carbon: dict | None, lang: str = "zh") -> list[tuple[str, str]]:
     if not carbon:
         return []
     en = lang == "en"
-    if carbon.get("status") != "ok":
+    if carbon.get("status") not in ("ok", "partial"):
         label = "Forest carbon" if en else "森林碳储量"
         status = carbon.get("status")
         zh_status, en_status = _NOT_MEASURED.get(status, (str(status), str(status)))
@@ -46,4 +46,7 @@ def carbon_rows(carbon: dict | None, lang: str = "zh") -> list[tuple[str, str]]:
     ]
     if carbon["flags"]:
         rows.append(("Flags" if en else "提示", ", ".join(carbon["flags"])))
+    if carbon.get("status") == "partial":  # the figures are a lower bound: said first
+        zh, _, en_text = str(carbon.get("detail") or "").partition(" / ")
+        rows.insert(0, ("Coverage" if en else "数据覆盖", (en_text or zh) if en else zh))
     return rows

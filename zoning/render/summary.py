@@ -27,7 +27,7 @@ CSV_COLUMNS = {  # key -> (Chinese header, English header)
 }
 #: the carbon figures a summary shows: only a measured section's (outside the raster there is no
 #: data, not 0 t; a point has no footprint)
-MEASURED_CARBON = ("ok",)
+MEASURED_CARBON = ("ok", "partial")  # partial: measured where there is data, said by the status column
 
 
 def main_unit(r: ScreenResult):

@@ -399,6 +399,17 @@ def _carbon_sections(sites, ok, layers: LayerSet, overrides: dict, base_year: in
             section["status"] = "outside"
             section["detail"] = ("站点不在森林碳密度图范围内：没有数据（不是 0 吨） / the site lies outside the forest carbon "
                                  "raster: no data (not 0 t)")
+        elif "nodata_only" in section["flags"]:  # inside the raster's extent, but every pixel is nodata
+            section["status"] = "nodata"
+            section["detail"] = ("森林碳密度图在站点范围内全部为无数据像元：没有数据（不是 0 吨） / the forest carbon raster "
+                                 "has only nodata pixels in the site: no data (not 0 t)")
+        elif {"partly_outside_raster", "nodata_in_footprint"} & set(section["flags"]):
+            # measured where there is data: a lower bound, which no forest threshold may pass as "not over"
+            share = float(row.get("coverage_share") or 0.0)  # valid (data) pixels' share of the footprint
+            section["status"] = "partial"
+            section["detail"] = (f"森林碳密度图只有站点的一部分有数据（约 {share:.0%} 的面积），数值为下限 / the forest "
+                                 f"carbon raster has data for part of the site only (about {share:.0%} of its area): "
+                                 f"the figures are a lower bound")
         out[int(i)] = section
     return out
 

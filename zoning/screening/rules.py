@@ -635,6 +635,9 @@ def _attr_value(name: str, facts: Facts):
         return code, ""
     if name in ("forest_ha", "forest_loss_ha", "stock_loss_tCO2") and facts.derived.get(name) is None:
         status = facts.derived.get("carbon_status")
+        if status == "partial":
+            return None, ("森林碳密度图只覆盖站点的一部分（其余为无数据或图外），无法判定 / the forest carbon raster has "
+                          "data for part of the site only (the rest is nodata or outside it): cannot decide")
         if status not in (None, "ok", "no_footprint"):
             return None, f"森林碳密度不可用（{status}）/ forest carbon is not available ({status})"
         if name != "forest_ha":
