@@ -436,3 +436,31 @@ def test_one_site_text_with_a_problem_is_its_own_error(client):
     body = client.post("/api/v1/screen", json={"site": swapped}).json()
     assert body["error"] == "crs_problem" and "swap" in body["message_en"] and "--crs" not in body["message_en"]
     assert "\n" not in body["message_zh"] + body["message_en"]
+
+
+def _mixed_kml(schema_used: bool) -> str:
+    typed = ('<ExtendedData><SchemaData schemaUrl="#s"><SimpleData name="行业代码">C2614</SimpleData>'
+             '<SimpleData name="锅炉蒸吨">10</SimpleData><SimpleData name="备注"/></SchemaData></ExtendedData>')
+    second = typed if schema_used else ('<ExtendedData><Data name="行业代码"><value>C2614</value></Data>'
+                                        '<Data name="锅炉蒸吨"><value>10</value></Data></ExtendedData>')
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<kml xmlns="http://www.opengis.net/kml/2.2"><Document>
+<Schema name="s" id="s"><SimpleField name="行业代码" type="string"/><SimpleField name="锅炉蒸吨" type="float"/>
+<SimpleField name="备注" type="string"/></Schema>
+<Placemark><name>A</name><ExtendedData><Data name="行业代码"><value>C3011</value></Data>
+<Data name="建设单位"><value>甲公司</value></Data></ExtendedData><Point><coordinates>118.17,26.64</coordinates></Point></Placemark>
+<Placemark><name>B</name>{second}<Point><coordinates>118.2,26.7</coordinates></Point></Placemark>
+</Document></kml>
+"""
+
+
+@pytest.mark.parametrize("schema_used", [True, False])
+def test_untyped_data_is_read_next_to_a_schema(tmp_path, schema_used):
+    """GDAL drops every <Data> of a KML that declares a <Schema> (cold trial: 行业代码 and 建设单位 of
+    a Google Earth placemark lost without a word): both forms are read, from the KML and its KMZ."""
+    kml, kmz = write_pair(tmp_path, _mixed_kml(schema_used))
+    a = read_sites(kml, on_error="flag")
+    assert_same_frame(a, read_sites(kmz, on_error="flag"))
+    got = a.set_index("site_id")
+    assert got.loc["A", "industry"] == "C3011" and got.loc["A", "建设单位"] == "甲公司"
+    assert got.loc["B", "industry"] == "C2614" and float(got.loc["B", "boiler_th"]) == 10.0

@@ -551,6 +551,26 @@ def _kml_ascii_names(raw: bytes) -> tuple[bytes, dict[str, str]]:
     return _KML_DATA_NAME.sub(swap, raw), tokens
 
 
+_KML_P = rb"(?:[\w.-]+:)?"  # an optional namespace prefix (kml:Schema)
+_KML_SCHEMA = re.compile(rb"<" + _KML_P + rb"Schema\b[^>]*?(?:/>|>.*?</" + _KML_P + rb"Schema\s*>)", re.S)
+_KML_SCHEMA_DATA = re.compile(rb"</?" + _KML_P + rb"SchemaData\b[^>]*>")
+_KML_SIMPLE_DATA = re.compile(rb"<(" + _KML_P + rb")SimpleData(\s+name\s*=\s*(?:\"[^\"]*\"|'[^']*'))\s*"
+                              rb"(?:/>|>(.*?)</" + _KML_P + rb"SimpleData\s*>)", re.S)
+_KML_UNTYPED_DATA = re.compile(rb"<" + _KML_P + rb"Data\s+name\s*=")
+
+
+def _kml_untyped(raw: bytes) -> bytes:
+    """A KML holding both typed (``<Schema>``/``<SchemaData>``) and untyped (``<Data>``)
+    ExtendedData, with every field written untyped: GDAL reads one form per file (with a Schema
+    present it drops every ``<Data>``, silently). ``raw`` itself when there is nothing to do."""
+    if not (_KML_UNTYPED_DATA.search(raw) and (_KML_SCHEMA.search(raw) or _KML_SCHEMA_DATA.search(raw))):
+        return raw
+    out = _KML_SCHEMA.sub(b"", raw)
+    out = _KML_SIMPLE_DATA.sub(lambda m: b"<" + m.group(1) + b"Data" + m.group(2) + b"><" + m.group(1) + b"value>"
+                               + (m.group(3) or b"") + b"</" + m.group(1) + b"value></" + m.group(1) + b"Data>", out)
+    return _KML_SCHEMA_DATA.sub(b"", out)
+
+
 def _read_kml(path: Path, engine: str, *, name: str | None = None) -> gpd.GeoDataFrame:
     """A KML file's placemarks (every layer); ``name`` is how messages call it (a KMZ's name).
     Chinese ``<Data name>`` fields keep their names (read through an ASCII-named copy)."""
@@ -559,8 +579,9 @@ def _read_kml(path: Path, engine: str, *, name: str | None = None) -> gpd.GeoDat
         raw = path.read_bytes()
     except OSError as exc:
         raise UnreadableInput(f"无法读取 KML {name}：{exc.strerror}", f"cannot read KML {name}: {exc.strerror}") from None
-    rewritten, tokens = _kml_ascii_names(raw)
-    if not tokens and not needs_plain_path(path):
+    untyped = _kml_untyped(raw)
+    rewritten, tokens = _kml_ascii_names(untyped)
+    if not tokens and untyped is raw and not needs_plain_path(path):
         return _read_kml_layers(path, engine, name, {}, raw)
     with tempfile.TemporaryDirectory(prefix="zoning-kml-") as tmp:
         copy = Path(tmp) / "sites.kml"
