@@ -59,3 +59,28 @@ def test_column_notes_are_one_kind():
 
     groups = summarise([R("A", texts), R("B", texts[:1])])
     assert [(g["kind"], g["count"]) for g in groups] == [("columns", 2)]
+
+
+def test_export_names_screened_sites_that_lie_in_no_county(layers, tmp_path):
+    """zoning export --results: a screened site outside every county goes into no county's folder;
+    every manifest names it and the command exits 1 (cold trial: dropped without a word, exit 0)."""
+    import json
+
+    from click.testing import CliRunner
+
+    from zoning.api import write_screen_outputs
+    from zoning.cli import main
+    from zoning.cli._common import EXIT_PARTIAL
+
+    from conftest import CATALOG
+
+    sites = gpd.GeoDataFrame({"site_id": ["IN", "FAR"]}, geometry=[shapely.Point(118.17, 26.64).buffer(0.002),
+                                                                  shapely.box(125.96, 27.56, 125.97, 27.57)], crs=4490)
+    write_screen_outputs(screen(sites, layers=layers), tmp_path / "res", layers=layers, reports=False)
+    res = CliRunner().invoke(main, ["export", "--county", "延平区", "--results", str(tmp_path / "res"), "--format", "gpkg",
+                                    "--catalog", str(CATALOG), "-o", str(tmp_path / "exp")])
+    assert res.exit_code == EXIT_PARTIAL, res.output
+    manifest = json.loads(next((tmp_path / "exp").glob("*/manifest.json")).read_text(encoding="utf-8"))
+    assert manifest["outside_counties"] == ["FAR"]
+    assert any("FAR" in w and "no county" in w for w in manifest["warnings"])
+    assert "FAR" in res.output

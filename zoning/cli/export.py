@@ -32,9 +32,8 @@ def export_cmd(county, roles, results_dir, formats, encoding, crs, out_dir, over
     flat = tuple(f.strip() for spec in formats for f in spec.split(",") if f.strip())
     manifests = export_county(out_dir, county=county, layers=load_layers(catalog, engine=engine), roles=roles,
                               formats=flat, encoding=encoding, crs=crs, results_dir=results_dir, overwrite=overwrite)
-    rows = [(m["county"]["name"], m["county"]["code"], len(m["files"]),
-             sum(f["features"] for f in m["files"] if f["format"] != "gpkg"), m["crs"], m["encoding"], m["folder"])
-            for m in manifests]
+    rows = [(m["county"]["name"], m["county"]["code"], len(m["files"]), _features(m), m["crs"], m["encoding"],
+             m["folder"]) for m in manifests]
     click.echo(format_table(rows, ["县区 county", "代码 code", "文件 files", "要素 features", "CRS", "编码 encoding",
                                    "目录 folder"], max_width=70))
     for m in manifests:
@@ -43,4 +42,13 @@ def export_cmd(county, roles, results_dir, formats, encoding, crs, out_dir, over
             click.echo(terminal_text(f"{'警告 / warning' if warning else '提示 / note'} ({m['county']['name']}): {text}"),
                        err=warning)
     # sites of --results that could not be screened are in no county file: the run is partial
-    raise SystemExit(EXIT_PARTIAL if any(m.get("unscreened") for m in manifests) else EXIT_OK)
+    raise SystemExit(EXIT_PARTIAL if any(m.get("unscreened") or m.get("outside_counties") for m in manifests)
+                     else EXIT_OK)
+
+
+def _features(manifest: dict) -> int:
+    """Features of a county's export, each layer counted once whatever the formats written."""
+    per_layer: dict[str, int] = {}
+    for f in manifest["files"]:
+        per_layer[f["layer"]] = max(per_layer.get(f["layer"], 0), int(f["features"] or 0))
+    return sum(per_layer.values())

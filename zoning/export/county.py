@@ -398,6 +398,7 @@ def export_county(layers: LayerSet, out_dir: Path | str, *, county: str = "all",
     chosen = resolve_roles(roles, available)
     extra = _results_frame(Path(results_dir)) if results_dir else {}
     unscreened = extra["results"].attrs.get("unscreened", []) if "results" in extra else []
+    outside = _outside_every_county(extra.get("results"), admin)
     out_dir = ensure_folder(Path(out_dir))  # one line when it cannot be created or written
     finals = [out_dir / t.stem for t in targets]
     for final in finals:  # refuse before writing anything
@@ -406,20 +407,37 @@ def export_county(layers: LayerSet, out_dir: Path | str, *, county: str = "all",
     for target, final in zip(targets, finals):
         with staged_folder(final, overwrite=overwrite) as stage:
             manifest = _export_one(layers, target, stage, chosen, extra, formats, encoding,
-                                   chosen_crs or auto_crs(target), auto=chosen_crs is None, unscreened=unscreened)
+                                   chosen_crs or auto_crs(target), auto=chosen_crs is None, unscreened=unscreened,
+                                   outside=outside)
         manifest["folder"] = str(final)
         manifests.append(manifest)
     return manifests
 
 
+def _outside_every_county(results: gpd.GeoDataFrame | None, admin: gpd.GeoDataFrame) -> list[str]:
+    """Ids of screened sites (with a geometry) that meet no county of the admin layer: they go into
+    no county's folder, and every manifest says so."""
+    if results is None or not len(results):
+        return []
+    land = admin.to_crs(4490).union_all()
+    meets = results.to_crs(4490).intersects(land).to_numpy()
+    return results.loc[~meets, "site_id"].astype(str).tolist()
+
+
+def _shown(ids: list[str]) -> str:
+    return ", ".join(ids[:5]) + (" …" if len(ids) > 5 else "")
+
+
 def _export_one(layers, target: CountyTarget, stage: Path, roles, extra, formats, encoding, out_crs,
-                auto: bool = False, unscreened: list[str] = ()) -> dict:
+                auto: bool = False, unscreened: list[str] = (), outside: list[str] = ()) -> dict:
     mode, error, warnings = area_mode(out_crs, target)
     if unscreened:
-        shown = ", ".join(unscreened[:5]) + (" …" if len(unscreened) > 5 else "")
-        warnings = warnings + [f"{len(unscreened)} 个站点无法筛查（无几何，无法归县），未导出：{shown} / "
+        warnings = warnings + [f"{len(unscreened)} 个站点无法筛查（无几何，无法归县），未导出：{_shown(unscreened)} / "
                                f"{len(unscreened)} site(s) could not be screened (no geometry, no county) and are "
-                               f"not exported: {shown}"]
+                               f"not exported: {_shown(unscreened)}"]
+    if outside:
+        warnings = warnings + [f"{len(outside)} 个站点不在任何县区内，未导出到任何县区：{_shown(outside)} / "
+                               f"{len(outside)} site(s) lie in no county and are exported to none: {_shown(outside)}"]
     frames: dict[str, gpd.GeoDataFrame] = {}
     for role in roles:
         frame = layers.frames[role].drop(columns=["layer"], errors="ignore")
@@ -493,6 +511,7 @@ def _export_one(layers, target: CountyTarget, stage: Path, roles, extra, formats
         "synthetic_layers": [r for r in frames if r in layers.info and layers.info[r].synthetic],
         "notes": notes_all,
         "unscreened": list(unscreened),
+        "outside_counties": list(outside),
         "files": [{"file": f.path.name, "layer": f.layer, "format": f.fmt, "features": f.features, "crs": f.crs,
                    "encoding": f.encoding, "sha256": _sha256(f.path), "bytes": f.path.stat().st_size,
                    "notes": f.notes} for f in files],
