@@ -91,3 +91,22 @@ def test_a_footprint_without_forest_has_no_mean_density_in_the_reports(layers):
     rows = dict(carbon_rows(found.carbon, "zh"))
     assert rows["森林平均碳密度"] == "—（占地范围内无森林）"
     assert "0.0 t C/ha" not in dict(carbon_rows(found.carbon, "en")).values()
+
+
+def test_a_site_split_between_units_lists_every_unit(layers, tmp_path):
+    """The main unit columns show the largest share; 涉及管控单元 lists them all (cold trial: a
+    site half in a 优先保护 unit showed only its 一般管控 unit)."""
+    results = screen(_sites(layers, 40, 7), layers=layers, compute="local")
+    write_screen_outputs(results, tmp_path / "o", layers=layers, reports=False)
+    csv = pd.read_csv(tmp_path / "o" / "summary.csv", encoding="utf-8-sig").set_index("站点编号")
+    split = 0
+    for r in results:
+        units = [h for h in r.hits if h.role == "control_unit"]
+        cell = csv.loc[r.site_id, "涉及管控单元（类别，占比）"]
+        if not units:
+            assert pd.isna(cell)
+            continue
+        listed = [part.split("(")[0] for part in cell.split("; ")]
+        assert sorted(listed) == sorted(h.id for h in units)
+        split += len(units) > 1
+    assert split >= 1

@@ -41,7 +41,7 @@ def sites_cmd(site, crs, layer, fields, catalog, engine, as_json):
         raise SystemExit(_exit_code(sites))
     errors = sites["error"].tolist() if "error" in sites.columns else [None] * len(sites)
     rows = [(r.id, _shown(r.geom_type), r.crs_in, _shown(r.lon, "{:.6f}"), _shown(r.lat, "{:.6f}"),
-             f"{r.area_m2:,.1f}", _shown(r.county), "; ".join(f"{k}={v}" for k, v in r.attributes.items()) or "—",
+             _shown(r.area_m2, "{:,.1f}"), _shown(r.county), "; ".join(f"{k}={v}" for k, v in r.attributes.items()) or "—",
              _shown(err), " | ".join(w for w in r.warnings if w != err))
             for r, err in zip(summary.itertuples(), errors)]
     click.echo(format_table(rows, ["id", "类型 type", "输入坐标系 CRS in", "经度 lon", "纬度 lat", "面积 area (m²)",

@@ -67,6 +67,7 @@ FIELD_MAP = {
     "unit_code": ("UNIT_CODE", "管控单元编码", "the control unit holding most of the site", ""),
     "unit_name": ("UNIT_NAME", "管控单元名称", "name of that control unit", ""),
     "unit_class": ("UNIT_CLS", "管控单元类别", "class of that control unit 优先保护/重点管控/一般管控", ""),
+    "units": ("UNITS", "涉及管控单元", "every control unit the site touches, with class and share, largest first", ""),
     "red_line_m2": ("RED_M2", "占生态保护红线面积", "overlap with ecological red lines, in the site's Gauss-Kruger zone; "
                     "empty where the layers do not reach", "m²"),
     "geom_type": ("GEOM_TYPE", "几何类型", "geometry type of the site", ""),

@@ -151,7 +151,7 @@ def site_summary(sites: gpd.GeoDataFrame) -> pd.DataFrame:
             "crs_in": s.get("crs_in"),
             "lon": round(c.x, 7) if c is not None else None,
             "lat": round(c.y, 7) if c is not None else None,
-            "area_m2": round(geodesic_area(geom), 2) if has and geom.geom_type.endswith("Polygon") else 0.0,
+            "area_m2": (round(geodesic_area(geom), 2) if geom.geom_type.endswith("Polygon") else 0.0) if has else None,
             "length_m": round(geodesic_length(geom), 2) if has and geom.geom_type.endswith("LineString") else None,
             "county": s.get("county"),
             "warnings": list(s.get("warnings") or []) + ([s["error"]] if s.get("error") else []),

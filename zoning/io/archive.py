@@ -92,8 +92,11 @@ def inspect_zip(path: Path, limits: ZipLimits = LOCAL_LIMITS, *, what: str = "zi
         with zipfile.ZipFile(path) as z:
             infos = z.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise UnreadableInput(f"{path.name} 不是有效的 {what} 文件（{exc}）", f"{path.name} is not a valid {what} file "
-                              f"({exc})") from None
+        empty = path.is_file() and path.stat().st_size == 0
+        why_zh, why_en = ("文件为空：0 字节", "the file is empty: 0 bytes") if empty else \
+            ("格式不对、为空或已损坏", "wrong format, empty or damaged")
+        raise UnreadableInput(f"无法读取 {path.name}：不是有效的 {what} 文件（{why_zh}）",
+                              f"cannot read {path.name}: not a valid {what} file ({why_en}; {exc})") from None
     entries = [i for i in infos if not i.is_dir()]
     if len(infos) > limits.max_files * 5 or len(entries) > limits.max_files:
         raise UploadTooLarge(f"{path.name} 含 {len(entries)} 个文件，超过上限 {limits.max_files}（疑似压缩炸弹）",

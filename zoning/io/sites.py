@@ -47,7 +47,13 @@ ORDER_COLUMNS = ("点号", "序号", "order", "seq", "point", "point_no", "pt", 
 JZD_ID_COLUMNS = ("地块编号", "宗地号", "site_id", "id", "项目编号", "编号", "parcel", "parcel_id", "dkbh", "zdh", "xmbh")
 
 
+#: how messages name typed coordinates (no file): the Chinese half says it in Chinese
+LITERAL_LABEL = "coordinates"
+
+
 def _err(zh: str, en: str, cls=SiteError):
+    if zh.startswith(LITERAL_LABEL):
+        zh = "坐标" + zh[len(LITERAL_LABEL):]
     return cls(zh, en)
 
 
@@ -870,9 +876,10 @@ def _plain_rows(geoms) -> np.ndarray:
                   & (bounds[:, 1] >= CHINA_LAT[0]) & (bounds[:, 3] <= CHINA_LAT[1]))
     kind = shapely.get_type_id(arr)
     flat = ~shapely.has_z(arr)
-    polygon = np.isin(kind, (3, 6)) & (shapely.area(arr) >= 1e-9) & (shapely.get_num_coordinates(arr) >= 4)
-    polygon[polygon] = shapely.is_valid(arr[polygon])
-    line = np.isin(kind, (1, 5)) & (shapely.length(arr) > 0)
+    with np.errstate(invalid="ignore"):  # non-finite coordinates (a wrong CRS): such rows are not plain
+        polygon = np.isin(kind, (3, 6)) & (shapely.area(arr) >= 1e-9) & (shapely.get_num_coordinates(arr) >= 4)
+        polygon[polygon] = shapely.is_valid(arr[polygon])
+        line = np.isin(kind, (1, 5)) & (shapely.length(arr) > 0)
     point = np.isin(kind, (0, 4))
     return inside & flat & (polygon | line | point)
 
@@ -906,6 +913,27 @@ def _reason_zh(reason: str) -> str:
     return f"{zh}，位置 {where}" if where else zh
 
 
+def _collection_as_one(geom, sid: str) -> tuple[object, str]:
+    """A geometry collection as the one kind screening takes: its polygons (points and lines
+    ignored), else its lines, else its points; with the note saying what was left out."""
+    parts = [p for p in shapely.get_parts(shapely.force_2d(geom)) if not p.is_empty]
+    for kinds, zh, en in ((("Polygon", "MultiPolygon"), "面", "polygons"),
+                          (("LineString", "MultiLineString"), "线", "lines"), (("Point", "MultiPoint"), "点", "points")):
+        kept = [p for p in parts if p.geom_type in kinds]
+        if kept:
+            dropped = len(parts) - len(kept)
+            one = shapely.union_all(kept) if kinds[0] == "Polygon" else (
+                shapely.MultiLineString(list(shapely.get_parts(kept))) if kinds[0] == "LineString"
+                else shapely.MultiPoint(list(shapely.get_parts(kept))))
+            if one.geom_type.startswith("Multi") and len(shapely.get_parts(one)) == 1:
+                one = shapely.get_parts(one)[0]
+            return one, (f"站点 {sid} 是几何集合：按其中的{zh}筛查，另外 {dropped} 个部分（点、线）已忽略 / site {sid} is a "
+                         f"geometry collection: screened by its {en}; {dropped} other part(s) (points, lines) ignored"
+                         if dropped else f"站点 {sid} 是几何集合，按其中的{zh}筛查 / site {sid} is a geometry "
+                         f"collection: screened by its {en}")
+    raise _err(f"站点 {sid} 几何集合为空（没有可用的坐标）", f"site {sid}: an empty geometry collection (no usable coordinates)")
+
+
 def _check_geometry(geom, sid: str) -> tuple[object, list[str]]:
     """Drop Z, refuse empty/degenerate, repair invalid polygons (or refuse if area changes > 1 %)."""
     warnings: list[str] = []
@@ -915,6 +943,10 @@ def _check_geometry(geom, sid: str) -> tuple[object, list[str]]:
         geom = shapely.force_2d(geom)
         warnings.append("已忽略 Z 坐标 / Z coordinates dropped")
     kind = geom.geom_type
+    if kind == "GeometryCollection":  # KML <MultiGeometry>: a polygon with its label point, say
+        geom, note = _collection_as_one(geom, sid)
+        warnings.append(note)
+        kind = geom.geom_type
     if kind.endswith("Polygon"):
         degenerate = _err(f"站点 {sid} 多边形面积为零（退化）", f"site {sid}: degenerate polygon with zero area")
         if shapely.get_num_coordinates(geom) < 4:
@@ -1299,10 +1331,10 @@ def read_sites(source, *, crs=None, engine: str = "pyogrio", layer: str | None =
             label = "text"
         elif not allow_paths:
             gdf, kind = _parse_literal(text, user_crs)  # "cannot parse coordinates …" if it is not one
-            label = "coordinates"
+            label = LITERAL_LABEL
         elif not exists and isinstance(source, str) and looks_like_coordinates(text):
             gdf, kind = _parse_literal(text, user_crs)
-            label = "coordinates"
+            label = LITERAL_LABEL
         else:
             if not exists:
                 _refuse_number_words(text)

@@ -152,6 +152,16 @@ def frame_from_rows(rows: pd.DataFrame) -> pd.DataFrame:
     return body
 
 
+def _named(read, rows, name: str):
+    """``read(rows)`` with a refusal that does not name its file named by ``name``."""
+    try:
+        return read(rows)
+    except UnreadableInput as exc:
+        if name in exc.zh:
+            raise
+        raise UnreadableInput(f"{name}：{exc.zh}", f"{name}: {exc.en}") from None
+
+
 def read_excel_rows(path: Path) -> pd.DataFrame:
     """The first sheet's rows. Formulas are read as Excel saved their values; a formula cell with
     no saved value (a workbook written by a program, never opened in Excel) keeps its formula text
@@ -164,7 +174,7 @@ def read_excel_rows(path: Path) -> pd.DataFrame:
         raise not_valid_file(path.name, path) from None
     if path.suffix.lower() == ".xlsx" and raw.isna().to_numpy().any():
         raw = _formula_texts(path, raw)
-    return frame_from_rows(raw)
+    return _named(frame_from_rows, raw, path.name)
 
 
 def _formula_texts(path: Path, raw: pd.DataFrame) -> pd.DataFrame:
@@ -209,7 +219,7 @@ def read_csv_rows(text: str, path: Path) -> pd.DataFrame:
     except Exception as exc:
         raise UnreadableInput(f"无法解析 CSV {path.name}：不是有效的 CSV 表格（格式不对或已损坏）",
                               f"cannot parse CSV {path.name}: {exc}") from None
-    return frame_from_rows(raw)
+    return _named(frame_from_rows, raw, path.name)
 
 
 # ------------------------------------------------------------------------------------------

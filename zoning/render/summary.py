@@ -16,7 +16,8 @@ CSV_COLUMNS = {  # key -> (Chinese header, English header)
     "site_id": ("站点编号", "site_id"), "name": ("项目名称", "name"), "verdict_zh": ("结论", "verdict_zh"),
     "verdict": ("结论（英文）", "verdict"), "county": ("县区", "county"),
     "unit_code": ("管控单元编码", "unit_code"), "unit_name": ("管控单元名称", "unit_name"),
-    "unit_class": ("管控单元类别", "unit_class"), "red_line_m2": ("占生态保护红线面积（平方米）", "red_line_m2"),
+    "unit_class": ("管控单元类别", "unit_class"), "units": ("涉及管控单元（类别，占比）", "units"),
+    "red_line_m2": ("占生态保护红线面积（平方米）", "red_line_m2"),
     "geom_type": ("几何类型", "geom_type"),
     "area_m2": ("面积·椭球面（平方米）", "area_m2"), "area_gk_m2": ("面积·高斯平面（平方米，正式成果采用）", "area_gk_m2"),
     "length_m": ("长度·椭球面（米）", "length_m"), "restrictive_rules": ("禁止/有条件规则", "restrictive_rules"),
@@ -34,6 +35,13 @@ def main_unit(r: ScreenResult):
     """The control unit holding most of the site (largest share, then area), or None."""
     units = sorted((h for h in r.hits if h.role == "control_unit"), key=lambda h: (-h.share, -h.area_m2))
     return units[0] if units else None
+
+
+def all_units(r: ScreenResult) -> str | None:
+    """Every control unit the site touches, largest share first: ``ZH…(优先保护 51.0%); ZH…(…)``
+    (a site split between units is not only its main unit)."""
+    units = sorted((h for h in r.hits if h.role == "control_unit"), key=lambda h: (-h.share, -h.area_m2))
+    return "; ".join(f"{h.id}({h.cls} {h.share:.1%})" for h in units) or None
 
 
 def role_overlap_m2(r: ScreenResult, role: str) -> float:
@@ -75,11 +83,13 @@ def summary_frame(results: list[ScreenResult], source: pd.DataFrame | None = Non
             "site_id": r.site_id, "name": r.site.name or r.inputs.get("name"), "verdict_zh": outcome_label(r.verdict, "zh"),
             "verdict": r.verdict or "error", "county": r.site.county,
             "unit_code": unit.id if unit else None, "unit_name": unit.name if unit else None,
-            "unit_class": unit.cls if unit else None,
+            "unit_class": unit.cls if unit else None, "units": all_units(r),
             # unknown (not 0) where nothing was screened or the layers do not reach
             "red_line_m2": role_overlap_m2(r, "red_line") if r.verdict and r.site.coverage != "outside" else None,
             "geom_type": r.site.geom_type,
-            "area_m2": r.site.area_m2, "area_gk_m2": r.site.area_gk_m2, "length_m": r.site.length_m or None,
+            # a site without a geometry (could not be read) has no area: empty, not 0 m²
+            "area_m2": r.site.area_m2 if r.site.wkt else None, "area_gk_m2": r.site.area_gk_m2,
+            "length_m": r.site.length_m or None,
             "restrictive_rules": ";".join(f"{x.id}:{x.outcome}" for x in r.rules if x.outcome in ("prohibited", "conditional")),
             "needs_info_rules": ";".join(x.id for x in r.rules if x.outcome == "needs_info"),
             "crs_used": r.crs_used,

@@ -57,7 +57,7 @@ FUELS = {
     "oil": "oil", "燃油": "oil", "油": "oil", "heavy_oil": "oil", "重油": "oil",
     "biomass": "biomass", "生物质": "biomass",
     "electric": "electric", "电": "electric", "电力": "electric",
-    "none": "none", "无": "none",
+    "none": "none", "无": "none", "无锅炉": "none", "没有锅炉": "none", "no boiler": "none", "no_boiler": "none",
 }
 TRUE = {"true", "1", "1.0", "yes", "y", "是", "t"}
 FALSE = {"false", "0", "0.0", "no", "n", "否", "f"}

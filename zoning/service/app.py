@@ -49,6 +49,7 @@ from zoning.errors import (AttributeProblem, NotFound, OutsideLayers, RequestPro
                            UploadTooLarge, ZoningError)
 from zoning.render.compliance import compliance_rows
 from zoning.render.carbon_rows import carbon_rows
+from zoning.render.clauses import status_label
 from zoning.render.labels import outcome_label, role_label, t
 from zoning.screening.result import ScreenResult
 from zoning.io.sites import MAX_COORDINATE
@@ -58,7 +59,7 @@ from zoning.service.jobs import JobRunner
 from zoning.service.pages import csp, labels, lang_of, new_nonce, render, static_file, tile_hosts, with_nonce
 from zoning.service.settings import Settings
 from zoning.service.uploads import Upload, check_size, read_upload, save_files
-from zoning.vocabulary import OUTCOMES
+from zoning.vocabulary import CLAUSE_STATUSES, OUTCOMES
 
 log = logging.getLogger("zoning.service")
 
@@ -463,6 +464,7 @@ def create_app(settings: Settings | None = None, *, layers=None, history: Histor
             error_text=_split_error(r.error)[1 if lang == "en" else 0] if r.error else "",
             compliance=compliance_rows(r, lang) if not r.error else [], carbon=carbon_rows(r.carbon, lang),
             clauses=doc.get("clauses") or [], role_label=lambda role: role_label(role, lang),
+            status_label=lambda st: status_label(st, lang) if st in CLAUSE_STATUSES else st,
             outcome_label=lambda o: outcome_label(o, lang), opinion=doc.get("opinion")))
 
     @app.get("/login", response_class=HTMLResponse, include_in_schema=False)
