@@ -68,3 +68,21 @@ def test_a_given_crs_that_contradicts_a_prefix_is_refused_for_that_site(tmp_path
     got = read_sites(path, crs=given_crs, on_error="flag").set_index("site_id")
     assert {s for s in got.index if isinstance(got.loc[s, "error"], str)} == bad
     assert all("does not match" in got.loc[s, "error"] for s in bad)
+
+
+@pytest.mark.parametrize("lon,zone", [(118.45, 40), (118.55, 39), (118.2, 39), (118.8, 40)])
+def test_a_surveyed_site_keeps_its_zone_area_and_corners(layers, lon, zone):
+    """A 界址点 table in the zone it was surveyed in (also across 118°30′): the Gauss-Kruger area is
+    the table's own shoelace area, and the corners come back to the millimetre."""
+    from zoning.api import screen
+
+    east0, north0 = TO_ZONE[zone].transform(lon, 26.9)
+    corners = [(north0, east0), (north0, east0 + 200), (north0 + 200, east0 + 200), (north0 + 200, east0)]
+    text = "地块编号,点号,X,Y\n" + "\n".join(f"S,J{k + 1},{x:.3f},{y:.3f}" for k, (x, y) in enumerate(corners))
+    r = screen(text, layers=layers)[0]
+    xs, ys = np.array([c[0] - north0 for c in corners]), np.array([c[1] - east0 for c in corners])  # no 1e14 products
+    shoelace = abs(np.dot(xs, np.roll(ys, -1)) - np.dot(ys, np.roll(xs, -1))) / 2
+    assert r.crs_used == f"EPSG:{4534 + zone - 25}"
+    assert abs(r.site.area_gk_m2 - shoelace) < 1e-3
+    got = [(c["x"], c["y"]) for c in r.site.corners]
+    assert all(abs(gx - x) < 1e-3 and abs(gy - (y - zone * 1e6)) < 1e-3 for (gx, gy), (x, y) in zip(got, corners))

@@ -26,6 +26,9 @@ GK_ZONE_BOUNDARY_LON = 118.5
 GK_ZONE_PREFIX_EPSG = {**{z: 4513 + z - 25 for z in range(25, 46)}, **{z: 4491 + z - 13 for z in range(13, 24)}}
 #: the zone of a zone-prefixed Gauss-Kruger EPSG code
 GK_ZONE_OF_PREFIX_EPSG = {epsg: zone for zone, epsg in GK_ZONE_PREFIX_EPSG.items()}
+#: a zone-prefixed CGCS2000 3-degree EPSG code -> the same zone without the prefix (by central
+#: meridian: zone 39 EPSG:4527 -> CM 117E EPSG:4548)
+GK_PLAIN_OF_PREFIXED = {4513 + z - 25: 4534 + z - 25 for z in range(25, 46)}
 #: Albers equal-area on the CGCS2000 (GRS80) ellipsoid, fitted to Nanping, for city-wide sums.
 EQUAL_AREA_CRS = CRS.from_proj4(
     "+proj=aea +lat_0=27 +lon_0=118 +lat_1=26 +lat_2=28.5 +x_0=0 +y_0=0 +ellps=GRS80 +units=m +no_defs"

@@ -27,7 +27,8 @@ import numpy as np
 import shapely
 from pyproj import CRS
 
-from zoning.geo.crs import EQUAL_AREA_CRS, GEOD, STORAGE_EPSG, gk_epsg_for_lon, project, transform, transformer
+from zoning.geo.crs import (EQUAL_AREA_CRS, GEOD, GK_CM117_EPSG, GK_CM120_EPSG, GK_PLAIN_OF_PREFIXED, STORAGE_EPSG,
+                            gk_epsg_for_lon, project, transform, transformer)
 from zoning.geo.measure import ellipsoidal_areas, geodesic_lengths
 from zoning.geo.query import query_pairs
 from zoning.io.layerset import LayerSet
@@ -106,9 +107,27 @@ def _records(layers: LayerSet, frame) -> list[dict]:
 
 
 def site_zones(sites: gpd.GeoDataFrame) -> np.ndarray:
-    """Gauss-Kruger EPSG per site (CM 117E or 120E), from the middle of its bounds."""
+    """Gauss-Kruger EPSG per site (CM 117E or 120E): the zone its coordinates were given in when
+    that is one of the two (a 界址点 table surveyed in zone 40 for a site just west of 118°30′ keeps
+    its surveyed area and corners), else the zone of the middle of its bounds."""
     b = shapely.bounds(np.asarray(sites.geometry.values, dtype=object))
-    return np.array([gk_epsg_for_lon(x) for x in (b[:, 0] + b[:, 2]) / 2])
+    zones = np.array([gk_epsg_for_lon(x) for x in (b[:, 0] + b[:, 2]) / 2])
+    if "crs_in" in sites.columns:
+        given = np.array([surveyed_zone(c) for c in sites["crs_in"]], dtype=object)
+        has = np.array([g is not None for g in given], dtype=bool)
+        zones[has] = given[has].astype(zones.dtype)
+    return zones
+
+
+def surveyed_zone(crs_in) -> int | None:
+    """The CM 117E/120E Gauss-Kruger EPSG a site's ``crs_in`` label names (with the zone prefix,
+    EPSG:4527/4528, or without, EPSG:4548/4549); None for any other CRS."""
+    m = re.match(r"EPSG:(\d+)", str(crs_in or ""))
+    if not m:
+        return None
+    epsg = int(m.group(1))
+    plain = GK_PLAIN_OF_PREFIXED.get(epsg, epsg)
+    return plain if plain in (GK_CM117_EPSG, GK_CM120_EPSG) else None
 
 
 def overlay_sites(sites: gpd.GeoDataFrame, layers: LayerSet, *,
