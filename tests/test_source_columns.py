@@ -42,14 +42,15 @@ def test_cli_summaries_carry_the_files_own_columns(tmp_path):
     assert res.exit_code == EXIT_PARTIAL, res.output  # one row could not be screened: the batch survives it
     csv = pd.read_csv(tmp_path / "out" / "summary.csv", encoding="utf-8-sig", dtype=str, keep_default_na=False)
     own = pd.read_csv(src, dtype=str, keep_default_na=False)
-    assert list(csv.columns[-5:]) == ["项目编号", "建设单位", "county", "备注", "站点编号_原表"]
-    assert csv["项目编号"].tolist() == csv["站点编号"].tolist() == own["项目编号"].tolist()
+    # 项目编号 is the site id (站点编号): not carried a second time
+    assert list(csv.columns[-4:]) == ["建设单位", "county", "备注", "站点编号_原表"] and "项目编号" not in csv.columns
+    assert csv["站点编号"].tolist() == own["项目编号"].tolist()
     assert csv["站点编号_原表"].tolist() == own["站点编号"].tolist()
     assert csv["备注"].tolist() == own["备注"].tolist() and csv["county"].tolist() == own["county"].tolist()
     assert csv["建设单位"].tolist()[0] == "'" + own["建设单位"][0]  # no cell runs as a formula
     assert csv["错误"].tolist()[2] and not csv["错误"].tolist()[0]
     gpkg = pyogrio.read_dataframe(tmp_path / "out" / "summary.gpkg")
-    assert gpkg["项目编号"].tolist() == own["项目编号"].tolist() and gpkg["county_原表"].tolist()[0] == "自填县"
+    assert gpkg["site_id"].tolist() == own["项目编号"].tolist() and gpkg["county_原表"].tolist()[0] == "自填县"
     assert gpkg["county"].tolist()[0] == "延平区"  # the screening's own county is not displaced
 
 

@@ -69,8 +69,10 @@ _NOT_CARRIED = {"site_id", "crs_in", "warnings", "error", "geometry", "_n", "fid
 def source_columns(frame) -> list:
     """The columns of a read site frame that are the file's own and no screening attribute
     (项目编号, 建设单位, a KML description …): summaries carry them after their own columns."""
+    ids = frame["site_id"].astype(str).tolist() if "site_id" in frame.columns else None
     return [c for c in frame.columns if str(c).lower() not in _NOT_CARRIED and c not in ATTRIBUTE_HEADERS
-            and not re.fullmatch(r"industry_\d+", str(c)) and not str(c).startswith("_")]
+            and not re.fullmatch(r"industry_\d+", str(c)) and not str(c).startswith("_")
+            and not (ids is not None and frame[c].astype(str).tolist() == ids)]  # the id column itself: once
 
 
 _UNIT_RE = re.compile(r"[（(\[【].*?[）)\]】]")
