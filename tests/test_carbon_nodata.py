@@ -69,6 +69,16 @@ def test_a_nodata_footprint_is_no_forest_of_0_ha(tmp_path, layers):
     r = screen(_site(SITE), layers=holed)[0]
     assert r.carbon["status"] == "nodata" and "not 0 t" in r.carbon["detail"]
     assert {x.id: x.outcome for x in r.rules}["WY-01"] == "needs_info" and r.verdict != "compliant"
+    # no figures, not 0 t, in the result itself (the JSON an API user reads)
+    assert all(r.carbon[k] is None for k in ("forest_ha", "stock_tC", "stock_tCO2", "loss_tCO2", "mean_tC_ha"))
+    assert r.carbon["forgone_sink"]["per_year_tCO2"] is None
+    # the reason names what is missing: carbon data, not an attribute the project gave (clear_share)
+    assert any("for want of forest carbon data" in v for v in r.verdict_reasons)
+    assert not any("clear_share" in v for v in r.verdict_reasons)
+    from zoning.render.maps import _site_feature
+    import shapely as _sh
+    popup = dict(_site_feature(r, _sh.from_wkt(r.site.wkt), [], "zh")[0]["properties"]["popup"])
+    assert popup["碳储量"] == "无数据（不是 0 吨）"
     write_screen_outputs(screen(_site(SITE), layers=holed), tmp_path / "o", layers=holed, reports=False)
     row = pd.read_csv(tmp_path / "o" / "summary.csv", encoding="utf-8-sig").iloc[0]
     assert row["碳储量状态"] == "nodata" and pd.isna(row["森林面积（公顷）"]) and pd.isna(row["碳储量（吨CO2）"])
@@ -86,3 +96,6 @@ def test_a_partly_nodata_footprint_is_a_lower_bound(tmp_path, layers):
     assert 0.2 <= share <= 0.8
     assert {x.id: x.outcome for x in r.rules}["WY-01"] == "needs_info"
     assert any("part of the site only" in reason for x in r.rules if x.id == "WY-01" for reason in x.reasons)
+    from zoning.render.maps import _site_feature
+    popup = dict(_site_feature(r, shapely.from_wkt(r.site.wkt), [], "en")[0]["properties"]["popup"])
+    assert popup["Carbon stock"].startswith("≥ ")  # a lower bound, said

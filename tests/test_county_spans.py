@@ -84,3 +84,29 @@ def test_export_names_screened_sites_that_lie_in_no_county(layers, tmp_path):
     assert manifest["outside_counties"] == ["FAR"]
     assert any("FAR" in w and "no county" in w for w in manifest["warnings"])
     assert "FAR" in res.output
+
+
+def test_export_console_counts_each_feature_once(layers, tmp_path):
+    """The console's feature count: the same whatever formats are written (a GeoPackage holds
+    every layer at once; it was added on top of the shapefiles')."""
+    import json
+
+    from click.testing import CliRunner
+
+    from zoning.cli import main
+
+    from conftest import CATALOG
+
+    counts = {}
+    for fmt in ("shp", "gpkg", "shp,gpkg", "shp,kml,csv"):
+        out = tmp_path / fmt.replace(",", "_")
+        res = CliRunner().invoke(main, ["export", "--county", "武夷山市", "--format", fmt, "--catalog", str(CATALOG),
+                                        "-o", str(out)])
+        assert res.exit_code == 0, res.output
+        row = next(line for line in res.output.splitlines() if line.startswith("武夷山市"))
+        counts[fmt] = int(row.split()[3])
+        manifest = json.loads(next(out.glob("*/manifest.json")).read_text(encoding="utf-8"))
+        truth = sum(f["features"] for f in manifest["files"] if f["format"].startswith("shp")) if "shp" in fmt \
+            else manifest["files"][0]["features"]
+        assert counts[fmt] == truth
+    assert len(set(counts.values())) == 1, counts

@@ -157,9 +157,13 @@ def test_wrong_zone_corner_table_is_needs_info_with_hint(data, layers, city):
         assert np.allclose(tr.transform(*back), (x, y), atol=1e-9)
 
 
-def test_prefixed_eastings_read_without_prefix_crs_are_refused_with_hint(data):
-    with pytest.raises(CRSProblem, match=r"--crs 4527"):
-        read_sites(data / "jzd.csv", crs=4548)
+def test_prefixed_eastings_under_their_zones_plain_crs_are_read_with_a_note(data):
+    """(Was refused with a hint to use --crs 4527: the prefix leaves no doubt, so it is read as
+    EPSG:4527 and said; tests/test_mixed_zones.py has the mixed case.)"""
+    got = read_sites(data / "jzd.csv", crs=4548)
+    want = read_sites(data / "jzd.csv", crs=4527)
+    assert all(g.equals_exact(w, 1e-12) for g, w in zip(got.geometry, want.geometry))
+    assert all(any("read as EPSG:4527" in x for x in ws) for ws in got["warnings"])
 
 
 def test_bare_eastings_read_as_prefixed_zone_hint_the_prefix(data):

@@ -86,3 +86,15 @@ def test_a_surveyed_site_keeps_its_zone_area_and_corners(layers, lon, zone):
     assert abs(r.site.area_gk_m2 - shoelace) < 1e-3
     got = [(c["x"], c["y"]) for c in r.site.corners]
     assert all(abs(gx - x) < 1e-3 and abs(gy - (y - zone * 1e6)) < 1e-3 for (gx, gy), (x, y) in zip(got, corners))
+
+
+def test_prefixed_eastings_under_the_plain_crs_of_their_zone_are_read(tmp_path):
+    """--crs 4548 (CM 117E, no prefix) for eastings 39xxxxxx: read as zone 39 (EPSG:4527) with a
+    note; a site whose prefix names zone 40 is that site's error."""
+    path = tmp_path / "pref.csv"
+    path.write_text(table(corner_rows("A", 118.2, 26.7, 39) + corner_rows("B", 118.9, 27.5, 40)), encoding="utf-8")
+    got = read_sites(path, crs="4548", on_error="flag").set_index("site_id")
+    assert got.loc["A", "error"] is None and got.loc["A", "crs_in"].startswith("EPSG:4527")
+    assert abs(shapely.get_coordinates(got.loc["A", "geometry"])[0] - np.array([118.2, 26.7])).max() < 1e-8
+    assert "does not match" in got.loc["B", "error"]
+    assert any("read as EPSG:4527" in w for w in got.loc["A", "warnings"])

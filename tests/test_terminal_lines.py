@@ -31,3 +31,11 @@ def test_newlines_and_escapes_in_ids_stay_on_their_line(tmp_path):
     one.write_text(json.dumps(_features([f"P1\n{FAKE}"]), ensure_ascii=False), encoding="utf-8")
     out = CliRunner().invoke(main, ["screen", str(one)]).output
     assert not any(line.startswith(FAKE) for line in out.splitlines()), out
+
+
+def test_a_tab_in_a_cell_keeps_the_columns():
+    from zoning.render.table import format_table
+
+    lines = format_table([("a\tb", "c"), ("d", "e")], ["x", "y"]).splitlines()
+    assert "\t" not in "".join(lines) and lines[2].startswith("a\\tb")
+    assert lines[2].index("c") == lines[3].index("e")  # the second column stays aligned

@@ -49,6 +49,10 @@ def export_cmd(county, roles, results_dir, formats, encoding, crs, out_dir, over
 def _features(manifest: dict) -> int:
     """Features of a county's export, each layer counted once whatever the formats written."""
     per_layer: dict[str, int] = {}
+    together = 0  # a GeoPackage holds every layer in one file (its manifest layer is "all")
     for f in manifest["files"]:
-        per_layer[f["layer"]] = max(per_layer.get(f["layer"], 0), int(f["features"] or 0))
-    return sum(per_layer.values())
+        if f["layer"] == "all":
+            together = max(together, int(f["features"] or 0))
+        else:
+            per_layer[f["layer"]] = max(per_layer.get(f["layer"], 0), int(f["features"] or 0))
+    return max(sum(per_layer.values()), together)

@@ -24,9 +24,9 @@ import shapely
 from pyproj import CRS, Transformer
 from shapely.geometry import Point, Polygon
 
-from zoning.geo.crs import (CHINA_LAT, CHINA_LON, GK_ZONE_BOUNDARY_LON, GK_ZONE_OF_PREFIX_EPSG, GK_ZONE_PREFIX_EPSG,
-                            OFFSET_TO_WGS84, STORAGE_EPSG, crs_label, parse_crs, parse_dms_pair, transform, wgs84_to_bd09,
-                            wgs84_to_gcj02)
+from zoning.geo.crs import (CHINA_LAT, CHINA_LON, GK_PLAIN_OF_PREFIXED, GK_ZONE_BOUNDARY_LON, GK_ZONE_OF_PREFIX_EPSG,
+                            GK_ZONE_PREFIX_EPSG, OFFSET_TO_WGS84, STORAGE_EPSG, crs_label, parse_crs, parse_dms_pair,
+                            transform, wgs84_to_bd09, wgs84_to_gcj02)
 from zoning.errors import CRSProblem, InputFileNotFound, SiteError, UnreadableInput, ZoningError
 from zoning.io import tables
 from zoning.io.archive import LOCAL_LIMITS, unpack_zip
@@ -302,6 +302,23 @@ def _read_each_zone(gdf: gpd.GeoDataFrame, zones: np.ndarray, label: str, row_er
         moved[i] = None
     out = gdf.set_geometry(gpd.GeoSeries(moved, index=gdf.index, crs=STORAGE_EPSG))
     return out, site_crs, labels
+
+
+def _prefix_of_plain_zone(gdf: gpd.GeoDataFrame, notes: list) -> gpd.GeoDataFrame:
+    """Zone-prefixed eastings under the same zone's CRS without the prefix (39xxxxxx with
+    EPSG:4548, CM 117E = zone 39): read in the prefixed CRS (EPSG:4527), with a note. Read as
+    they are they would lie 39,000 km east, and the prefix leaves no doubt which zone is meant."""
+    epsg = gdf.crs.to_epsg() if gdf.crs is not None else None
+    prefixed = {plain: pre for pre, plain in GK_PLAIN_OF_PREFIXED.items()}.get(epsg)
+    if prefixed is None:
+        return gdf
+    if _zones_of_rows(gdf.geometry.values) is None:  # not every site's eastings carry a prefix
+        return gdf
+    # sites whose prefix names another zone are then refused one by one (_refuse_other_zones)
+    notes.append(f"东坐标带有带号 {GK_ZONE_OF_PREFIX_EPSG[prefixed]}：按 EPSG:{prefixed}（同一中央经线，含带号）读取 / "
+                 f"the eastings carry the zone prefix {GK_ZONE_OF_PREFIX_EPSG[prefixed]}: read as EPSG:{prefixed} (the "
+                 f"same central meridian, with the prefix)")
+    return gdf.set_crs(prefixed, allow_override=True)
 
 
 def _refuse_other_zones(gdf: gpd.GeoDataFrame, label: str, row_errors: dict, on_error: str) -> None:
@@ -1431,7 +1448,9 @@ def read_sites(source, *, crs=None, engine: str = "pyogrio", layer: str | None =
                                  "no CRS given: read as CGCS2000 lon/lat; if the coordinates come from Amap/Tencent, "
                                  "set the CRS to gcj02 (--crs gcj02)")
         if site_crs is None:
+            gdf = _prefix_of_plain_zone(gdf, notes)
             site_crs = [gdf.crs] * len(gdf)
+            crs_in = crs_label(gdf.crs) if user_crs is not None else crs_in
             _refuse_other_zones(gdf, label, row_errors, on_error)
         if originals is None:
             originals = list(gdf.geometry.values)

@@ -70,7 +70,8 @@ LABELS = {
            "draw": "绘制范围", "export": "导出 GeoJSON", "measure_help": "单击添加点，双击结束；Esc 取消",
            "draw_help": "单击添加顶点，双击完成多边形；然后点“导出 GeoJSON”", "nothing_drawn": "尚未绘制多边形",
            "drawn_name": "绘制的项目范围", "drawn_done": "已完成，可导出 GeoJSON 供 zoning screen 使用",
-           "verdict": "结论", "rules": "触发规则", "carbon": "碳储量", "loss": "清除碳损失", "county": "县区",
+           "verdict": "结论", "rules": "触发规则", "carbon": "碳储量", "no_carbon_data": "无数据（不是 0 吨）",
+           "loss": "清除碳损失", "county": "县区",
            "forest": "森林", "sites": "项目站点", "title": "南平市生态环境分区管控图",
            "synthetic": "注意：图层为合成示例数据，非官方成果",
            "offset": "警告：底图“{name}”（高德/百度/腾讯）采用 GCJ-02/BD-09 偏移坐标，与本图 CGCS2000 数据相差数百米",
@@ -83,7 +84,8 @@ LABELS = {
            "draw_help": "Click vertices, double-click to close the polygon, then Export GeoJSON",
            "nothing_drawn": "Nothing drawn yet", "drawn_name": "Drawn project site",
            "drawn_done": "Done: export the GeoJSON and pass it to zoning screen", "verdict": "Verdict",
-           "rules": "Rules", "carbon": "Carbon stock", "loss": "Loss if cleared", "county": "County",
+           "rules": "Rules", "carbon": "Carbon stock", "no_carbon_data": "no data (not 0 t)",
+           "loss": "Loss if cleared", "county": "County",
            "forest": "forest", "sites": "Project sites", "title": "Nanping environmental zoning map",
            "synthetic": "Notice: SYNTHETIC sample layers, not official data",
            "offset": "Warning: basemap “{name}” (AutoNavi/Baidu/Tencent) uses GCJ-02/BD-09 offset coordinates, "
@@ -535,10 +537,14 @@ def _site_feature(r: ScreenResult, geom, rings: list[dict], lang: str) -> tuple[
              [L["rules"], "; ".join(fired) or "—"]]
     if r.error:
         popup.append([t("error", lang), r.error])
-    if r.carbon and r.carbon.get("status") == "ok":
-        popup.append([L["carbon"], f"{r.carbon['stock_tCO2']:,.1f} t CO2 ({r.carbon['forest_ha']:,.2f} ha "
-                                   f"{L['forest']})"])
-        popup.append([L["loss"], f"{r.carbon['loss_tCO2']:,.1f} t CO2"])
+    status = (r.carbon or {}).get("status")
+    if status in ("ok", "partial"):  # partial: measured where there is data, said as a lower bound
+        at_least = ("≥ " if status == "partial" else "")
+        popup.append([L["carbon"], f"{at_least}{r.carbon['stock_tCO2']:,.1f} t CO2 ({at_least}"
+                                   f"{r.carbon['forest_ha']:,.2f} ha {L['forest']})"])
+        popup.append([L["loss"], f"{at_least}{r.carbon['loss_tCO2']:,.1f} t CO2"])
+    elif status in ("outside", "nodata"):
+        popup.append([L["carbon"], L["no_carbon_data"]])
     props = {"id": str(r.site_id), "verdict": r.verdict, "verdict_label": outcome_label(r.verdict, lang),
              "color": VERDICT_COLORS.get(r.verdict, ERROR_COLOR), "popup": [[str(a), _text(b)] for a, b in popup]}
     return ({"type": "Feature", "properties": props, "geometry": shapely.geometry.mapping(_round_coords(geom, 7))},

@@ -26,7 +26,8 @@ def _fit(text: str, width: int) -> str:
 
 def format_table(rows: Iterable[Sequence], headers: Sequence[str], *, max_width: int = 60) -> str:
     """Render rows as an aligned text table; cells wider than ``max_width`` are cut with …"""
-    cells = [[terminal_text(v) for v in row] for row in rows]  # data never drives the terminal
+    # data never drives the terminal; a tab would break the columns: shown as \t like the others
+    cells = [[terminal_text(v).replace("\t", "\\t") for v in row] for row in rows]
     headers = [terminal_text(h) for h in headers]
     widths = [min(max_width, max([display_width(h)] + [display_width(r[i]) for r in cells]))
               for i, h in enumerate(headers)]

@@ -124,7 +124,11 @@ def short_reason(result: ScreenResult) -> str:
                                  for m in re.findall(r"for want of ([\w, ]+?) and could", text)))
     if missing:
         names = list(dict.fromkeys(n.strip() for m in missing for n in m.split(",") if n.strip()))
-        return f"缺少属性 missing attribute: {', '.join(names)}"
+        data = [n for n in names if n == "forest carbon data"]  # a layer without data, not an attribute
+        attrs = [n for n in names if n not in data]
+        parts = ([f"缺少属性 missing attribute: {', '.join(attrs)}"] if attrs else []) + \
+            (["碳密度图无数据 no forest carbon data"] if data else [])
+        return "; ".join(parts)
     return "需补充信息 needs information"
 
 

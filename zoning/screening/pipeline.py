@@ -401,17 +401,30 @@ def _carbon_sections(sites, ok, layers: LayerSet, overrides: dict, base_year: in
                                  "raster: no data (not 0 t)")
         elif "nodata_only" in section["flags"]:  # inside the raster's extent, but every pixel is nodata
             section["status"] = "nodata"
-            section["detail"] = ("森林碳密度图在站点范围内全部为无数据像元：没有数据（不是 0 吨） / the forest carbon raster "
-                                 "has only nodata pixels in the site: no data (not 0 t)")
+            section["detail"] = (
+                "站点在森林碳密度图范围内的部分全部为无数据像元，其余在图外：没有数据（不是 0 吨） / the part of the site inside "
+                "the forest carbon raster has only nodata pixels, the rest lies outside it: no data (not 0 t)"
+                if "partly_outside_raster" in section["flags"] else
+                "森林碳密度图在站点范围内全部为无数据像元：没有数据（不是 0 吨） / the forest carbon raster has only nodata "
+                "pixels in the site: no data (not 0 t)")
+        if section["status"] in ("outside", "nodata"):  # nothing measured: no figures, not 0 t
+            for key in NOT_MEASURED_FIGURES:
+                section[key] = None
+            section["forgone_sink"] = {**section["forgone_sink"], "per_year_tCO2": None, "to_2030_tCO2": None,
+                                       "to_2060_tCO2": None}
         elif {"partly_outside_raster", "nodata_in_footprint"} & set(section["flags"]):
             # measured where there is data: a lower bound, which no forest threshold may pass as "not over"
             share = float(row.get("coverage_share") or 0.0)  # valid (data) pixels' share of the footprint
             section["status"] = "partial"
-            section["detail"] = (f"森林碳密度图只有站点的一部分有数据（约 {share:.0%} 的面积），数值为下限 / the forest "
-                                 f"carbon raster has data for part of the site only (about {share:.0%} of its area): "
-                                 f"the figures are a lower bound")
+            section["detail"] = (f"森林碳密度图只有站点的一部分有数据（约 {share:.0%} 的面积），森林面积与碳储量为下限 / the "
+                                 f"forest carbon raster has data for part of the site only (about {share:.0%} of its "
+                                 f"area): forest area and stock are lower bounds")
         out[int(i)] = section
     return out
+
+
+#: a carbon section's figures that are null when nothing was measured (status outside or nodata)
+NOT_MEASURED_FIGURES = ("forest_ha", "stock_tC", "stock_tCO2", "mean_tC_ha", "forest_loss_ha", "loss_tC", "loss_tCO2")
 
 
 def _site_info(row, cent, ov) -> SiteInfo:

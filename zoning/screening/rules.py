@@ -652,6 +652,17 @@ def _attr_value(name: str, facts: Facts):
     return facts.attrs.get(name), f"缺少属性 {name}（{ATTRIBUTES.get(name, ('', name))[1]}）/ attribute {name} is missing"
 
 
+#: what an undecided forest-area rule lacks when the carbon raster has no data at the site
+CARBON_DATA = "forest_carbon"
+#: the derived figures measured from the carbon raster
+CARBON_FIGURES = ("forest_ha", "forest_loss_ha", "stock_loss_tCO2")
+
+
+def _carbon_unavailable(name: str, facts) -> bool:
+    """Whether ``name`` is unknown because the carbon raster has no (whole) data at the site."""
+    return name in CARBON_FIGURES and facts.derived.get("carbon_status") not in (None, "ok", "no_footprint")
+
+
 def _missing_attr(name: str) -> str:
     """The stated attribute a reviewer supplies to settle ``name``."""
     return {"is_two_high": "two_high", "is_chemical": "chemical", "industry_code": "industry",
@@ -761,7 +772,9 @@ def compile_condition(cond: Any) -> Callable[[Facts], Tri]:
                     return _FALSE
                 if mode in ("true", True):
                     return _TRUE
-                return Tri(None, [missing_reason], (_missing_attr(name),))
+                # no carbon data at the site: the raster is what is missing, not an attribute to give
+                lacking = CARBON_DATA if _carbon_unavailable(name, facts) else _missing_attr(name)
+                return Tri(None, [missing_reason], (lacking,))
             return _TRUE if _compare(comp, value, want) else _FALSE
         return attr
     if op == "county":
@@ -966,7 +979,8 @@ def possible_verdicts(items) -> list[str]:
 
 def _zh_names(attrs) -> str:
     """Missing attributes as a reviewer reads them: 年综合能耗（energy_tce）、…"""
-    return "、".join(f"{ATTRIBUTES[a][1].split('（')[0]}（{a}）" if a in ATTRIBUTES else str(a) for a in attrs)
+    return "、".join(f"{ATTRIBUTES[a][1].split('（')[0]}（{a}）" if a in ATTRIBUTES else
+                    "森林碳密度数据（forest_carbon 图层）" if a == CARBON_DATA else str(a) for a in attrs)
 
 
 def undecided_notes(outcomes: list[RuleOutcome]) -> list[str]:
@@ -991,7 +1005,8 @@ def undecided_notes(outcomes: list[RuleOutcome]) -> list[str]:
         out.append(f"规则 {o.rule.id} 无法判定（{zh}），补充后可能为“{OUTCOME_ZH[p]}” / rule {o.rule.id} is "
                    f"undecided ({en}) and could end {p}" if code_notes else
                    f"规则 {o.rule.id} 因缺少{_zh_names(o.missing)}无法判定，补充后可能为“{OUTCOME_ZH[p]}” / "
-                   f"rule {o.rule.id} is undecided for want of {', '.join(o.missing)} and could end {p}")
+                   f"rule {o.rule.id} is undecided for want of "
+                   f"{', '.join('forest carbon data' if m == CARBON_DATA else m for m in o.missing)} and could end {p}")
     return out
 
 
