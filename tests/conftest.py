@@ -1,3 +1,4 @@
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -54,6 +55,27 @@ def one_line_refusal(args: list[str], out: Path) -> str:
     assert any("\u4e00" <= ch <= "\u9fff" for ch in line[:line.index("|")])  # Chinese first
     assert not out.exists()
     return line
+
+
+#: the service tests' request limits (small, so that limits are reachable in a test)
+SERVICE_LIMITS = {"max_upload_bytes": 2 * 1024 * 1024, "max_unpacked_bytes": 20 * 1024 * 1024, "max_sites": 30,
+                  "max_vertices": 5_000}
+
+
+@contextmanager
+def service_client(layers, tmp: Path, **limits):
+    """A test client of a service on the sample layers with its history and work folder in
+    ``tmp``; ``limits`` override SERVICE_LIMITS. ``client.svc`` is the app's service object."""
+    from fastapi.testclient import TestClient
+
+    from zoning.service import Limits, Settings, create_app
+
+    settings = Settings(catalog=CATALOG, db=str(tmp / "history.sqlite"), tmp_dir=tmp / "work",
+                        limits=Limits(**{**SERVICE_LIMITS, **limits}))
+    app = create_app(settings, layers=layers)
+    with TestClient(app) as client:
+        client.svc = app.state.service
+        yield client
 
 
 def job_results(client, path, *, timeout_s: float = 180) -> dict[str, dict]:

@@ -22,9 +22,9 @@ from fastapi.testclient import TestClient
 
 from zoning.api import read_sites, screen
 from zoning.render.maps import assert_offline
-from zoning.service import Limits, Settings, create_app
+from zoning.service import Settings, create_app
 
-from conftest import CATALOG
+from conftest import CATALOG, service_client
 from test_service_support import write_gbk_shapefile
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,13 +36,7 @@ POLY = {"type": "Polygon", "coordinates": [[[118.17, 26.64], [118.172, 26.64], [
 
 @pytest.fixture(scope="module")
 def client(layers, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("svc")
-    settings = Settings(catalog=CATALOG, db=str(tmp / "history.sqlite"), tmp_dir=tmp / "work",
-                        limits=Limits(max_upload_bytes=2 * 1024 * 1024, max_unpacked_bytes=20 * 1024 * 1024,
-                                      max_sites=30, max_vertices=5_000))
-    app = create_app(settings, layers=layers)
-    with TestClient(app) as c:
-        c.svc = app.state.service
+    with service_client(layers, tmp_path_factory.mktemp("svc")) as c:
         yield c
 
 

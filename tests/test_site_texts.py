@@ -19,7 +19,6 @@ import pandas as pd
 import pytest
 import shapely
 from click.testing import CliRunner
-from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyproj import Transformer
@@ -28,9 +27,8 @@ from shapely.geometry import Point
 from zoning.api import read_sites, screen
 from zoning.cli import main
 from zoning.errors import CRSProblem, SiteError, UnreadableInput, UnsafeUpload, ZoningError
-from zoning.service import Limits, Settings, create_app
 
-from conftest import CATALOG, job_results
+from conftest import CATALOG, job_results, service_client
 
 SAMPLE = CATALOG.parent / "nanping" / "generated" / "sample_projects.gpkg"
 CHINA = shapely.box(73, 18, 135, 54)
@@ -207,12 +205,7 @@ def test_zoning_sites_shows_kmz_attributes(tmp_path):
 # -- the service --------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def client(layers, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("svc_texts")
-    settings_ = Settings(catalog=CATALOG, db=str(tmp / "history.sqlite"), tmp_dir=tmp / "work",
-                         limits=Limits(max_upload_bytes=2 * 1024 * 1024, max_unpacked_bytes=20 * 1024 * 1024,
-                                       max_sites=30, max_vertices=5_000))
-    app = create_app(settings_, layers=layers)
-    with TestClient(app) as c:
+    with service_client(layers, tmp_path_factory.mktemp("svc_texts")) as c:
         yield c
 
 

@@ -55,12 +55,13 @@ def admin_index(admin: gpd.GeoDataFrame) -> AdminIndex:
 #: a county holding less of a site than this (area, or length for lines) is not named as spanned:
 #: boundary slivers of digitising, not a site across a boundary
 SPAN_MIN_SHARE = 0.001
-#: how the note on a site across county boundaries begins (screening keeps it, see pipeline)
-SPAN_NOTE_PREFIX = "站点跨越"
 
 
-def locate_sites(sites: gpd.GeoDataFrame, admin: gpd.GeoDataFrame | AdminIndex | None) -> gpd.GeoDataFrame:
-    """Add ``county``/``county_code`` and warn about sites outside the layer set's area.
+def locate_sites(sites: gpd.GeoDataFrame, admin: gpd.GeoDataFrame | AdminIndex | None, *,
+                 notes_column: bool = False) -> gpd.GeoDataFrame:
+    """Add ``county``/``county_code`` and warn about sites outside the layer set's area;
+    With ``notes_column``, ``county_notes`` holds the note on a site across county boundaries on
+    its own (it is in ``warnings`` either way).
 
     A site belongs to the county holding most of it (points: the county containing it).
     Vectorised: one bulk STRtree query and one array of intersections for all sites.
@@ -69,6 +70,8 @@ def locate_sites(sites: gpd.GeoDataFrame, admin: gpd.GeoDataFrame | AdminIndex |
     out = sites.copy()
     out["county"] = None
     out["county_code"] = None
+    if notes_column:
+        out["county_notes"] = [[] for _ in range(len(out))]
     if admin is None or len(out) == 0:
         return out
     index = admin if isinstance(admin, AdminIndex) else admin_index(admin)
@@ -91,14 +94,13 @@ def locate_sites(sites: gpd.GeoDataFrame, admin: gpd.GeoDataFrame | AdminIndex |
         whole = shapely.contains_properly(admin_ea[a_idx], site_ea[s_idx])
         inter = site_ea[s_idx].copy()
         inter[~whole] = shapely.intersection(site_ea[s_idx][~whole], admin_ea[a_idx][~whole])
-        measure = np.where(shapely.area(site_ea[s_idx]) > 0, shapely.area(inter),
-                           np.where(shapely.length(site_ea[s_idx]) > 0, shapely.length(inter), 1.0))
+        site_area, site_length = shapely.area(site_ea[s_idx]), shapely.length(site_ea[s_idx])
+        measure = np.where(site_area > 0, shapely.area(inter), np.where(site_length > 0, shapely.length(inter), 1.0))
         order = np.lexsort((-measure, s_idx))  # per site, the largest share first
         first = np.unique(s_idx[order], return_index=True)[1]
         best[s_idx[order][first]] = a_idx[order][first]
         # sites across a county boundary: every county holding a share of them, largest first
-        extent = np.where(shapely.area(site_ea[s_idx]) > 0, shapely.area(site_ea[s_idx]),
-                          shapely.length(site_ea[s_idx]))
+        extent = np.where(site_area > 0, site_area, site_length)
         share = np.divide(measure, extent, out=np.zeros(len(measure)), where=extent > 0)
         spans: dict[int, list[tuple[int, float]]] = {}
         for s, a, f in zip(s_idx[order].tolist(), a_idx[order].tolist(), share[order].tolist()):
@@ -124,17 +126,21 @@ def locate_sites(sites: gpd.GeoDataFrame, admin: gpd.GeoDataFrame | AdminIndex |
     for k in np.flatnonzero(partial):
         p = pos_ok[k]
         warnings[p] = list(warnings[p]) + ["站点部分超出图层覆盖范围 / site extends beyond the layer set's area"]
+    county_notes: list[list[str]] = [[] for _ in range(len(out))]
     for k, held in (spans.items() if len(s_idx) else ()):
         if len(held) > 1:
             zh = "、".join(f"{names[a]}（{f:.1%}）" for a, f in held)
             en = ", ".join(f"{names[a]} ({f:.1%})" for a, f in held)
             p = pos_ok[k]
-            warnings[p] = list(warnings[p]) + [
-                f"{SPAN_NOTE_PREFIX} {len(held)} 个县区：{zh}；按面积（线按长度）归属 {names[held[0][0]]} / the site spans "
+            county_notes[p] = [
+                f"站点跨越 {len(held)} 个县区：{zh}；按面积（线按长度）归属 {names[held[0][0]]} / the site spans "
                 f"{len(held)} counties: {en}; it is placed in {names[held[0][0]]}, which holds most of it"]
+            warnings[p] = list(warnings[p]) + county_notes[p]
     out["county"] = county
     out["county_code"] = county_code
     out["warnings"] = warnings
+    if notes_column:
+        out["county_notes"] = county_notes
     return out
 
 

@@ -61,9 +61,9 @@ CANONICAL_ATTRIBUTES = tuple(k for k in ATTRIBUTE_HEADERS if k != "industry_othe
 BOOKKEEPING = {"site_id", "crs_in", "warnings", "error", "geometry", "kml_id", "placemark_name", "description", "layer",
                "_n", "fid", "objectid", "shape_leng", "shape_area", "shape_length"}
 
-#: columns the reader adds or GIS software keeps for itself: never carried into summaries
-_NOT_CARRIED = {"site_id", "crs_in", "warnings", "error", "geometry", "_n", "fid", "objectid", "shape_leng",
-                "shape_area", "shape_length"}
+#: columns the reader adds or GIS software keeps for itself: never carried into summaries (the
+#: file's own bookkeeping a reader may want, such as a KML description or layer, is)
+_NOT_CARRIED = BOOKKEEPING - {"kml_id", "placemark_name", "description", "layer"}
 
 
 def source_columns(frame) -> list:

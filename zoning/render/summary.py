@@ -31,17 +31,21 @@ CSV_COLUMNS = {  # key -> (Chinese header, English header)
 MEASURED_CARBON = ("ok", "partial")  # partial: measured where there is data, said by the status column
 
 
+def units_by_share(r: ScreenResult) -> list:
+    """The control units the site touches, the one holding most of it first (share, then area)."""
+    return sorted((h for h in r.hits if h.role == "control_unit"), key=lambda h: (-h.share, -h.area_m2))
+
+
 def main_unit(r: ScreenResult):
-    """The control unit holding most of the site (largest share, then area), or None."""
-    units = sorted((h for h in r.hits if h.role == "control_unit"), key=lambda h: (-h.share, -h.area_m2))
+    """The control unit holding most of the site, or None."""
+    units = units_by_share(r)
     return units[0] if units else None
 
 
 def all_units(r: ScreenResult) -> str | None:
     """Every control unit the site touches, largest share first: ``ZH…(优先保护 51.0%); ZH…(…)``
     (a site split between units is not only its main unit)."""
-    units = sorted((h for h in r.hits if h.role == "control_unit"), key=lambda h: (-h.share, -h.area_m2))
-    return "; ".join(f"{h.id}({h.cls} {h.share:.1%})" for h in units) or None
+    return "; ".join(f"{h.id}({h.cls} {h.share:.1%})" for h in units_by_share(r)) or None
 
 
 def role_overlap_m2(r: ScreenResult, role: str) -> float:

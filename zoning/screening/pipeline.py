@@ -15,7 +15,7 @@ from zoning.screening import attributes as attrs_mod
 from zoning.io.catalog import COVERAGE_DEFAULT, Catalog, load_catalog
 from zoning.errors import ZoningError
 from zoning.io.layerset import NO_LAYER_DETAIL, LayerSet, coverage_keys, load_layerset
-from zoning.geo.locate import SPAN_NOTE_PREFIX, locate_sites, site_centroids
+from zoning.geo.locate import locate_sites, site_centroids
 from zoning.geo.crs import GEOD, STORAGE_EPSG, project
 from zoning.geo.measure import (DISTANCE_OUTLINE_DEG, corner_counts, distances_to_outline_m, ellipsoidal_areas,
                                 geodesic_area, geodesic_length)
@@ -251,10 +251,10 @@ def screen(sites, *, catalog: Catalog | Path | str | None = None, layers: LayerS
     # county only: whether the layers cover a site is measured below, per coverage area, on the
     # stored geometry (locate_sites' own coverage notes are replaced by those, with figures and hints)
     given_warnings = list(sites["warnings"])
-    sites = locate_sites(sites.assign(warnings=[[] for _ in range(len(sites))]), layers.admin_index())
+    sites = locate_sites(sites.assign(warnings=[[] for _ in range(len(sites))]), layers.admin_index(),
+                         notes_column=True)
     # of its notes only a site across county boundaries is kept (which counties, what share)
-    sites["warnings"] = [list(given) + [w for w in found if w.startswith(SPAN_NOTE_PREFIX)]
-                         for given, found in zip(given_warnings, sites["warnings"])]
+    sites["warnings"] = [list(given) + notes for given, notes in zip(given_warnings, sites.pop("county_notes"))]
     ok = np.array([e is None and g is not None and not g.is_empty for e, g in zip(sites["error"], sites.geometry)])
     # one site the geometry engine cannot handle is an error row; the others are screened
     overlay_of, failed = _per_site(lambda idx: overlay_sites(sites.iloc[idx], layers, buffers_m=tuple(buffers_m)),

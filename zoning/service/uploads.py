@@ -24,6 +24,7 @@ import pandas as pd
 import shapely
 
 from zoning.api import read_sites
+from zoning.io.vector import format_name
 from zoning.io.archive import CHUNK, ByteCounter, copy_entry, entry_name, inspect_zip, mib
 from zoning.errors import (InputFileNotFound, RequestProblem, UnreadableInput, UnsafeUpload, UploadTooLarge,
                            ZoningError)
@@ -244,7 +245,7 @@ def _read_one(upload: Upload, path: Path, **kwargs) -> gpd.GeoDataFrame:
             if detail and _ASCII_ONLY.match(detail.replace("’", "'")):  # "无法读取 x：<GDAL English>"
                 # the reader's own words (GDAL, SQLite) help nobody at a browser: logged, not shown
                 log.warning("reading upload %s failed: %s", name, exc.en)
-                kind = FORMAT_NAMES.get(suffix_of(name), suffix_of(name).lstrip(".").upper() or "site")
+                kind = format_name(name)
                 zh = f"无法读取上传的文件 {name}：不是有效的 {kind} 文件（格式不对、为空或已损坏）"
                 en = f"cannot read the uploaded file {name}: not a valid {kind} file (wrong format, empty or damaged)"
         if name not in zh:  # say which uploaded file
@@ -257,11 +258,6 @@ def _read_one(upload: Upload, path: Path, **kwargs) -> gpd.GeoDataFrame:
         raise UnreadableInput(f"无法读取上传的文件 {name}：文件无法解析（格式不对、为空或已损坏）",
                               f"cannot read the uploaded file {name}: it could not be parsed (wrong format, empty "
                               f"or damaged)") from None
-
-
-#: the format a suffix promises, as a message names it
-FORMAT_NAMES = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GeoPackage", ".shp": "Shapefile", ".kml": "KML",
-                ".kmz": "KMZ", ".csv": "CSV", ".txt": "TXT", ".xlsx": "Excel (XLSX)"}
 
 
 def _check_layer(path: Path, name: str, layer: str) -> None:
